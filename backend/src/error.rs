@@ -1,0 +1,52 @@
+//! Request failures and their JSON body (util.error style).
+
+use prosody_admin_api::models;
+
+use crate::store::StoreError;
+
+/// Why an operation did not succeed. Each maps to one declared response of the spec;
+/// `Internal` is the only one that becomes a 500, and is logged with its cause.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    BadRequest(String),
+    NotFound(String),
+    Internal(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Internal(e.to_string())
+    }
+}
+
+impl From<r2d2_sqlite::rusqlite::Error> for Failure {
+    fn from(e: r2d2_sqlite::rusqlite::Error) -> Self {
+        Failure::Internal(format!("storage: {e}"))
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Internal(t) => f.write_str(t),
+        }
+    }
+}
+
+/// The `Error` body for an HTTP status, in util.error's vocabulary.
+pub fn error_body(status: u16, text: impl Into<String>) -> models::Error {
+    let (ty, condition) = match status {
+        400 => ("modify", "bad-request"),
+        401 => ("auth", "not-authorized"),
+        403 => ("auth", "forbidden"),
+        404 => ("cancel", "item-not-found"),
+        405 => ("cancel", "not-allowed"),
+        409 => ("cancel", "conflict"),
+        413 => ("modify", "policy-violation"),
+        501 => ("cancel", "feature-not-implemented"),
+        503 => ("wait", "service-unavailable"),
+        _ if status >= 500 => ("wait", "internal-server-error"),
+        _ => ("modify", "bad-request"),
+    };
+    models::Error::new(models::ErrorDetail::new(status as i64, ty.to_string(), condition.to_string(), text.into()))
+}

@@ -1,0 +1,58 @@
+//! Random identifiers, from the operating system's CSPRNG, as Prosody's util.id makes
+//! them: base64url without padding.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::Failure;
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| Failure::Internal(format!("operating system random number generator failed: {e}")))?;
+    Ok(b)
+}
+
+/// `util.id.short()`: 12 chars (9 bytes). Group ids.
+pub fn short() -> Result<String, Failure> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<9>()?))
+}
+
+/// `util.id.medium()`: 24 chars (18 bytes). Invite tokens.
+pub fn medium() -> Result<String, Failure> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<18>()?))
+}
+
+/// `util.id.long()`: 36 chars (27 bytes). Bearer token ids.
+pub fn long() -> Result<String, Failure> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<27>()?))
+}
+
+/// A random (version 4) UUID string, as Prosody uses for SCRAM salts.
+pub fn uuid() -> Result<String, Failure> {
+    let mut b = random_bytes::<16>()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+}
+
+/// A random password for accounts created without one (18 bytes, 24 chars).
+pub fn password() -> Result<String, Failure> {
+    medium()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lengths_and_alphabet() {
+        for (s, n) in [(super::short().unwrap(), 12), (super::medium().unwrap(), 24), (super::long().unwrap(), 36)] {
+            assert_eq!(s.len(), n);
+            assert!(s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'), "{s}");
+        }
+        assert_ne!(super::medium().unwrap(), super::medium().unwrap());
+        let u = super::uuid().unwrap();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+}

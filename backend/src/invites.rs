@@ -1,0 +1,269 @@
+//! Invites, as core mod_invites 0.12 stores them: map store `invite_token`, host-level
+//! (user = ''), key = token, the whole invite as JSON. Prosody's own mod_invites must be
+//! able to redeem what we write, so the JSON has exactly its fields.
+
+use prosody_admin_api::models;
+use r2d2_sqlite::rusqlite::Connection;
+use serde_json::{json, Value as Json};
+use swagger::Nullable;
+
+use crate::error::Failure;
+use crate::settings::NEVER_EXPIRES;
+use crate::store;
+use crate::username::Username;
+use crate::values::Value;
+use crate::{groups, ids, users, Backend, Settings};
+
+pub const STORE: &str = "invite_token";
+/// Longest ttl accepted: 10 years (the spec's `maximum`).
+const MAX_TTL: f64 = 315_360_000.0;
+
+/// A validated lifetime in whole seconds.
+pub fn ttl(raw: Option<Nullable<f64>>) -> Result<Option<i64>, Failure> {
+    match raw {
+        None | Some(Nullable::Null) => Ok(None),
+        Some(Nullable::Present(t)) => {
+            if !t.is_finite() || !(1.0..=MAX_TTL).contains(&t) {
+                return Err(Failure::BadRequest(format!("ttl must be between 1 and {MAX_TTL} seconds")));
+            }
+            Ok(Some(t.round() as i64))
+        }
+    }
+}
+
+/// Characters of a JID kept as is in an `xmpp:` URI (RFC 5122's unreserved set plus '@').
+fn uri_escape(jid: &str) -> String {
+    let mut out = String::with_capacity(jid.len());
+    for b in jid.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@!$&'()*+,=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What kind of invite to create.
+pub enum Kind {
+    /// Register an account (optionally with a fixed username), joining `groups`.
+    Account { username: Option<Username>, groups: Vec<String> },
+    /// A reusable group invite.
+    Group { groups: Vec<String> },
+    /// Reset the password of an existing account.
+    Reset { username: Username },
+}
+
+/// Builds and stores the invite JSON the way mod_invites' `create_invite` does.
+fn create(c: &Connection, s: &Settings, kind: &Kind, expires: i64, source: &str, now: i64) -> Result<models::Invite, Failure> {
+    let token = ids::medium()?;
+    let (jid, additional, reusable) = match kind {
+        Kind::Account { username, groups } => {
+            let jid = match username {
+                Some(u) => format!("{u}@{}", s.host),
+                None => s.host.clone(),
+            };
+            let mut a = json!({"source": source});
+            if !groups.is_empty() {
+                a["groups"] = json!(groups);
+            }
+            (jid, a, false)
+        }
+        Kind::Group { groups } => (s.host.clone(), json!({"groups": groups, "source": source}), true),
+        Kind::Reset { username } => {
+            (format!("{username}@{}", s.host), json!({"allow_reset": username.as_str(), "source": source}), false)
+        }
+    };
+    let uri = format!("xmpp:{}?register;preauth={token}", uri_escape(&jid));
+    let mut invite = json!({
+        "type": "register",
+        "jid": jid,
+        "token": token,
+        "allow_registration": true,
+        "uri": uri,
+        "created_at": now,
+        "expires": expires,
+        "additional_data": additional,
+    });
+    if reusable {
+        invite["reusable"] = json!(true);
+    }
+    store::kv_set(c, &s.host, "", STORE, &token, &Value::Json(invite.clone()))?;
+    to_model(s, &invite).ok_or_else(|| Failure::Internal("created invite cannot be read back".into()))
+}
+
+/// The API view of a stored invite; None when the row is not an invite we can read.
+fn to_model(s: &Settings, v: &Json) -> Option<models::Invite> {
+    let token = v.get("token")?.as_str()?.to_string();
+    let num = |k: &str| v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)));
+    let str_of = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let add = v.get("additional_data");
+    let groups = add
+        .and_then(|a| a.get("groups"))
+        .and_then(|g| g.as_array())
+        .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let uri = str_of("uri").unwrap_or_default();
+    let mut m = models::Invite::new(
+        token.clone(),
+        str_of("type").unwrap_or_else(|| "register".into()),
+        v.get("reusable").and_then(|r| r.as_bool()).unwrap_or(false),
+        str_of("jid").unwrap_or_default(),
+        token.clone(),
+        uri.clone(),
+        num("created_at").unwrap_or(0),
+        num("expires").unwrap_or(NEVER_EXPIRES),
+        groups,
+        add.and_then(|a| a.get("allow_reset")).is_some_and(|r| !r.is_null() && r != &json!(false)),
+    );
+    m.inviter = Some(str_of("inviter").map(Nullable::Present).unwrap_or(Nullable::Null));
+    m.source = Some(
+        add.and_then(|a| a.get("source")).and_then(|x| x.as_str()).map(|x| Nullable::Present(x.to_string())).unwrap_or(Nullable::Null),
+    );
+    m.landing_page = Some(s.landing_page_for(&token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
+    Some(m)
+}
+
+/// Pending invites, oldest first. Expired ones stay in the table (as with Prosody) but
+/// are not shown.
+pub fn list(c: &Connection, s: &Settings, now: i64) -> Result<Vec<models::Invite>, Failure> {
+    let mut out: Vec<models::Invite> = store::kv_all(c, &s.host, "", STORE)?
+        .into_iter()
+        .filter_map(|(_, v)| v.as_json().and_then(|j| to_model(s, j)))
+        .filter(|i| i.expires >= now)
+        .collect();
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+pub fn get(c: &Connection, s: &Settings, id: &str, now: i64) -> Result<models::Invite, Failure> {
+    store::kv_get(c, &s.host, "", STORE, id)?
+        .and_then(|v| v.as_json().and_then(|j| to_model(s, j)))
+        .filter(|i| i.expires >= now)
+        .ok_or_else(|| Failure::NotFound(format!("invite {id:?} not found")))
+}
+
+fn require_groups(c: &Connection, s: &Settings, gids: &[String]) -> Result<(), Failure> {
+    for g in gids {
+        if !groups::exists(c, s, g)? {
+            return Err(Failure::NotFound(format!("group {g:?} not found")));
+        }
+    }
+    Ok(())
+}
+
+/// A validated request to create an invite.
+pub struct NewInvite {
+    kind: Kind,
+    ttl: Option<i64>,
+    /// For a group invite without groups: the group to create first (name, create_muc).
+    new_group: Option<(String, bool)>,
+}
+
+impl NewInvite {
+    pub fn account(body: Option<models::NewAccountInvite>) -> Result<NewInvite, Failure> {
+        let body = body.unwrap_or_else(models::NewAccountInvite::new);
+        let username = match body.username {
+            None | Some(Nullable::Null) => None,
+            Some(Nullable::Present(u)) => Some(Username::parse(&u)?),
+        };
+        let groups = match body.groups {
+            None | Some(Nullable::Null) => Vec::new(),
+            Some(Nullable::Present(g)) => dedup(g),
+        };
+        Ok(NewInvite { kind: Kind::Account { username, groups }, ttl: ttl(body.ttl)?, new_group: None })
+    }
+
+    pub fn group(body: Option<models::NewGroupInvite>) -> Result<NewInvite, Failure> {
+        let body = body.unwrap_or_else(models::NewGroupInvite::new);
+        let groups = match body.groups {
+            None | Some(Nullable::Null) => Vec::new(),
+            Some(Nullable::Present(g)) => dedup(g),
+        };
+        let new_group = if groups.is_empty() {
+            let opts = body.group_options.ok_or_else(|| {
+                Failure::BadRequest("either groups or group_options (with a name) is required".into())
+            })?;
+            groups::check_name(&opts.name)?;
+            Some((opts.name, opts.create_muc.unwrap_or(false)))
+        } else {
+            None
+        };
+        Ok(NewInvite { kind: Kind::Group { groups }, ttl: ttl(body.ttl)?, new_group })
+    }
+
+    pub fn reset(body: models::NewResetInvite) -> Result<NewInvite, Failure> {
+        Ok(NewInvite { kind: Kind::Reset { username: Username::parse(&body.username)? }, ttl: ttl(body.ttl)?, new_group: None })
+    }
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|g| seen.insert(g.clone()));
+    v
+}
+
+/// Checks the invite against the database and stores it, in one transaction.
+fn create_checked(c: &Connection, s: &Settings, mut req: NewInvite, source: &str, now: i64) -> Result<models::Invite, Failure> {
+    let expires = match (&req.kind, req.ttl) {
+        (_, Some(t)) => now + t,
+        (Kind::Account { .. }, None) => now + s.account_invite_ttl,
+        (Kind::Reset { .. }, None) => now + s.reset_invite_ttl,
+        (Kind::Group { .. }, None) => NEVER_EXPIRES,
+    };
+    match &mut req.kind {
+        Kind::Account { username, groups } => {
+            if let Some(u) = username {
+                if users::exists(c, s, u)? {
+                    return Err(Failure::BadRequest(format!("user {u} already exists")));
+                }
+            }
+            require_groups(c, s, groups)?;
+        }
+        Kind::Group { groups } => {
+            if let Some((name, muc)) = req.new_group.take() {
+                groups.push(groups::create(c, s, &name, muc)?.id);
+            } else {
+                require_groups(c, s, groups)?;
+            }
+        }
+        Kind::Reset { username } => users::require(c, s, username)?,
+    }
+    create(c, s, &req.kind, expires, source, now)
+}
+
+impl Backend {
+    pub async fn list_invites(&self) -> Result<Vec<models::Invite>, Failure> {
+        let b = self.clone();
+        let now = crate::now();
+        self.store().read(move |c| list(c, b.settings(), now)).await
+    }
+
+    pub async fn get_invite(&self, id: String) -> Result<models::Invite, Failure> {
+        let b = self.clone();
+        let now = crate::now();
+        self.store().read(move |c| get(c, b.settings(), &id, now)).await
+    }
+
+    /// Creates an invite on behalf of `caller` (its `source` is `caller@host/admin_api`).
+    pub async fn create_invite(&self, req: NewInvite, caller: &str) -> Result<models::Invite, Failure> {
+        let b = self.clone();
+        let now = crate::now();
+        let source = format!("{caller}@{}/admin_api", self.settings().host);
+        self.store().write(move |c| create_checked(c, b.settings(), req, &source, now)).await
+    }
+
+    /// Revokes an invite (expired ones too: the row is removed either way).
+    pub async fn delete_invite(&self, id: String) -> Result<(), Failure> {
+        let b = self.clone();
+        self.store()
+            .write(move |c| {
+                if store::kv_delete(c, &b.settings().host, "", STORE, &id)? {
+                    Ok(())
+                } else {
+                    Err(Failure::NotFound(format!("invite {id:?} not found")))
+                }
+            })
+            .await
+    }
+}

@@ -1,0 +1,74 @@
+//! prosody-admin's backend: the hand-written implementation of the `Api` trait that
+//! openapi-generator derives from `api-spec/openapi.yaml`, on a SQLite database laid
+//! out exactly as Prosody 0.12's own SQL storage.
+//!
+//! Module map:
+//! - [`api`]: the generated `Api` trait, implemented by [`Backend`]: maps each
+//!   operation's outcome onto the response enum the spec declares.
+//! - [`auth`]: bearer-token checks (401 vs 403), used by the HTTP layer before the
+//!   generated router runs.
+//! - [`users`], [`groups`], [`invites`], [`debug`], [`accounts`], [`tokens`]: one
+//!   domain each; rules (validation, invite semantics, id generation) live here.
+//! - [`store`]: the only module with SQL: Prosody's schema, the connection pool, the
+//!   keyval/map/archive primitives, every call off the async runtime.
+//! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
+//!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
+//! - [`settings`], [`error`]: configuration and the error body.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod debug;
+pub mod error;
+pub mod groups;
+pub mod ids;
+pub mod invites;
+pub mod scram;
+pub mod settings;
+pub mod store;
+pub mod token;
+pub mod tokens;
+pub mod username;
+pub mod users;
+pub mod values;
+pub mod xml;
+
+use std::sync::Arc;
+
+pub use error::Failure;
+pub use r2d2_sqlite::rusqlite;
+pub use settings::Settings;
+pub use store::Store;
+
+/// The service's state: the database and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: Settings,
+}
+
+impl Backend {
+    pub fn new(store: Store, settings: Settings) -> Backend {
+        Backend { inner: Arc::new(Inner { store, settings }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,54 @@
+//! What the backend needs to know about the server it administers.
+
+/// Valid until revoked: Prosody 0.12's mod_invites rejects an invite without a numeric
+/// `expires`, so "no expiry" is stored as 3000-01-01T00:00:00Z.
+pub const NEVER_EXPIRES: i64 = 32_503_680_000;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The VirtualHost administered (`host` column), e.g. `localhost`.
+    pub host: String,
+    /// Bare JIDs that are admins by configuration (Prosody's `admins` option).
+    pub admins: Vec<String>,
+    /// `site_name` of GET /server/info.
+    pub site_name: String,
+    /// `version` of GET /server/info.
+    pub version: String,
+    /// Default lifetime of account invites, in seconds.
+    pub account_invite_ttl: i64,
+    /// Default lifetime of reset invites, in seconds.
+    pub reset_invite_ttl: i64,
+    /// Landing page template; `{token}`, `{host}` and `{uri}` are replaced.
+    pub landing_page: Option<String>,
+    /// The MUC component that hosts group chats (Prosody's `groups_muc_host`).
+    pub groups_muc_host: String,
+}
+
+impl Settings {
+    /// Defaults for `host`, as documented in the README.
+    pub fn for_host(host: &str) -> Settings {
+        Settings {
+            host: host.to_string(),
+            admins: Vec::new(),
+            site_name: host.to_string(),
+            version: concat!("prosody-admin ", env!("CARGO_PKG_VERSION")).to_string(),
+            account_invite_ttl: 7 * 24 * 3600,
+            reset_invite_ttl: 24 * 3600,
+            landing_page: None,
+            groups_muc_host: format!("groups.{host}"),
+        }
+    }
+
+    /// Whether `username` is an admin by configuration.
+    pub fn is_config_admin(&self, username: &str) -> bool {
+        self.admins.iter().any(|jid| {
+            jid.split_once('@').is_some_and(|(node, host)| host == self.host && node == username)
+        })
+    }
+
+    pub fn landing_page_for(&self, token: &str, uri: &str) -> Option<String> {
+        self.landing_page.as_ref().map(|t| {
+            t.replace("{token}", token).replace("{host}", &self.host).replace("{uri}", uri)
+        })
+    }
+}

@@ -1,0 +1,58 @@
+//! Usernames (JID node parts), validated once at the edge so that the rest of the code
+//! only ever sees a prepared name.
+
+use crate::error::Failure;
+
+/// A nodeprep'd username: what Prosody stores in the `user` column for an account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Username(String);
+
+/// RFC 7622 limits each JID part to 1023 octets.
+const MAX_LEN: usize = 1023;
+
+impl Username {
+    /// Applies nodeprep (RFC 3920 Appendix A, as Prosody's `jid.prep`); rejects names
+    /// that nodeprep refuses, that come out empty, or that are too long.
+    pub fn parse(raw: &str) -> Result<Username, Failure> {
+        if raw.is_empty() {
+            return Err(Failure::BadRequest("username must not be empty".into()));
+        }
+        let prepped = stringprep::nodeprep(raw)
+            .map_err(|_| Failure::BadRequest(format!("invalid username {raw:?}: not a valid JID node (nodeprep failed)")))?;
+        if prepped.is_empty() {
+            return Err(Failure::BadRequest("username must not be empty".into()));
+        }
+        if prepped.len() > MAX_LEN {
+            return Err(Failure::BadRequest(format!("username longer than {MAX_LEN} bytes")));
+        }
+        Ok(Username(prepped.into_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Username {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Username;
+
+    #[test]
+    fn nodeprep_rules() {
+        assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
+        assert_eq!(Username::parse("jürgen").unwrap().as_str(), "jürgen");
+        for bad in ["", "a@b", "a/b", "a b", "a\"b", "a:b", "a<b", &"x".repeat(1024)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

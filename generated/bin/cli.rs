@@ -1,0 +1,1109 @@
+//! CLI tool driving the API client
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+use dialoguer::Confirm;
+use log::{debug, info};
+// models may be unused if all inputs are primitive types
+#[allow(unused_imports)]
+use prosody_admin_api::{
+    models, ApiNoContext, Client, ContextWrapperExt,
+    CreateGroupResponse,
+    ListGroupsResponse,
+    DeleteGroupResponse,
+    GetGroupByIdResponse,
+    AddGroupMemberResponse,
+    DeleteGroupMemberResponse,
+    CreateInviteForAccountResponse,
+    CreateInviteForAccountResetResponse,
+    CreateInviteForGroupResponse,
+    ListInvitesResponse,
+    DeleteInviteResponse,
+    GetInviteByIdResponse,
+    GetServerInfoResponse,
+    ListUsersResponse,
+    DeleteUserResponse,
+    GetUserByNameResponse,
+    GetUserDebugInfoResponse,
+    GetUserGroupsResponse,
+    UpdateUserResponse,
+};
+use simple_logger::SimpleLogger;
+use swagger::{AuthData, ContextBuilder, EmptyContext, Push, XSpanIdString};
+
+type ClientContext = swagger::make_context_ty!(
+    ContextBuilder,
+    EmptyContext,
+    Option<AuthData>,
+    XSpanIdString
+);
+
+#[derive(Parser, Debug)]
+#[clap(
+    name = "Prosody administration API",
+    version = "1.0.0",
+    about = "CLI access to Prosody administration API"
+)]
+struct Cli {
+    #[clap(subcommand)]
+    operation: Operation,
+
+    /// Address or hostname of the server hosting this API, including optional port
+    #[clap(short = 'a', long, default_value = "http://localhost")]
+    server_address: String,
+
+    /// Path to the client private key if using client-side TLS authentication
+    #[cfg(all(feature = "client-tls", not(any(target_os = "macos", target_os = "windows", target_os = "ios"))))]
+    #[clap(long, requires_all(&["client_certificate", "server_certificate"]))]
+    client_key: Option<String>,
+
+    /// Path to the client's public certificate associated with the private key
+    #[cfg(all(feature = "client-tls", not(any(target_os = "macos", target_os = "windows", target_os = "ios"))))]
+    #[clap(long, requires_all(&["client_key", "server_certificate"]))]
+    client_certificate: Option<String>,
+
+    /// Path to CA certificate used to authenticate the server
+    #[cfg(all(feature = "client-tls", not(any(target_os = "macos", target_os = "windows", target_os = "ios"))))]
+    #[clap(long)]
+    server_certificate: Option<String>,
+
+    /// If set, write output to file instead of stdout
+    #[clap(short, long)]
+    output_file: Option<String>,
+
+    #[command(flatten)]
+    verbosity: clap_verbosity_flag::Verbosity,
+
+    /// Don't ask for any confirmation prompts
+    #[allow(dead_code)]
+    #[clap(short, long)]
+    force: bool,
+
+    /// Bearer token if used for authentication
+    #[arg(env = "PROSODY_ADMIN_API_BEARER_TOKEN", hide_env = true)]
+    bearer_token: Option<String>,
+}
+
+#[derive(Parser, Debug)]
+enum Operation {
+    /// Create group
+    CreateGroup {
+        /// Group parameters
+        #[clap(value_parser = parse_json::<models::NewGroup>)]
+        new_group: models::NewGroup,
+    },
+    /// List groups
+    ListGroups {
+    },
+    /// Delete group
+    DeleteGroup {
+        /// The id of the group to be deleted
+        id: String,
+    },
+    /// Get group by id
+    GetGroupById {
+        /// The id of the group to fetch
+        id: String,
+    },
+    /// Create group membership
+    AddGroupMember {
+        /// The id of the group to modify
+        id: String,
+        /// The username to add to or remove from the group
+        username: String,
+    },
+    /// Delete a group membership
+    DeleteGroupMember {
+        /// The id of the group to modify
+        id: String,
+        /// The username to add to or remove from the group
+        username: String,
+    },
+    /// Create invitation to register a new account
+    CreateInviteForAccount {
+        /// Invite parameters (optional)
+        #[clap(value_parser = parse_json::<models::NewAccountInvite>)]
+        new_account_invite: Option<models::NewAccountInvite>,
+    },
+    /// Create account reset invitation
+    CreateInviteForAccountReset {
+        /// Invite parameters
+        #[clap(value_parser = parse_json::<models::NewResetInvite>)]
+        new_reset_invite: models::NewResetInvite,
+    },
+    /// Create group invitation
+    CreateInviteForGroup {
+        /// Invite parameters (optional)
+        #[clap(value_parser = parse_json::<models::NewGroupInvite>)]
+        new_group_invite: Option<models::NewGroupInvite>,
+    },
+    /// List invites
+    ListInvites {
+    },
+    /// Delete invite
+    DeleteInvite {
+        /// The id of the invite to be deleted
+        id: String,
+    },
+    /// Get invite by id
+    GetInviteById {
+        /// The id of the invite to fetch
+        id: String,
+    },
+    /// Get information about the server
+    GetServerInfo {
+    },
+    /// List users
+    ListUsers {
+    },
+    /// Delete user
+    DeleteUser {
+        /// The user's name (the node part of the JID; nodeprep applies)
+        username: String,
+    },
+    /// Get user by user name
+    GetUserByName {
+        /// The user's name (the node part of the JID; nodeprep applies)
+        username: String,
+    },
+    /// Get user debug info
+    GetUserDebugInfo {
+        /// The user's name (the node part of the JID; nodeprep applies)
+        username: String,
+    },
+    /// List groups that user is a member of
+    GetUserGroups {
+        /// The user's name (the node part of the JID; nodeprep applies)
+        username: String,
+    },
+    /// Update user
+    UpdateUser {
+        /// The user's name (the node part of the JID; nodeprep applies)
+        username: String,
+        /// Updated user object
+        #[clap(value_parser = parse_json::<models::User>)]
+        body: models::User,
+    },
+}
+
+// On Linux/Unix with OpenSSL (client-tls feature), support certificate pinning and mutual TLS
+#[cfg(all(feature = "client-tls", not(any(target_os = "macos", target_os = "windows", target_os = "ios"))))]
+fn create_client(args: &Cli, context: ClientContext) -> Result<Box<dyn ApiNoContext<ClientContext>>> {
+    if args.client_certificate.is_some() {
+        debug!("Using mutual TLS");
+        let client = Client::try_new_https_mutual(
+            &args.server_address,
+            args.server_certificate.clone().unwrap(),
+            args.client_key.clone().unwrap(),
+            args.client_certificate.clone().unwrap(),
+        )
+        .context("Failed to create HTTPS client")?;
+        Ok(Box::new(client.with_context(context)))
+    } else if args.server_certificate.is_some() {
+        debug!("Using TLS with pinned server certificate");
+        let client =
+            Client::try_new_https_pinned(&args.server_address, args.server_certificate.clone().unwrap())
+                .context("Failed to create HTTPS client")?;
+        Ok(Box::new(client.with_context(context)))
+    } else {
+        debug!("Using client without certificates");
+        let client =
+            Client::try_new(&args.server_address).context("Failed to create HTTP(S) client")?;
+        Ok(Box::new(client.with_context(context)))
+    }
+}
+
+// On macOS/Windows/iOS or without client-tls feature, use simple client (no cert pinning/mutual TLS)
+#[cfg(any(
+    not(feature = "client-tls"),
+    all(feature = "client-tls", any(target_os = "macos", target_os = "windows", target_os = "ios"))
+))]
+fn create_client(args: &Cli, context: ClientContext) -> Result<Box<dyn ApiNoContext<ClientContext>>> {
+    // Client::try_new() automatically detects the URL scheme (http:// or https://)
+    // and creates the appropriate client.
+    // Note: Certificate pinning and mutual TLS are only available on Linux/Unix with OpenSSL
+    let client =
+        Client::try_new(&args.server_address).context("Failed to create HTTP(S) client")?;
+    Ok(Box::new(client.with_context(context)))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Cli::parse();
+    if let Some(log_level) = args.verbosity.log_level() {
+        SimpleLogger::new().with_level(log_level.to_level_filter()).init()?;
+    }
+
+    debug!("Arguments: {:?}", &args);
+
+    let mut auth_data: Option<AuthData> = None;
+
+    if let Some(ref bearer_token) = args.bearer_token {
+        debug!("Using bearer token");
+        auth_data = AuthData::bearer(bearer_token);
+    }
+
+    #[allow(trivial_casts)]
+    let context = swagger::make_context!(
+        ContextBuilder,
+        EmptyContext,
+        auth_data,
+        XSpanIdString::default()
+    );
+
+    let client = create_client(&args, context)?;
+
+    let result = match args.operation {
+        Operation::CreateGroup {
+            new_group,
+        } => {
+            info!("Performing a CreateGroup request");
+
+            let result = client.create_group(
+                new_group,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateGroupResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                CreateGroupResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::ListGroups {
+        } => {
+            info!("Performing a ListGroups request");
+
+            let result = client.list_groups(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                ListGroupsResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                ListGroupsResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListGroupsResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::DeleteGroup {
+            id,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a DeleteGroup request on {:?}", (
+                &id
+            ));
+
+            let result = client.delete_group(
+                id,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                DeleteGroupResponse::GroupDeleted
+                => "GroupDeleted\n".to_string()
+                    ,
+                DeleteGroupResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteGroupResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteGroupResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetGroupById {
+            id,
+        } => {
+            info!("Performing a GetGroupById request on {:?}", (
+                &id
+            ));
+
+            let result = client.get_group_by_id(
+                id,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetGroupByIdResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetGroupByIdResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetGroupByIdResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetGroupByIdResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::AddGroupMember {
+            id,
+            username,
+        } => {
+            info!("Performing a AddGroupMember request on {:?}", (
+                &id,
+                &username
+            ));
+
+            let result = client.add_group_member(
+                id,
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                AddGroupMemberResponse::SuccessfulOperation
+                => "SuccessfulOperation\n".to_string()
+                    ,
+                AddGroupMemberResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                AddGroupMemberResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                AddGroupMemberResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                AddGroupMemberResponse::GroupOrUserNotFound
+                (body)
+                => "GroupOrUserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::DeleteGroupMember {
+            id,
+            username,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a DeleteGroupMember request on {:?}", (
+                &id,
+                &username
+            ));
+
+            let result = client.delete_group_member(
+                id,
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                DeleteGroupMemberResponse::SuccessfulOperation
+                => "SuccessfulOperation\n".to_string()
+                    ,
+                DeleteGroupMemberResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteGroupMemberResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteGroupMemberResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteGroupMemberResponse::GroupOrUserNotFound
+                (body)
+                => "GroupOrUserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::CreateInviteForAccount {
+            new_account_invite,
+        } => {
+            info!("Performing a CreateInviteForAccount request");
+
+            let result = client.create_invite_for_account(
+                new_account_invite,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateInviteForAccountResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                CreateInviteForAccountResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::CreateInviteForAccountReset {
+            new_reset_invite,
+        } => {
+            info!("Performing a CreateInviteForAccountReset request");
+
+            let result = client.create_invite_for_account_reset(
+                new_reset_invite,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateInviteForAccountResetResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                CreateInviteForAccountResetResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::CreateInviteForGroup {
+            new_group_invite,
+        } => {
+            info!("Performing a CreateInviteForGroup request");
+
+            let result = client.create_invite_for_group(
+                new_group_invite,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateInviteForGroupResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                CreateInviteForGroupResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::ListInvites {
+        } => {
+            info!("Performing a ListInvites request");
+
+            let result = client.list_invites(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                ListInvitesResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                ListInvitesResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListInvitesResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::DeleteInvite {
+            id,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a DeleteInvite request on {:?}", (
+                &id
+            ));
+
+            let result = client.delete_invite(
+                id,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                DeleteInviteResponse::SuccessfulOperation
+                => "SuccessfulOperation\n".to_string()
+                    ,
+                DeleteInviteResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteInviteResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteInviteResponse::InviteNotFound
+                (body)
+                => "InviteNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetInviteById {
+            id,
+        } => {
+            info!("Performing a GetInviteById request on {:?}", (
+                &id
+            ));
+
+            let result = client.get_invite_by_id(
+                id,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetInviteByIdResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetInviteByIdResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetInviteByIdResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetInviteByIdResponse::InviteNotFound
+                (body)
+                => "InviteNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetServerInfo {
+        } => {
+            info!("Performing a GetServerInfo request");
+
+            let result = client.get_server_info(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetServerInfoResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetServerInfoResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetServerInfoResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::ListUsers {
+        } => {
+            info!("Performing a ListUsers request");
+
+            let result = client.list_users(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                ListUsersResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                ListUsersResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListUsersResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::DeleteUser {
+            username,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a DeleteUser request on {:?}", (
+                &username
+            ));
+
+            let result = client.delete_user(
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                DeleteUserResponse::SuccessfulOperation
+                => "SuccessfulOperation\n".to_string()
+                    ,
+                DeleteUserResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteUserResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteUserResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteUserResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetUserByName {
+            username,
+        } => {
+            info!("Performing a GetUserByName request on {:?}", (
+                &username
+            ));
+
+            let result = client.get_user_by_name(
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetUserByNameResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserByNameResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserByNameResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetUserByNameResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserByNameResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetUserDebugInfo {
+            username,
+        } => {
+            info!("Performing a GetUserDebugInfo request on {:?}", (
+                &username
+            ));
+
+            let result = client.get_user_debug_info(
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetUserDebugInfoResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserDebugInfoResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserDebugInfoResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetUserDebugInfoResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserDebugInfoResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetUserGroups {
+            username,
+        } => {
+            info!("Performing a GetUserGroups request on {:?}", (
+                &username
+            ));
+
+            let result = client.get_user_groups(
+                username,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo
+                (body)
+                => "ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserGroupsResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserGroupsResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetUserGroupsResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetUserGroupsResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::UpdateUser {
+            username,
+            body,
+        } => {
+            info!("Performing a UpdateUser request on {:?}", (
+                &username
+            ));
+
+            let result = client.update_user(
+                username,
+                body,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                UpdateUserResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                UpdateUserResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+    };
+
+    if let Some(output_file) = args.output_file {
+        std::fs::write(output_file, result)?
+    } else {
+        println!("{}", result);
+    }
+    Ok(())
+}
+
+fn prompt(force: bool, text: &str) -> Result<()> {
+    if force || Confirm::new().with_prompt(text).interact()? {
+        Ok(())
+    } else {
+        Err(anyhow!("Aborting"))
+    }
+}
+
+// May be unused if all inputs are primitive types
+#[allow(dead_code)]
+fn parse_json<T: serde::de::DeserializeOwned>(json_string: &str) -> Result<T> {
+    serde_json::from_str(json_string).map_err(|err| anyhow!("Error parsing input: {}", err))
+}

@@ -1,0 +1,1035 @@
+#![allow(missing_docs, trivial_casts, unused_variables, unused_mut, unused_imports, unused_extern_crates, unused_attributes, non_camel_case_types)]
+#![allow(clippy::derive_partial_eq_without_eq, clippy::disallowed_names)]
+
+use async_trait::async_trait;
+use futures::Stream;
+#[cfg(feature = "mock")]
+use mockall::automock;
+use std::error::Error;
+use std::collections::BTreeSet;
+use std::task::{Poll, Context};
+use swagger::{ApiError, ContextWrapper, auth::Authorization};
+use serde::{Serialize, Deserialize};
+
+#[cfg(any(feature = "client", feature = "server"))]
+type ServiceError = Box<dyn Error + Send + Sync + 'static>;
+
+pub const BASE_PATH: &str = "/admin_api";
+pub const API_VERSION: &str = "1.0.0";
+
+mod auth;
+pub use auth::{AuthenticationApi, Claims};
+
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum CreateGroupResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Group)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum ListGroupsResponse {
+    /// successful operation
+    SuccessfulOperation
+    (Vec<models::Group>)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum DeleteGroupResponse {
+    /// Group deleted
+    GroupDeleted
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetGroupByIdResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Group)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum AddGroupMemberResponse {
+    /// successful operation
+    SuccessfulOperation
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group or user not found
+    GroupOrUserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum DeleteGroupMemberResponse {
+    /// successful operation
+    SuccessfulOperation
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group or user not found
+    GroupOrUserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum CreateInviteForAccountResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Invite)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum CreateInviteForAccountResetResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Invite)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum CreateInviteForGroupResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Invite)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum ListInvitesResponse {
+    /// successful operation
+    SuccessfulOperation
+    (Vec<models::Invite>)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum DeleteInviteResponse {
+    /// successful operation
+    SuccessfulOperation
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Invite not found
+    InviteNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetInviteByIdResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::Invite)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Invite not found
+    InviteNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetServerInfoResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::ServerInfo)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum ListUsersResponse {
+    /// successful operation
+    SuccessfulOperation
+    (Vec<models::User>)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum DeleteUserResponse {
+    /// successful operation
+    SuccessfulOperation
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetUserByNameResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::User)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetUserDebugInfoResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::UserDebugInfo)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetUserGroupsResponse {
+    /// Returns an array of group IDs that the user belongs to
+    ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo
+    (Vec<String>)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum UpdateUserResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::User)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+/// API
+#[cfg_attr(feature = "mock", automock)]
+#[async_trait]
+#[allow(clippy::too_many_arguments, clippy::ptr_arg)]
+pub trait Api<C: Send + Sync> {
+    /// Create group
+    async fn create_group(
+        &self,
+        new_group: models::NewGroup,
+        context: &C) -> Result<CreateGroupResponse, ApiError>;
+
+    /// List groups
+    async fn list_groups(
+        &self,
+        context: &C) -> Result<ListGroupsResponse, ApiError>;
+
+    /// Delete group
+    async fn delete_group(
+        &self,
+        id: String,
+        context: &C) -> Result<DeleteGroupResponse, ApiError>;
+
+    /// Get group by id
+    async fn get_group_by_id(
+        &self,
+        id: String,
+        context: &C) -> Result<GetGroupByIdResponse, ApiError>;
+
+    /// Create group membership
+    async fn add_group_member(
+        &self,
+        id: String,
+        username: String,
+        context: &C) -> Result<AddGroupMemberResponse, ApiError>;
+
+    /// Delete a group membership
+    async fn delete_group_member(
+        &self,
+        id: String,
+        username: String,
+        context: &C) -> Result<DeleteGroupMemberResponse, ApiError>;
+
+    /// Create invitation to register a new account
+    async fn create_invite_for_account(
+        &self,
+        new_account_invite: Option<models::NewAccountInvite>,
+        context: &C) -> Result<CreateInviteForAccountResponse, ApiError>;
+
+    /// Create account reset invitation
+    async fn create_invite_for_account_reset(
+        &self,
+        new_reset_invite: models::NewResetInvite,
+        context: &C) -> Result<CreateInviteForAccountResetResponse, ApiError>;
+
+    /// Create group invitation
+    async fn create_invite_for_group(
+        &self,
+        new_group_invite: Option<models::NewGroupInvite>,
+        context: &C) -> Result<CreateInviteForGroupResponse, ApiError>;
+
+    /// List invites
+    async fn list_invites(
+        &self,
+        context: &C) -> Result<ListInvitesResponse, ApiError>;
+
+    /// Delete invite
+    async fn delete_invite(
+        &self,
+        id: String,
+        context: &C) -> Result<DeleteInviteResponse, ApiError>;
+
+    /// Get invite by id
+    async fn get_invite_by_id(
+        &self,
+        id: String,
+        context: &C) -> Result<GetInviteByIdResponse, ApiError>;
+
+    /// Get information about the server
+    async fn get_server_info(
+        &self,
+        context: &C) -> Result<GetServerInfoResponse, ApiError>;
+
+    /// List users
+    async fn list_users(
+        &self,
+        context: &C) -> Result<ListUsersResponse, ApiError>;
+
+    /// Delete user
+    async fn delete_user(
+        &self,
+        username: String,
+        context: &C) -> Result<DeleteUserResponse, ApiError>;
+
+    /// Get user by user name
+    async fn get_user_by_name(
+        &self,
+        username: String,
+        context: &C) -> Result<GetUserByNameResponse, ApiError>;
+
+    /// Get user debug info
+    async fn get_user_debug_info(
+        &self,
+        username: String,
+        context: &C) -> Result<GetUserDebugInfoResponse, ApiError>;
+
+    /// List groups that user is a member of
+    async fn get_user_groups(
+        &self,
+        username: String,
+        context: &C) -> Result<GetUserGroupsResponse, ApiError>;
+
+    /// Update user
+    async fn update_user(
+        &self,
+        username: String,
+        body: models::User,
+        context: &C) -> Result<UpdateUserResponse, ApiError>;
+
+}
+
+/// API where `Context` isn't passed on every API call
+#[cfg_attr(feature = "mock", automock)]
+#[async_trait]
+#[allow(clippy::too_many_arguments, clippy::ptr_arg)]
+pub trait ApiNoContext<C: Send + Sync> {
+    // The std::task::Context struct houses a reference to std::task::Waker with the lifetime <'a>.
+    // Adding an anonymous lifetime `'a` to allow mockall to create a mock object with the right lifetimes.
+    // This is needed because the compiler is unable to determine the lifetimes on F's trait bound
+    // where F is the closure created by mockall. We use higher-rank trait bounds here to get around this.
+
+    fn context(&self) -> &C;
+
+    /// Create group
+    async fn create_group(
+        &self,
+        new_group: models::NewGroup,
+        ) -> Result<CreateGroupResponse, ApiError>;
+
+    /// List groups
+    async fn list_groups(
+        &self,
+        ) -> Result<ListGroupsResponse, ApiError>;
+
+    /// Delete group
+    async fn delete_group(
+        &self,
+        id: String,
+        ) -> Result<DeleteGroupResponse, ApiError>;
+
+    /// Get group by id
+    async fn get_group_by_id(
+        &self,
+        id: String,
+        ) -> Result<GetGroupByIdResponse, ApiError>;
+
+    /// Create group membership
+    async fn add_group_member(
+        &self,
+        id: String,
+        username: String,
+        ) -> Result<AddGroupMemberResponse, ApiError>;
+
+    /// Delete a group membership
+    async fn delete_group_member(
+        &self,
+        id: String,
+        username: String,
+        ) -> Result<DeleteGroupMemberResponse, ApiError>;
+
+    /// Create invitation to register a new account
+    async fn create_invite_for_account(
+        &self,
+        new_account_invite: Option<models::NewAccountInvite>,
+        ) -> Result<CreateInviteForAccountResponse, ApiError>;
+
+    /// Create account reset invitation
+    async fn create_invite_for_account_reset(
+        &self,
+        new_reset_invite: models::NewResetInvite,
+        ) -> Result<CreateInviteForAccountResetResponse, ApiError>;
+
+    /// Create group invitation
+    async fn create_invite_for_group(
+        &self,
+        new_group_invite: Option<models::NewGroupInvite>,
+        ) -> Result<CreateInviteForGroupResponse, ApiError>;
+
+    /// List invites
+    async fn list_invites(
+        &self,
+        ) -> Result<ListInvitesResponse, ApiError>;
+
+    /// Delete invite
+    async fn delete_invite(
+        &self,
+        id: String,
+        ) -> Result<DeleteInviteResponse, ApiError>;
+
+    /// Get invite by id
+    async fn get_invite_by_id(
+        &self,
+        id: String,
+        ) -> Result<GetInviteByIdResponse, ApiError>;
+
+    /// Get information about the server
+    async fn get_server_info(
+        &self,
+        ) -> Result<GetServerInfoResponse, ApiError>;
+
+    /// List users
+    async fn list_users(
+        &self,
+        ) -> Result<ListUsersResponse, ApiError>;
+
+    /// Delete user
+    async fn delete_user(
+        &self,
+        username: String,
+        ) -> Result<DeleteUserResponse, ApiError>;
+
+    /// Get user by user name
+    async fn get_user_by_name(
+        &self,
+        username: String,
+        ) -> Result<GetUserByNameResponse, ApiError>;
+
+    /// Get user debug info
+    async fn get_user_debug_info(
+        &self,
+        username: String,
+        ) -> Result<GetUserDebugInfoResponse, ApiError>;
+
+    /// List groups that user is a member of
+    async fn get_user_groups(
+        &self,
+        username: String,
+        ) -> Result<GetUserGroupsResponse, ApiError>;
+
+    /// Update user
+    async fn update_user(
+        &self,
+        username: String,
+        body: models::User,
+        ) -> Result<UpdateUserResponse, ApiError>;
+
+}
+
+/// Trait to extend an API to make it easy to bind it to a context.
+pub trait ContextWrapperExt<C: Send + Sync> where Self: Sized
+{
+    /// Binds this API to a context.
+    fn with_context(self, context: C) -> ContextWrapper<Self, C>;
+}
+
+impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ContextWrapperExt<C> for T {
+    fn with_context(self: T, context: C) -> ContextWrapper<T, C> {
+         ContextWrapper::<T, C>::new(self, context)
+    }
+}
+
+#[async_trait]
+impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for ContextWrapper<T, C> {
+    fn context(&self) -> &C {
+        ContextWrapper::context(self)
+    }
+
+    /// Create group
+    async fn create_group(
+        &self,
+        new_group: models::NewGroup,
+        ) -> Result<CreateGroupResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_group(new_group, &context).await
+    }
+
+    /// List groups
+    async fn list_groups(
+        &self,
+        ) -> Result<ListGroupsResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().list_groups(&context).await
+    }
+
+    /// Delete group
+    async fn delete_group(
+        &self,
+        id: String,
+        ) -> Result<DeleteGroupResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().delete_group(id, &context).await
+    }
+
+    /// Get group by id
+    async fn get_group_by_id(
+        &self,
+        id: String,
+        ) -> Result<GetGroupByIdResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_group_by_id(id, &context).await
+    }
+
+    /// Create group membership
+    async fn add_group_member(
+        &self,
+        id: String,
+        username: String,
+        ) -> Result<AddGroupMemberResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().add_group_member(id, username, &context).await
+    }
+
+    /// Delete a group membership
+    async fn delete_group_member(
+        &self,
+        id: String,
+        username: String,
+        ) -> Result<DeleteGroupMemberResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().delete_group_member(id, username, &context).await
+    }
+
+    /// Create invitation to register a new account
+    async fn create_invite_for_account(
+        &self,
+        new_account_invite: Option<models::NewAccountInvite>,
+        ) -> Result<CreateInviteForAccountResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_invite_for_account(new_account_invite, &context).await
+    }
+
+    /// Create account reset invitation
+    async fn create_invite_for_account_reset(
+        &self,
+        new_reset_invite: models::NewResetInvite,
+        ) -> Result<CreateInviteForAccountResetResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_invite_for_account_reset(new_reset_invite, &context).await
+    }
+
+    /// Create group invitation
+    async fn create_invite_for_group(
+        &self,
+        new_group_invite: Option<models::NewGroupInvite>,
+        ) -> Result<CreateInviteForGroupResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_invite_for_group(new_group_invite, &context).await
+    }
+
+    /// List invites
+    async fn list_invites(
+        &self,
+        ) -> Result<ListInvitesResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().list_invites(&context).await
+    }
+
+    /// Delete invite
+    async fn delete_invite(
+        &self,
+        id: String,
+        ) -> Result<DeleteInviteResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().delete_invite(id, &context).await
+    }
+
+    /// Get invite by id
+    async fn get_invite_by_id(
+        &self,
+        id: String,
+        ) -> Result<GetInviteByIdResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_invite_by_id(id, &context).await
+    }
+
+    /// Get information about the server
+    async fn get_server_info(
+        &self,
+        ) -> Result<GetServerInfoResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_server_info(&context).await
+    }
+
+    /// List users
+    async fn list_users(
+        &self,
+        ) -> Result<ListUsersResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().list_users(&context).await
+    }
+
+    /// Delete user
+    async fn delete_user(
+        &self,
+        username: String,
+        ) -> Result<DeleteUserResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().delete_user(username, &context).await
+    }
+
+    /// Get user by user name
+    async fn get_user_by_name(
+        &self,
+        username: String,
+        ) -> Result<GetUserByNameResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_user_by_name(username, &context).await
+    }
+
+    /// Get user debug info
+    async fn get_user_debug_info(
+        &self,
+        username: String,
+        ) -> Result<GetUserDebugInfoResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_user_debug_info(username, &context).await
+    }
+
+    /// List groups that user is a member of
+    async fn get_user_groups(
+        &self,
+        username: String,
+        ) -> Result<GetUserGroupsResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_user_groups(username, &context).await
+    }
+
+    /// Update user
+    async fn update_user(
+        &self,
+        username: String,
+        body: models::User,
+        ) -> Result<UpdateUserResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().update_user(username, body, &context).await
+    }
+
+}
+
+
+#[cfg(feature = "client")]
+pub mod client;
+
+// Re-export Client as a top-level name
+#[cfg(feature = "client")]
+pub use client::Client;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+// Re-export router() as a top-level name
+#[cfg(feature = "server")]
+pub use self::server::Service;
+
+#[cfg(feature = "server")]
+pub mod context;
+
+pub mod models;
+
+#[cfg(any(feature = "client", feature = "server"))]
+pub(crate) mod header;
