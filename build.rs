@@ -55,7 +55,8 @@ fn main() {
     if current.trim() == wanted.trim() && !forced {
         return;
     }
-    println!("cargo:warning=api-spec changed: regenerating generated/ with openapi-generator {GENERATOR_VERSION}");
+    // Past tense: cargo replays this warning on later builds until the script reruns.
+    println!("cargo:warning=generated/ was regenerated from api-spec/ (openapi-generator {GENERATOR_VERSION})");
     if let Err(e) = regenerate(&root, &manifest_dir) {
         fail(&e);
     }

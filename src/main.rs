@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    prosody_admin::cli::main()
+}

@@ -44,6 +44,15 @@ impl Backend {
         })
     }
 
+    /// Gives an account the role `prosody:admin` (a `roles` row, as mod_authz_internal).
+    pub fn grant_admin(&self, user: &Username) -> Result<(), Failure> {
+        let host = self.settings().host.clone();
+        self.store().write_blocking(|c| -> Result<(), Failure> {
+            store::kv_set(c, &host, user.as_str(), users::ROLES, users::ADMIN_ROLE, &Value::Boolean(true))?;
+            Ok(())
+        })
+    }
+
     /// On a database without any account on this host: creates `username` with a random
     /// password and role `prosody:admin`, and an admin token for it.
     pub fn bootstrap(&self, username: &Username) -> Result<Option<Bootstrap>, Failure> {
@@ -56,10 +65,7 @@ impl Backend {
         }
         let password = ids::password()?;
         self.add_user(username, &password)?;
-        self.store().write_blocking(|c| -> Result<(), Failure> {
-            store::kv_set(c, &s.host, username.as_str(), users::ROLES, users::ADMIN_ROLE, &Value::Boolean(true))?;
-            Ok(())
-        })?;
+        self.grant_admin(username)?;
         let token = self.create_token(username, None)?;
         Ok(Some(Bootstrap { username: username.to_string(), password, token }))
     }

@@ -1,0 +1,212 @@
+//! The `prosody-admin` command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use backend::username::Username;
+use backend::{Backend, Store};
+use clap::{Parser, Subcommand};
+
+use crate::config::{Common, Config, ServeArgs, BOOTSTRAP_ADMIN};
+use crate::http;
+
+#[derive(Debug, Parser)]
+#[command(name = "prosody-admin", version, about = "Prosody's administration REST API (/admin_api) on Prosody's own SQLite storage")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (on first start with an empty database, create an admin and a token)
+    Serve(ServeArgs),
+    /// Manage bearer tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an admin-scope bearer token for a user and print it
+    Create {
+        /// The token's owner (must be an admin to use the API)
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds (default: until revoked)
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+    /// List the tokens of this host (owners, scopes, dates; never the secrets)
+    List,
+    /// Revoke a token
+    Revoke {
+        /// The token, as clients send it
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account (password: first line of stdin, or generated and printed)
+    Add {
+        name: String,
+        /// Also give the account the role prosody:admin
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set an account's password (first line of stdin, or generated and printed)
+    Passwd { name: String },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prosody-admin: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let serve_args = match &cli.command {
+        Command::Serve(a) => a.clone(),
+        _ => ServeArgs::default(),
+    };
+    let config = Config::resolve(&cli.common, &serve_args)?;
+    let store = Store::open(&config.database).map_err(|e| format!("{}: {e}", config.database.display()))?;
+    let backend = Backend::new(store, config.settings.clone());
+    match cli.command {
+        Command::Serve(_) => serve(config, backend),
+        Command::Token(t) => token(&backend, t),
+        Command::User(u) => user(&backend, u),
+    }
+}
+
+fn serve(config: Config, backend: Backend) -> Result<(), String> {
+    bootstrap(&config, &backend)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Tests and scripts wait for this line (stdout).
+        println!("prosody-admin listening on http://{addr}{}", http::BASE_PATH);
+        let _ = std::io::stdout().flush();
+        let app = http::App::new(backend, config.max_body_bytes);
+        http::serve(listener, app, http::shutdown_signal(), Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// First start on a database without accounts on this host: an admin and its token.
+fn bootstrap(config: &Config, backend: &Backend) -> Result<(), String> {
+    let admin = Username::parse(BOOTSTRAP_ADMIN).map_err(|e| e.to_string())?;
+    let Some(b) = backend.bootstrap(&admin).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let path = config.token_file();
+    write_private(&path, &format!("{}\n", b.token)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let host = &config.settings.host;
+    println!("First start: created admin account {}@{host} (password: {})", b.username, b.password);
+    println!("Admin bearer token (also written to {}):\n{}", path.display(), b.token);
+    Ok(())
+}
+
+/// Writes a file only its owner can read (0600).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(text.as_bytes())
+}
+
+fn token(backend: &Backend, cmd: TokenCommand) -> Result<(), String> {
+    match cmd {
+        TokenCommand::Create { user, ttl } => {
+            let u = Username::parse(&user).map_err(|e| e.to_string())?;
+            let t = backend.create_token(&u, ttl).map_err(|e| e.to_string())?;
+            println!("{t}");
+        }
+        TokenCommand::List => {
+            for t in backend.list_tokens().map_err(|e| e.to_string())? {
+                let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+                println!(
+                    "{}\tscope={}\tcreated={}\texpires={}",
+                    t.owner,
+                    t.scope.as_deref().unwrap_or("-"),
+                    opt(t.created),
+                    opt(t.expires)
+                );
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            if !backend.revoke_token(&token).map_err(|e| e.to_string())? {
+                return Err("no such token".into());
+            }
+            println!("revoked");
+        }
+    }
+    Ok(())
+}
+
+/// The password from the first line of stdin, or a generated one (printed).
+fn password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        if !line.is_empty() {
+            return Ok(line.to_string());
+        }
+    }
+    let p = backend::ids::password().map_err(|e| e.to_string())?;
+    println!("generated password: {p}");
+    Ok(p)
+}
+
+fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
+    match cmd {
+        UserCommand::Add { name, admin } => {
+            let u = Username::parse(&name).map_err(|e| e.to_string())?;
+            let p = password()?;
+            backend.add_user(&u, &p).map_err(|e| e.to_string())?;
+            if admin {
+                backend.grant_admin(&u).map_err(|e| e.to_string())?;
+            }
+            println!("created {u}@{}", backend.settings().host);
+        }
+        UserCommand::Passwd { name } => {
+            let u = Username::parse(&name).map_err(|e| e.to_string())?;
+            let p = password()?;
+            backend.set_password(&u, &p).map_err(|e| e.to_string())?;
+            println!("password changed for {u}@{}", backend.settings().host);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Configuration: command-line flags, `PROSODY_ADMIN_*` environment variables and a
+//! TOML file, in that order of precedence, over documented defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use backend::Settings;
+use clap::Args;
+use serde::Deserialize;
+
+/// Where Prosody's own HTTP ports are not: 5280/5281 are Prosody's.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5380";
+pub const DEFAULT_DATABASE: &str = "data/prosody-admin.sqlite";
+pub const DEFAULT_HOST: &str = "localhost";
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// The account the first start creates on an empty database.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+/// Options every subcommand takes, so that all of them work on the same database.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Common {
+    /// TOML configuration file (keys as the long options, with `_`: `database`, `admins`, ...)
+    #[arg(long, short = 'c', env = "PROSODY_ADMIN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// SQLite database in Prosody 0.12's layout [default: data/prosody-admin.sqlite]
+    #[arg(long, env = "PROSODY_ADMIN_DATABASE", global = true)]
+    pub database: Option<PathBuf>,
+    /// The VirtualHost administered [default: localhost]
+    #[arg(long, env = "PROSODY_ADMIN_HOST", global = true)]
+    pub host: Option<String>,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:5380]
+    #[arg(long, env = "PROSODY_ADMIN_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Admin JIDs, comma-separated (as Prosody's `admins`)
+    #[arg(long, env = "PROSODY_ADMIN_ADMINS", value_delimiter = ',')]
+    pub admins: Option<Vec<String>>,
+    /// Name shown by GET /server/info [default: the host]
+    #[arg(long, env = "PROSODY_ADMIN_SITE_NAME")]
+    pub site_name: Option<String>,
+    /// Default lifetime of account invites, seconds [default: 604800]
+    #[arg(long, env = "PROSODY_ADMIN_ACCOUNT_INVITE_TTL")]
+    pub account_invite_ttl: Option<i64>,
+    /// Default lifetime of reset invites, seconds [default: 86400]
+    #[arg(long, env = "PROSODY_ADMIN_RESET_INVITE_TTL")]
+    pub reset_invite_ttl: Option<i64>,
+    /// Invite landing page template; {token}, {host}, {uri} are replaced
+    #[arg(long, env = "PROSODY_ADMIN_LANDING_PAGE")]
+    pub landing_page: Option<String>,
+    /// MUC component hosting group chats [default: groups.<host>]
+    #[arg(long, env = "PROSODY_ADMIN_GROUPS_MUC_HOST")]
+    pub groups_muc_host: Option<String>,
+    /// Largest request body accepted, bytes [default: 65536]
+    #[arg(long, env = "PROSODY_ADMIN_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+/// The TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    database: Option<PathBuf>,
+    host: Option<String>,
+    listen: Option<SocketAddr>,
+    admins: Option<Vec<String>>,
+    site_name: Option<String>,
+    account_invite_ttl: Option<i64>,
+    reset_invite_ttl: Option<i64>,
+    landing_page: Option<String>,
+    groups_muc_host: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: PathBuf,
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub settings: Settings,
+}
+
+impl Config {
+    pub fn resolve(common: &Common, serve: &ServeArgs) -> Result<Config, String> {
+        let file = match &common.config {
+            Some(p) => read_file(p)?,
+            None => File::default(),
+        };
+        let host = common.host.clone().or(file.host).unwrap_or_else(|| DEFAULT_HOST.to_string());
+        if host.is_empty() || host.contains(['@', '/', ' ']) {
+            return Err(format!("invalid host {host:?}"));
+        }
+        let mut settings = Settings::for_host(&host);
+        if let Some(a) = serve.admins.clone().or(file.admins) {
+            settings.admins = a.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        }
+        if let Some(s) = serve.site_name.clone().or(file.site_name) {
+            settings.site_name = s;
+        }
+        if let Some(t) = serve.account_invite_ttl.or(file.account_invite_ttl) {
+            settings.account_invite_ttl = positive("account_invite_ttl", t)?;
+        }
+        if let Some(t) = serve.reset_invite_ttl.or(file.reset_invite_ttl) {
+            settings.reset_invite_ttl = positive("reset_invite_ttl", t)?;
+        }
+        settings.landing_page = serve.landing_page.clone().or(file.landing_page);
+        if let Some(m) = serve.groups_muc_host.clone().or(file.groups_muc_host) {
+            settings.groups_muc_host = m;
+        }
+        let max_body_bytes = serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY);
+        if max_body_bytes == 0 {
+            return Err("max_body_bytes must be positive".into());
+        }
+        let listen = match serve.listen.or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN.parse().map_err(|e| format!("{e}"))?,
+        };
+        Ok(Config {
+            database: common.database.clone().or(file.database).unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+            listen,
+            max_body_bytes,
+            settings,
+        })
+    }
+
+    /// Where the bootstrap token is written: beside the database.
+    pub fn token_file(&self) -> PathBuf {
+        self.database.parent().unwrap_or(Path::new(".")).join("admin-token")
+    }
+}
+
+fn positive(name: &str, v: i64) -> Result<i64, String> {
+    if v > 0 {
+        Ok(v)
+    } else {
+        Err(format!("{name} must be positive"))
+    }
+}
+
+fn read_file(p: &Path) -> Result<File, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "host = \"example.org\"\nsite_name = \"From file\"\nadmins = [\"boss@example.org\"]\n").unwrap();
+        let common = Common { config: Some(f.clone()), ..Default::default() };
+        let serve = ServeArgs { site_name: Some("From flag".into()), ..Default::default() };
+        let c = Config::resolve(&common, &serve).unwrap();
+        assert_eq!(c.settings.host, "example.org");
+        assert_eq!(c.settings.site_name, "From flag");
+        assert!(c.settings.is_config_admin("boss"));
+        assert_eq!(c.settings.groups_muc_host, "groups.example.org");
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.token_file(), PathBuf::from("data/admin-token"));
+        std::fs::write(&f, "unknown_key = 1\n").unwrap();
+        assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("unknown"));
+    }
+}
