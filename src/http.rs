@@ -125,6 +125,11 @@ impl App {
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max),
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("cannot read request body: {e}")),
         };
+        // Every request body in the spec is a JSON object. serde's derived models would
+        // also take an array (`[]` as a struct with every field absent): refuse it here.
+        if !bytes.is_empty() && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes).is_err() {
+            return error(StatusCode::BAD_REQUEST, "request body must be a JSON object".to_string());
+        }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let ctx = Ctx {
             span: XSpanIdString(format!("{id:x}")),

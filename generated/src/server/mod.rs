@@ -1381,12 +1381,13 @@ where
                                 let param_new_account_invite: Option<models::NewAccountInvite> = if !body.is_empty() {
                                     let deserializer = &mut serde_json::Deserializer::from_slice(&body);
                                     // prosody-admin override: an optional body that is present
-                                    // must still match its schema (upstream ignores garbage).
-                                    match serde_ignored::deserialize(deserializer, |path| {
+                                    // must still match its schema (upstream ignores garbage,
+                                    // and takes a JSON `null` for an absent body).
+                                    match serde_ignored::deserialize::<_, _, models::NewAccountInvite>(deserializer, |path| {
                                             warn!("Ignoring unknown field in body: {path}");
                                             unused_elements.push(path.to_string());
                                     }) {
-                                        Ok(param_new_account_invite) => param_new_account_invite,
+                                        Ok(param_new_account_invite) => Some(param_new_account_invite),
                                         Err(e) => return Ok(Response::builder()
                                                         .status(StatusCode::BAD_REQUEST)
                                                         .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
@@ -1767,12 +1768,13 @@ where
                                 let param_new_group_invite: Option<models::NewGroupInvite> = if !body.is_empty() {
                                     let deserializer = &mut serde_json::Deserializer::from_slice(&body);
                                     // prosody-admin override: an optional body that is present
-                                    // must still match its schema (upstream ignores garbage).
-                                    match serde_ignored::deserialize(deserializer, |path| {
+                                    // must still match its schema (upstream ignores garbage,
+                                    // and takes a JSON `null` for an absent body).
+                                    match serde_ignored::deserialize::<_, _, models::NewGroupInvite>(deserializer, |path| {
                                             warn!("Ignoring unknown field in body: {path}");
                                             unused_elements.push(path.to_string());
                                     }) {
-                                        Ok(param_new_group_invite) => param_new_group_invite,
+                                        Ok(param_new_group_invite) => Some(param_new_group_invite),
                                         Err(e) => return Ok(Response::builder()
                                                         .status(StatusCode::BAD_REQUEST)
                                                         .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())

@@ -1,0 +1,373 @@
+//! Black-box tests of every operation against the spawned binary: success paths and
+//! every declared error, malformed input, limits, routing. (Auth: tests/auth.rs;
+//! Prosody's row layout: tests/prosody_layout.rs.)
+
+mod common;
+
+use common::{now, Server};
+use serde_json::{json, Value};
+
+fn count_rows(s: &Server) -> (i64, i64) {
+    let c = s.sqlite();
+    let a = c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap();
+    let b = c.query_row("SELECT count(*) FROM prosodyarchive", [], |r| r.get(0)).unwrap();
+    (a, b)
+}
+
+#[test]
+fn first_start_creates_admin_and_private_token_file() {
+    let s = Server::start();
+    assert!(!s.token.is_empty());
+    assert!(s.stdout.iter().any(|l| l.contains(&s.token)), "token printed: {:?}", s.stdout);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.dir.path().join("admin-token")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let r = s.admin("GET", "/server/info", None);
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["site_name"], "localhost");
+    assert!(v["version"].as_str().unwrap().contains(env!("CARGO_PKG_VERSION")));
+    let users = s.admin("GET", "/users", None).json();
+    assert_eq!(users, json!([{"username": "admin", "display_name": null, "roles": ["prosody:admin"], "groups": []}]));
+}
+
+#[test]
+fn site_name_from_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "site_name = \"Example Chat\"\n").unwrap();
+    let s = Server::start_with(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(s.admin("GET", "/server/info", None).json()["site_name"], "Example Chat");
+}
+
+#[test]
+fn users_get_update_delete() {
+    let s = Server::start();
+    s.add_user("bob", "pw1");
+    s.add_user("Carol", "pw2"); // nodeprep: stored as carol
+    let list = s.admin("GET", "/users", None).json();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["admin", "bob", "carol"]);
+
+    let bob = s.admin("GET", "/users/bob", None);
+    assert_eq!(bob.status, 200);
+    assert_eq!(bob.json(), json!({"username": "bob", "display_name": null, "roles": [], "groups": []}));
+    assert_eq!(s.admin("GET", "/users/CAROL", None).json()["username"], "carol");
+    assert_eq!(s.admin("GET", "/users/nobody", None).status, 404);
+    assert_eq!(s.admin("GET", "/users/a%40b", None).status, 400);
+    assert_eq!(s.admin("GET", "/users/a%20b", None).status, 400);
+
+    // PUT: display name and roles; the response is the updated user.
+    let r = s.admin("PUT", "/users/bob", Some(r#"{"display_name":"Bob B.","roles":["custom:role","prosody:admin"]}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["display_name"], "Bob B.");
+    let bob = s.admin("GET", "/users/bob", None).json();
+    assert_eq!(bob["display_name"], "Bob B.");
+    assert_eq!(bob["roles"], json!(["custom:role", "prosody:admin"]));
+    // Only the fields given change.
+    let r = s.admin("PUT", "/users/bob", Some(r#"{"roles":[]}"#));
+    assert_eq!(r.json()["display_name"], "Bob B.");
+    assert_eq!(r.json()["roles"], json!([]));
+    // null removes the nickname.
+    assert_eq!(s.admin("PUT", "/users/bob", Some(r#"{"display_name":null}"#)).json()["display_name"], Value::Null);
+    // Body username must match the path.
+    assert_eq!(s.admin("PUT", "/users/bob", Some(r#"{"username":"carol","display_name":"x"}"#)).status, 400);
+    assert_eq!(s.admin("PUT", "/users/bob", Some(r#"{"username":"bob","display_name":"ok"}"#)).status, 200);
+
+    // Unknown user: 404 and nothing written.
+    let before = count_rows(&s);
+    assert_eq!(s.admin("PUT", "/users/nosuchuser", Some(r#"{"display_name":"Ghost","roles":["r"]}"#)).status, 404);
+    assert_eq!(count_rows(&s), before);
+
+    // Delete: 200, then gone; again 404.
+    assert_eq!(s.admin("DELETE", "/users/bob", None).status, 200);
+    assert_eq!(s.admin("GET", "/users/bob", None).status, 404);
+    assert_eq!(s.admin("DELETE", "/users/bob", None).status, 404);
+    assert_eq!(s.admin("DELETE", "/users/a%40b", None).status, 400);
+    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE user='bob'", [], |r| r.get(0)).unwrap();
+    let m: i64 = s.sqlite().query_row("SELECT count(*) FROM prosodyarchive WHERE user='bob'", [], |r| r.get(0)).unwrap();
+    assert_eq!((n, m), (0, 0));
+}
+
+#[test]
+fn groups_and_memberships() {
+    let s = Server::start();
+    s.add_user("alice", "pw");
+    s.add_user("bob", "pw");
+    let g = s.admin("POST", "/groups", Some(r#"{"name":"Team A"}"#));
+    assert_eq!(g.status, 200, "{}", g.body);
+    let g = g.json();
+    let id = g["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 12);
+    assert_eq!(g["muc_jid"], Value::Null);
+    assert_eq!(g["members"], json!([]));
+    let m = s.admin("POST", "/groups", Some(r#"{"name":"Team MUC","create_muc":true}"#)).json();
+    let mid = m["id"].as_str().unwrap().to_string();
+    let muc = m["muc_jid"].as_str().unwrap().to_string();
+    assert!(muc.ends_with("@groups.localhost") && muc == muc.to_lowercase(), "{muc}");
+
+    let list = s.admin("GET", "/groups", None).json();
+    let mut ids: Vec<&str> = list.as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+    let listed = ids.clone();
+    ids.sort();
+    assert_eq!(listed, ids, "sorted by id");
+    assert_eq!(listed.len(), 2);
+
+    for (u, gid) in [("bob", &id), ("alice", &id), ("alice", &id), ("alice", &mid)] {
+        let r = s.admin("PUT", &format!("/groups/{gid}/members/{u}"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).json()["members"], json!(["alice", "bob"]));
+    let mut expect = vec![id.clone(), mid.clone()];
+    expect.sort();
+    assert_eq!(s.admin("GET", "/users/alice/groups", None).json(), json!(expect));
+    assert_eq!(s.admin("GET", "/users/alice", None).json()["groups"], json!(expect));
+    assert_eq!(s.admin("GET", "/users/admin/groups", None).json(), json!([]));
+    assert_eq!(s.admin("GET", "/users/nobody/groups", None).status, 404);
+    // The group chat knows its member.
+    let aff: String = s
+        .sqlite()
+        .query_row(
+            "SELECT value FROM prosody WHERE host='groups.localhost' AND store='config' AND key='alice@localhost'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(aff, "member");
+
+    assert_eq!(s.admin("PUT", &format!("/groups/{id}/members/nobody"), None).status, 404);
+    assert_eq!(s.admin("PUT", "/groups/nosuchgroup/members/alice", None).status, 404);
+    assert_eq!(s.admin("PUT", &format!("/groups/{id}/members/a%40b"), None).status, 400);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{id}/members/bob"), None).status, 200);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{id}/members/bob"), None).status, 200, "idempotent");
+    assert_eq!(s.admin("DELETE", "/groups/nosuchgroup/members/bob", None).status, 404);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{id}/members/nobody"), None).status, 404);
+    assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).json()["members"], json!(["alice"]));
+
+    // Deleting a user removes their memberships and affiliations.
+    assert_eq!(s.admin("DELETE", "/users/alice", None).status, 200);
+    assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).json()["members"], json!([]));
+    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE key='alice@localhost' OR key='alice'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+
+    // Delete groups: 204, then 404; the room rows go too.
+    assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 204);
+    assert_eq!(s.admin("GET", &format!("/groups/{mid}"), None).status, 404);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 404);
+    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(s.admin("GET", "/groups/nosuchgroup", None).status, 404);
+
+    for bad in [r#"{"name":""}"#, r#"{"name":"   "}"#, r#"{}"#, r#"{"name":5}"#, r#"{"name":"x","create_muc":"yes"}"#] {
+        assert_eq!(s.admin("POST", "/groups", Some(bad)).status, 400, "{bad}");
+    }
+}
+
+#[test]
+fn invites_of_every_kind() {
+    let s = Server::start();
+    s.add_user("carol", "pw");
+    let gid = s.admin("POST", "/groups", Some(r#"{"name":"G"}"#)).json()["id"].as_str().unwrap().to_string();
+    let t0 = now();
+
+    // Account invite, all defaults (body absent).
+    let a = s.admin("POST", "/invites/account", None);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = a.json();
+    let tok = a["id"].as_str().unwrap();
+    assert_eq!(tok.len(), 24);
+    assert_eq!(a["token"], a["id"]);
+    assert_eq!(a["jid"], "localhost");
+    assert_eq!(a["uri"], format!("xmpp:localhost?register;preauth={tok}"));
+    assert_eq!(a["type"], "register");
+    assert_eq!(a["reusable"], false);
+    assert_eq!(a["reset"], false);
+    assert_eq!(a["source"], "admin@localhost/admin_api");
+    assert_eq!(a["landing_page"], Value::Null);
+    let exp = a["expires"].as_i64().unwrap() - a["created_at"].as_i64().unwrap();
+    assert_eq!(exp, 7 * 86400);
+    assert!(a["created_at"].as_i64().unwrap() >= t0);
+
+    // With username, ttl, groups.
+    let b = s.admin("POST", "/invites/account", Some(&format!(r#"{{"username":"Newbie","ttl":600,"groups":["{gid}"]}}"#))).json();
+    assert_eq!(b["jid"], "newbie@localhost");
+    assert_eq!(b["groups"], json!([gid]));
+    assert_eq!(b["expires"].as_i64().unwrap() - b["created_at"].as_i64().unwrap(), 600);
+    assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"groups":["nosuch"]}"#)).status, 404);
+    for bad in [r#"{"username":"a@b"}"#, r#"{"username":"carol"}"#, r#"{"ttl":"abc"}"#, r#"{"ttl":-5}"#, r#"{"ttl":0}"#, r#"{"ttl":1e300}"#, r#"{"groups":"x"}"#, "null", "[]", "{"] {
+        assert_eq!(s.admin("POST", "/invites/account", Some(bad)).status, 400, "{bad}");
+    }
+
+    // Group invite to an existing group: reusable, until revoked without ttl.
+    let g = s.admin("POST", "/invites/group", Some(&format!(r#"{{"groups":["{gid}"]}}"#))).json();
+    assert_eq!(g["reusable"], true);
+    assert_eq!(g["expires"], 32503680000i64);
+    assert_eq!(g["groups"], json!([gid]));
+    let g2 = s.admin("POST", "/invites/group", Some(&format!(r#"{{"groups":["{gid}"],"ttl":60}}"#))).json();
+    assert_eq!(g2["expires"].as_i64().unwrap() - g2["created_at"].as_i64().unwrap(), 60);
+    // Without groups: a new group from group_options.
+    let n = s.admin("POST", "/invites/group", Some(r#"{"group_options":{"name":"Fresh","create_muc":true}}"#));
+    assert_eq!(n.status, 200, "{}", n.body);
+    let new_gid = n.json()["groups"][0].as_str().unwrap().to_string();
+    let ng = s.admin("GET", &format!("/groups/{new_gid}"), None).json();
+    assert_eq!(ng["name"], "Fresh");
+    assert!(ng["muc_jid"].is_string());
+    assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"groups":["nosuch"]}"#)).status, 404);
+    assert_eq!(s.admin("POST", "/invites/group", None).status, 400, "no groups, no group_options");
+    assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"group_options":{}}"#)).status, 400);
+    assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"ttl":"x"}"#)).status, 400);
+
+    // Reset invite.
+    let r = s.admin("POST", "/invites/reset", Some(r#"{"username":"carol"}"#)).json();
+    assert_eq!(r["reset"], true);
+    assert_eq!(r["jid"], "carol@localhost");
+    assert_eq!(r["expires"].as_i64().unwrap() - r["created_at"].as_i64().unwrap(), 86400);
+    assert_eq!(s.admin("POST", "/invites/reset", Some(r#"{"username":"nobody"}"#)).status, 404);
+    for bad in [r#"{}"#, r#"{"username":"a@b"}"#, r#"{"username":"carol","ttl":"1"}"#, "null"] {
+        assert_eq!(s.admin("POST", "/invites/reset", Some(bad)).status, 400, "{bad}");
+    }
+    assert_eq!(s.admin("POST", "/invites/reset", None).status, 400);
+
+    // Read back, list (oldest first), delete.
+    let got = s.admin("GET", &format!("/invites/{tok}"), None);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json(), a);
+    let list = s.admin("GET", "/invites", None).json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 6);
+    assert!(list.windows(2).all(|w| w[0]["created_at"].as_i64() <= w[1]["created_at"].as_i64()));
+    assert_eq!(s.admin("DELETE", &format!("/invites/{tok}"), None).status, 200);
+    assert_eq!(s.admin("GET", &format!("/invites/{tok}"), None).status, 404);
+    assert_eq!(s.admin("DELETE", &format!("/invites/{tok}"), None).status, 404);
+    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 5);
+
+    // An expired invite (as Prosody leaves them) is neither listed nor found.
+    let c = s.sqlite();
+    let old = json!({"expires": now() - 10, "allow_registration": true, "type": "register", "token": "expiredexpiredexpired123",
+        "created_at": now() - 100, "additional_data": {}, "jid": "localhost", "uri": "xmpp:localhost?register;preauth=expiredexpiredexpired123"});
+    common::put_row(&c, "localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
+    assert_eq!(s.admin("GET", "/invites/expiredexpiredexpired123", None).status, 404);
+    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn landing_page_from_template() {
+    let s = Server::start_with(&["--landing-page", "https://chat.example/invite/{token}"]);
+    let a = s.admin("POST", "/invites/account", Some("{}")).json();
+    assert_eq!(a["landing_page"], format!("https://chat.example/invite/{}", a["id"].as_str().unwrap()));
+}
+
+#[test]
+fn debug_info_of_a_user_without_data() {
+    let s = Server::start();
+    s.add_user("bob", "pw");
+    let d = s.admin("GET", "/users/bob/debug", None);
+    assert_eq!(d.status, 200);
+    let d = d.json();
+    assert!(d["time"].as_i64().unwrap() >= now() - 5);
+    assert_eq!(d["sessions"], json!([]));
+    assert_eq!(d["push_registrations"], json!({}));
+    assert_eq!(d["omemo"], json!({"status": {"valid": false}}));
+    assert_eq!(s.admin("GET", "/users/nobody/debug", None).status, 404);
+    assert_eq!(s.admin("GET", "/users/a%40b/debug", None).status, 400);
+}
+
+#[test]
+fn malformed_bodies_are_400_and_write_nothing() {
+    let s = Server::start();
+    s.add_user("bob", "pw");
+    let before = count_rows(&s);
+    let cases: &[(&str, &str, &str)] = &[
+        ("POST", "/groups", "null"),
+        ("POST", "/groups", "[]"),
+        ("POST", "/groups", "{"),
+        ("POST", "/groups", r#"{"name":5}"#),
+        ("POST", "/groups", "\"text\""),
+        ("PUT", "/users/bob", "null"),
+        ("PUT", "/users/bob", "[1]"),
+        ("PUT", "/users/bob", r#"{"display_name":5}"#),
+        ("PUT", "/users/bob", r#"{"roles":"admin"}"#),
+        ("PUT", "/users/bob", r#"{"roles":[""]}"#),
+        ("PUT", "/users/bob", r#"{"display_name":"a\u0000b"}"#),
+        ("POST", "/invites/account", r#"{"ttl":"abc"}"#),
+        ("POST", "/invites/group", r#"{"groups":[1]}"#),
+        ("POST", "/invites/reset", r#"{"username":5}"#),
+    ];
+    for (m, p, b) in cases {
+        let r = s.admin(m, p, Some(b));
+        assert_eq!(r.status, 400, "{m} {p} {b}: {}", r.body);
+    }
+    assert_eq!(count_rows(&s), before);
+}
+
+#[test]
+fn oversized_bodies_are_413() {
+    let s = Server::start_with(&["--max-body-bytes", "1024"]);
+    let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000));
+    for (m, p) in [("POST", "/groups"), ("PUT", "/users/admin"), ("POST", "/invites/account"), ("POST", "/invites/group"), ("POST", "/invites/reset")] {
+        assert_eq!(s.admin(m, p, Some(&big)).status, 413, "{m} {p}");
+    }
+    // Without a Content-Length (chunked), the limit holds too.
+    let mut chunked = format!("{:x}\r\n", big.len()).into_bytes();
+    chunked.extend_from_slice(big.as_bytes());
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let r = common::raw_bytes(
+        s.addr,
+        "POST",
+        "/admin_api/groups",
+        Some(&chunked),
+        Some(&format!("Bearer {}", s.token)),
+        &[("Transfer-Encoding", "chunked"), ("Content-Type", "application/json")],
+    );
+    common::check_invariants("POST", "/admin_api/groups (chunked)", &r);
+    assert_eq!(r.status, 413);
+    assert_eq!(s.admin("GET", "/groups", None).json(), json!([]));
+}
+
+#[test]
+fn routing_errors_are_json() {
+    let s = Server::start();
+    assert_eq!(s.admin("GET", "/nothing/here", None).status, 404);
+    assert_eq!(s.request("GET", "/", None, None).status, 404);
+    assert_eq!(s.request("GET", "/other", None, Some(&s.token.clone())).status, 404);
+    assert_eq!(s.admin("PATCH", "/users", None).status, 405);
+    assert_eq!(s.admin("POST", "/users/admin", Some("{}")).status, 405);
+    assert_eq!(s.admin("DELETE", "/server/info", None).status, 405);
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let mut s = Server::start();
+    assert_eq!(s.admin("GET", "/server/info", None).status, 200);
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+fn cli_tokens() {
+    let s = Server::start();
+    s.add_user("bob", "pw");
+    // A token for a non-admin: valid, but forbidden.
+    let o = s.cli(&["token", "create", "--user", "bob"], None);
+    assert!(o.status.success());
+    let bob = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert_eq!(s.request("GET", "/admin_api/users", None, Some(&bob)).status, 403);
+    // After `user add --admin`, a token of that user works; revoking it stops it.
+    let o = s.cli(&["user", "add", "root2", "--admin"], Some("secret\n"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = String::from_utf8(s.cli(&["token", "create", "--user", "root2", "--ttl", "3600"], None).stdout).unwrap().trim().to_string();
+    assert_eq!(s.request("GET", "/admin_api/users", None, Some(&t)).status, 200);
+    let list = String::from_utf8(s.cli(&["token", "list"], None).stdout).unwrap();
+    assert!(list.contains("root2@localhost") && !list.contains(&t), "{list}");
+    assert!(s.cli(&["token", "revoke", &t], None).status.success());
+    assert_eq!(s.request("GET", "/admin_api/users", None, Some(&t)).status, 401);
+    assert!(!s.cli(&["token", "revoke", &t], None).status.success());
+    assert!(!s.cli(&["token", "create", "--user", "nobody"], None).status.success());
+    // Subcommands have --help.
+    for sub in [&["serve", "--help"][..], &["token", "create", "--help"], &["user", "add", "--help"], &["user", "passwd", "--help"]] {
+        assert!(s.cli(sub, None).status.success(), "{sub:?}");
+    }
+}

@@ -1,0 +1,236 @@
+//! Test harness: spawns the real `prosody-admin` binary on a fresh database in a
+//! temporary directory and talks plain HTTP/1.1 to it.
+//!
+//! Every response goes through [`Server::request`], which asserts the suite-wide
+//! invariants: no 5xx, and every 4xx has a JSON error body whose `code` is the status.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_prosody-admin");
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub stdout: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl Server {
+    /// A fresh server: empty database, so the first start creates `admin` and a token.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("db.sqlite");
+        Self::start_on(dir, db, extra)
+    }
+
+    pub fn start_on(dir: tempfile::TempDir, db: PathBuf, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--database").arg(&db).arg("serve").arg("--listen").arg("127.0.0.1:0").args(extra);
+        cmd.env_remove("PROSODY_ADMIN_CONFIG").env("RUST_LOG", "warn");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn prosody-admin");
+        let out = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(out).lines();
+        let mut stdout = Vec::new();
+        let addr = loop {
+            let line = lines.next().expect("server exited before listening").expect("read stdout");
+            stdout.push(line.clone());
+            if let Some(rest) = line.strip_prefix("prosody-admin listening on http://") {
+                let addr = rest.trim_end_matches("/admin_api");
+                break addr.parse().expect("listen address");
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap_or_default().trim().to_string();
+        Server { child: Some(child), addr, token, dir, db, stdout }
+    }
+
+    /// Runs a CLI subcommand on the same database.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        cli(&self.db, args, stdin)
+    }
+
+    /// Creates an account through the CLI (as an operator would).
+    pub fn add_user(&self, name: &str, password: &str) {
+        let o = self.cli(&["user", "add", name], Some(&format!("{password}\n")));
+        assert!(o.status.success(), "user add {name}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> Resp {
+        let r = raw(self.addr, method, path, body, token.map(|t| format!("Bearer {t}")).as_deref());
+        check_invariants(method, path, &r);
+        r
+    }
+
+    /// A request with the admin token.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
+        let t = self.token.clone();
+        self.request(method, &format!("/admin_api{path}"), body, Some(&t))
+    }
+
+    pub fn sqlite(&self) -> backend::rusqlite::Connection {
+        let c = backend::rusqlite::Connection::open(&self.db).expect("open db");
+        c.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+        c
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn cli(db: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--database").arg(db).args(args).env("RUST_LOG", "warn");
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn cli");
+    if let Some(mut si) = child.stdin.take() {
+        if let Some(s) = stdin {
+            si.write_all(s.as_bytes()).expect("stdin");
+        }
+    }
+    child.wait_with_output().expect("cli output")
+}
+
+/// Suite-wide invariants on every response.
+pub fn check_invariants(method: &str, path: &str, r: &Resp) {
+    assert!(r.status < 500, "{method} {path} answered {}: {}", r.status, r.body);
+    if r.status >= 400 {
+        assert!(
+            r.header("content-type").is_some_and(|c| c.starts_with("application/json")),
+            "{method} {path} {}: error without JSON content type: {:?}",
+            r.status,
+            r.headers
+        );
+        let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|_| panic!("{method} {path}: error body not JSON: {:?}", r.body));
+        assert_eq!(v["error"]["code"].as_u64(), Some(u64::from(r.status)), "{method} {path}: {}", r.body);
+        assert!(v["error"]["type"].is_string() && v["error"]["condition"].is_string() && v["error"]["text"].is_string(), "{}", r.body);
+    }
+}
+
+/// One HTTP/1.1 request on a new connection; `authorization` is the header's value.
+pub fn raw(addr: SocketAddr, method: &str, path: &str, body: Option<&str>, authorization: Option<&str>) -> Resp {
+    raw_bytes(addr, method, path, body.map(str::as_bytes), authorization, &[])
+}
+
+pub fn raw_bytes(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>, authorization: Option<&str>, extra: &[(&str, &str)]) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(a) = authorization {
+        req.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let chunked = extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"));
+    if let Some(b) = body.filter(|_| !chunked) {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    if let Some(b) = body {
+        bytes.extend_from_slice(b);
+    }
+    // The server may answer (e.g. 413) and close before reading all of a large body.
+    let _ = s.write_all(&bytes);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse(&buf)
+}
+
+fn parse(buf: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(buf);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_string() };
+    Resp { status, headers, body }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Writes rows the way Prosody does (the storage reference), for tests that play
+/// Prosody's part.
+pub fn put_row(c: &backend::rusqlite::Connection, host: &str, user: &str, store: &str, key: &str, ty: &str, value: &str) {
+    c.execute(
+        r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES (?,?,?,?,?,?)"#,
+        [host, user, store, key, ty, value],
+    )
+    .expect("insert row");
+}
+
+pub fn put_archive(c: &backend::rusqlite::Connection, host: &str, user: &str, store: &str, key: &str, when: i64, with: &str, ty: &str, value: &str) {
+    c.execute(
+        r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value") VALUES (?,?,?,?,?,?,?,?)"#,
+        backend::rusqlite::params![host, user, store, key, when, with, ty, value],
+    )
+    .expect("insert archive row");
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// base64("1;<jid>;<id>"), a Prosody 0.12 token string.
+pub fn token_string(jid: &str, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("1;{jid};{id}"))
+}
