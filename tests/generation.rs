@@ -137,3 +137,21 @@ fn unchanged_spec_needs_no_generator() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn default_members_do_not_build_openssl() {
+    // The generated crate's default `client-tls` feature pulls in openssl; we depend on
+    // it with default-features = false. Check the real build graph (normal, build and
+    // dev dependencies of the default members), not just Cargo.lock, which lists
+    // optional dependencies too.
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["tree", "--offline", "-e", "normal,build,dev", "--prefix", "none", "--format", "{p}"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("prosody_admin_api"), "unexpected tree:\n{tree}");
+    let ssl: Vec<&str> = tree.lines().filter(|l| l.contains("openssl") || l.contains("native-tls")).collect();
+    assert!(ssl.is_empty(), "TLS crates in the build: {ssl:?}");
+}
