@@ -30,6 +30,10 @@ type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
 /// Every route of the API lives under this prefix.
 pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;
 
+/// The operations the spec declares with `security: []` (the contract itself).
+/// tests/api.rs checks this list against the spec.
+pub const PUBLIC_PATHS: &[&str] = &["/admin_api/openapi.yaml", "/admin_api/openapi.json"];
+
 /// The per-request context the generated router wants: a span id and the caller.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -95,51 +99,62 @@ impl App {
     }
 
     async fn route(&self, req: Request<Incoming>) -> Response<Body> {
-        let path = req.uri().path();
-        if !(path == BASE_PATH || path.starts_with(&format!("{BASE_PATH}/"))) {
-            return error(StatusCode::NOT_FOUND, format!("no such resource: {path}"));
-        }
+        self.try_route(req).await.unwrap_or_else(|refusal| refusal)
+    }
+
+    /// The caller, or the 401/403/500 response that refuses the request.
+    async fn authenticate(&self, req: &Request<Incoming>) -> Result<backend::auth::Caller, Response<Body>> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let caller = match self.inner.backend.authenticate(header).await {
-            Ok(c) => c,
+        match self.inner.backend.authenticate(header).await {
+            Ok(c) => Ok(c),
             Err(Denied::Unauthorized(t)) => {
                 let mut r = error(StatusCode::UNAUTHORIZED, t);
                 r.headers_mut().insert(WWW_AUTHENTICATE, self.inner.realm.clone());
-                return r;
+                Err(r)
             }
-            Err(Denied::Forbidden(t)) => return error(StatusCode::FORBIDDEN, t),
+            Err(Denied::Forbidden(t)) => Err(error(StatusCode::FORBIDDEN, t)),
             Err(Denied::Internal(f)) => {
                 log::error!("authentication failed: {f}");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string());
+                Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
             }
-        };
+        }
+    }
+
+    /// Routes a request; an early refusal is the `Err` response.
+    async fn try_route(&self, req: Request<Incoming>) -> Result<Response<Body>, Response<Body>> {
+        let path = req.uri().path();
+        if !(path == BASE_PATH || path.starts_with(&format!("{BASE_PATH}/"))) {
+            return Err(error(StatusCode::NOT_FOUND, format!("no such resource: {path}")));
+        }
+        let public = req.method() == hyper::Method::GET && PUBLIC_PATHS.contains(&path);
+        let caller = if public { None } else { Some(self.authenticate(&req).await?) };
 
         let (parts, body) = req.into_parts();
         let max = self.inner.max_body;
         let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > max as u64) {
-            return too_large(max);
+            return Err(too_large(max));
         }
         let bytes = match Limited::new(body, max).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(max),
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("cannot read request body: {e}")),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
+            Err(e) => return Err(error(StatusCode::BAD_REQUEST, format!("cannot read request body: {e}"))),
         };
         // Every request body in the spec is a JSON object. serde's derived models would
         // also take an array (`[]` as a struct with every field absent): refuse it here.
         if !bytes.is_empty() && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes).is_err() {
-            return error(StatusCode::BAD_REQUEST, "request body must be a JSON object".to_string());
+            return Err(error(StatusCode::BAD_REQUEST, "request body must be a JSON object".to_string()));
         }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let ctx = Ctx {
             span: XSpanIdString(format!("{id:x}")),
-            auth: Some(Authorization { subject: caller.username, scopes: Scopes::All, issuer: None }),
+            auth: caller.map(|c| Authorization { subject: c.username, scopes: Scopes::All, issuer: None }),
         };
         match self.inner.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
-            Ok(resp) => json_errors(resp).await,
+            Ok(resp) => Ok(json_errors(resp).await),
             Err(e) => {
                 log::error!("generated service failed: {e}");
-                error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
+                Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
             }
         }
     }

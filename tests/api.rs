@@ -371,3 +371,31 @@ fn cli_tokens() {
         assert!(s.cli(sub, None).status.success(), "{sub:?}");
     }
 }
+
+#[test]
+fn serves_its_own_contract_without_auth() {
+    let s = Server::start();
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/api-spec/openapi.yaml")).unwrap();
+    let y = s.request("GET", "/admin_api/openapi.yaml", None, None);
+    assert_eq!(y.status, 200);
+    assert_eq!(y.header("content-type"), Some("application/yaml"));
+    assert_eq!(y.body, spec, "served YAML is the spec, byte for byte");
+    let j = s.request("GET", "/admin_api/openapi.json", None, None);
+    assert_eq!(j.status, 200);
+    let doc = j.json();
+    assert_eq!(doc["info"]["title"], "Prosody administration API");
+
+    // The auth layer agrees with the spec: operations with `security: []` are public,
+    // every other one refuses an anonymous request with 401.
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = path.replace("{username}", "nobody").replace("{id}", "someid");
+            let r = s.request(&method.to_uppercase(), &format!("/admin_api{concrete}"), None, None);
+            let public = op.get("security") == Some(&json!([]));
+            assert_eq!(r.status == 401, !public, "{method} {path}: {}", r.status);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 21);
+}

@@ -9,7 +9,7 @@ use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupMemberResponse,
     DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse,
-    GetInviteByIdResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
+    GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
     GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
     UpdateUserResponse,
 };
@@ -177,6 +177,20 @@ where
     async fn get_server_info(&self, _: &C) -> Result<GetServerInfoResponse, ApiError> {
         let s = self.settings();
         Ok(GetServerInfoResponse::SuccessfulOperation(models::ServerInfo::new(s.site_name.clone(), s.version.clone())))
+    }
+
+    async fn get_open_api_yaml(&self, _: &C) -> Result<GetOpenApiYamlResponse, ApiError> {
+        Ok(GetOpenApiYamlResponse::TheOpenAPIDocument(crate::contract::SPEC_YAML.to_string()))
+    }
+
+    async fn get_open_api_json(&self, _: &C) -> Result<GetOpenApiJsonResponse, ApiError> {
+        match crate::contract::spec_json() {
+            Ok(j) => Ok(GetOpenApiJsonResponse::TheOpenAPIDocument(j.clone())),
+            Err(e) => {
+                log::error!("internal error: {e}");
+                Err(ApiError(e))
+            }
+        }
     }
 
     async fn list_users(&self, _: &C) -> Result<ListUsersResponse, ApiError> {

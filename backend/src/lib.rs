@@ -13,11 +13,13 @@
 //!   keyval/map/archive primitives, every call off the async runtime.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
 //!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
+//! - [`contract`]: the embedded spec, served as YAML and JSON.
 //! - [`settings`], [`error`]: configuration and the error body.
 
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod contract;
 pub mod debug;
 pub mod error;
 pub mod groups;

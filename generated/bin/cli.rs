@@ -19,6 +19,8 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetOpenApiJsonResponse,
+    GetOpenApiYamlResponse,
     GetServerInfoResponse,
     ListUsersResponse,
     DeleteUserResponse,
@@ -148,6 +150,12 @@ enum Operation {
     GetInviteById {
         /// The id of the invite to fetch
         id: String,
+    },
+    /// This API's contract, in JSON
+    GetOpenApiJson {
+    },
+    /// This API's contract, in YAML
+    GetOpenApiYaml {
     },
     /// Get information about the server
     GetServerInfo {
@@ -773,6 +781,38 @@ async fn main() -> Result<()> {
                 GetInviteByIdResponse::InviteNotFound
                 (body)
                 => "InviteNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetOpenApiJson {
+        } => {
+            info!("Performing a GetOpenApiJson request");
+
+            let result = client.get_open_api_json(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetOpenApiJsonResponse::TheOpenAPIDocument
+                (body)
+                => "TheOpenAPIDocument\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetOpenApiYaml {
+        } => {
+            info!("Performing a GetOpenApiYaml request");
+
+            let result = client.get_open_api_yaml(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetOpenApiYamlResponse::TheOpenAPIDocument
+                (body)
+                => "TheOpenAPIDocument\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -358,6 +358,20 @@ pub enum GetInviteByIdResponse {
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetOpenApiJsonResponse {
+    /// The OpenAPI document
+    TheOpenAPIDocument
+    (serde_json::Value)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetOpenApiYamlResponse {
+    /// The OpenAPI document
+    TheOpenAPIDocument
+    (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
 pub enum GetServerInfoResponse {
     /// successful operation
@@ -631,6 +645,16 @@ pub trait Api<C: Send + Sync> {
         id: String,
         context: &C) -> Result<GetInviteByIdResponse, ApiError>;
 
+    /// This API's contract, in JSON
+    async fn get_open_api_json(
+        &self,
+        context: &C) -> Result<GetOpenApiJsonResponse, ApiError>;
+
+    /// This API's contract, in YAML
+    async fn get_open_api_yaml(
+        &self,
+        context: &C) -> Result<GetOpenApiYamlResponse, ApiError>;
+
     /// Get information about the server
     async fn get_server_info(
         &self,
@@ -757,6 +781,16 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         id: String,
         ) -> Result<GetInviteByIdResponse, ApiError>;
+
+    /// This API's contract, in JSON
+    async fn get_open_api_json(
+        &self,
+        ) -> Result<GetOpenApiJsonResponse, ApiError>;
+
+    /// This API's contract, in YAML
+    async fn get_open_api_yaml(
+        &self,
+        ) -> Result<GetOpenApiYamlResponse, ApiError>;
 
     /// Get information about the server
     async fn get_server_info(
@@ -938,6 +972,24 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_invite_by_id(id, &context).await
+    }
+
+    /// This API's contract, in JSON
+    async fn get_open_api_json(
+        &self,
+        ) -> Result<GetOpenApiJsonResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_open_api_json(&context).await
+    }
+
+    /// This API's contract, in YAML
+    async fn get_open_api_yaml(
+        &self,
+        ) -> Result<GetOpenApiYamlResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_open_api_yaml(&context).await
     }
 
     /// Get information about the server

@@ -17,6 +17,8 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       ListInvitesResponse,
                       DeleteInviteResponse,
                       GetInviteByIdResponse,
+                      GetOpenApiJsonResponse,
+                      GetOpenApiYamlResponse,
                       GetServerInfoResponse,
                       ListUsersResponse,
                       DeleteUserResponse,
@@ -56,6 +58,8 @@ fn main() {
                 "CreateInviteForAccount",
                 "CreateInviteForGroup",
                 "ListInvites",
+                "GetOpenApiJson",
+                "GetOpenApiYaml",
                 "GetServerInfo",
                 "ListUsers",
             ]))
@@ -229,6 +233,16 @@ fn main() {
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
         */
+        Some("GetOpenApiJson") => {
+            let result = rt.block_on(client.get_open_api_json(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetOpenApiYaml") => {
+            let result = rt.block_on(client.get_open_api_yaml(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
         Some("GetServerInfo") => {
             let result = rt.block_on(client.get_server_info(
             ));

@@ -149,6 +149,8 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetOpenApiJsonResponse,
+    GetOpenApiYamlResponse,
     GetServerInfoResponse,
     ListUsersResponse,
     DeleteUserResponse,
@@ -281,6 +283,24 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetInviteByIdResponse, ApiError>
     {
         info!("get_invite_by_id({:?}) - X-Span-ID: {:?}", id, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// This API's contract, in JSON
+    async fn get_open_api_json(
+        &self,
+        context: &C) -> Result<GetOpenApiJsonResponse, ApiError>
+    {
+        info!("get_open_api_json() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// This API's contract, in YAML
+    async fn get_open_api_yaml(
+        &self,
+        context: &C) -> Result<GetOpenApiYamlResponse, ApiError>
+    {
+        info!("get_open_api_yaml() - X-Span-ID: {:?}", context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

@@ -37,6 +37,8 @@ use crate::{Api,
      ListInvitesResponse,
      DeleteInviteResponse,
      GetInviteByIdResponse,
+     GetOpenApiJsonResponse,
+     GetOpenApiYamlResponse,
      GetServerInfoResponse,
      ListUsersResponse,
      DeleteUserResponse,
@@ -61,6 +63,8 @@ mod paths {
             r"^/admin_api/invites/group$",
             r"^/admin_api/invites/reset$",
             r"^/admin_api/invites/(?P<id>[^/?#]*)$",
+            r"^/admin_api/openapi.json$",
+            r"^/admin_api/openapi.yaml$",
             r"^/admin_api/server/info$",
             r"^/admin_api/users$",
             r"^/admin_api/users/(?P<username>[^/?#]*)$",
@@ -95,23 +99,25 @@ mod paths {
             regex::Regex::new(r"^/admin_api/invites/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for INVITES_ID");
     }
-    pub(crate) static ID_SERVER_INFO: usize = 8;
-    pub(crate) static ID_USERS: usize = 9;
-    pub(crate) static ID_USERS_USERNAME: usize = 10;
+    pub(crate) static ID_OPENAPI_JSON: usize = 8;
+    pub(crate) static ID_OPENAPI_YAML: usize = 9;
+    pub(crate) static ID_SERVER_INFO: usize = 10;
+    pub(crate) static ID_USERS: usize = 11;
+    pub(crate) static ID_USERS_USERNAME: usize = 12;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for USERS_USERNAME");
     }
-    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 11;
+    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 13;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_DEBUG: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/debug$")
                 .expect("Unable to create regex for USERS_USERNAME_DEBUG");
     }
-    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 12;
+    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 14;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_GROUPS: regex::Regex =
             #[allow(clippy::invalid_regex)]
@@ -355,6 +361,16 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
                 handle_get_invite_by_id(api_impl, uri, headers, body, context, validation).await
             },
 
+            // GetOpenApiJson - GET /openapi.json
+            hyper::Method::GET if path.matched(paths::ID_OPENAPI_JSON) => {
+                handle_get_open_api_json(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetOpenApiYaml - GET /openapi.yaml
+            hyper::Method::GET if path.matched(paths::ID_OPENAPI_YAML) => {
+                handle_get_open_api_yaml(api_impl, uri, headers, body, context, validation).await
+            },
+
             // GetServerInfo - GET /server/info
             hyper::Method::GET if path.matched(paths::ID_SERVER_INFO) => {
                 handle_get_server_info(api_impl, uri, headers, body, context, validation).await
@@ -398,6 +414,8 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             _ if path.matched(paths::ID_INVITES_GROUP) => method_not_allowed(),
             _ if path.matched(paths::ID_INVITES_RESET) => method_not_allowed(),
             _ if path.matched(paths::ID_INVITES_ID) => method_not_allowed(),
+            _ if path.matched(paths::ID_OPENAPI_JSON) => method_not_allowed(),
+            _ if path.matched(paths::ID_OPENAPI_YAML) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_INFO) => method_not_allowed(),
             _ if path.matched(paths::ID_USERS) => method_not_allowed(),
             _ if path.matched(paths::ID_USERS_USERNAME) => method_not_allowed(),
@@ -2325,6 +2343,115 @@ where
 }
 
 #[allow(unused_variables)]
+async fn handle_get_open_api_json<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_open_api_json(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetOpenApiJsonResponse::TheOpenAPIDocument
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_open_api_yaml<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_open_api_yaml(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetOpenApiYamlResponse::TheOpenAPIDocument
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/yaml"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
 async fn handle_get_server_info<T, C, ReqBody>(
     mut api_impl: T,
     uri: hyper::Uri,
@@ -3435,6 +3562,10 @@ impl<T> RequestParser<T> for ApiRequestParser {
             hyper::Method::DELETE if path.matched(paths::ID_INVITES_ID) => Some("DeleteInvite"),
             // GetInviteById - GET /invites/{id}
             hyper::Method::GET if path.matched(paths::ID_INVITES_ID) => Some("GetInviteById"),
+            // GetOpenApiJson - GET /openapi.json
+            hyper::Method::GET if path.matched(paths::ID_OPENAPI_JSON) => Some("GetOpenApiJson"),
+            // GetOpenApiYaml - GET /openapi.yaml
+            hyper::Method::GET if path.matched(paths::ID_OPENAPI_YAML) => Some("GetOpenApiYaml"),
             // GetServerInfo - GET /server/info
             hyper::Method::GET if path.matched(paths::ID_SERVER_INFO) => Some("GetServerInfo"),
             // ListUsers - GET /users
