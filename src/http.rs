@@ -129,6 +129,7 @@ impl App {
         let public = req.method() == hyper::Method::GET && PUBLIC_PATHS.contains(&path);
         let caller = if public { None } else { Some(self.authenticate(&req).await?) };
 
+        let path = path.to_string();
         let (parts, body) = req.into_parts();
         let max = self.inner.max_body;
         let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -151,7 +152,7 @@ impl App {
             auth: caller.map(|c| Authorization { subject: c.username, scopes: Scopes::All, issuer: None }),
         };
         match self.inner.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
-            Ok(resp) => Ok(json_errors(resp).await),
+            Ok(resp) => Ok(json_errors(resp, &path).await),
             Err(e) => {
                 log::error!("generated service failed: {e}");
                 Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
@@ -176,7 +177,7 @@ pub fn error(status: StatusCode, text: String) -> Response<Body> {
 /// The generated router answers some errors itself, in plain text (400 for a body that
 /// does not match the schema) or with no body (404 unknown route, 405 wrong method,
 /// 500): give them the JSON error body every other error has.
-async fn json_errors(resp: Response<Body>) -> Response<Body> {
+async fn json_errors(resp: Response<Body>, path: &str) -> Response<Body> {
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -207,6 +208,13 @@ async fn json_errors(resp: Response<Body>) -> Response<Body> {
     for (k, v) in parts.headers.iter() {
         if k != CONTENT_TYPE && k != CONTENT_LENGTH {
             r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 lists the methods the resource supports (from the spec).
+        let allow = backend::contract::allowed_methods(BASE_PATH, path).join(", ");
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            r.headers_mut().insert(hyper::header::ALLOW, v);
         }
     }
     r

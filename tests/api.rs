@@ -82,6 +82,10 @@ fn users_get_update_delete() {
     assert_eq!(s.admin("PUT", "/users/nosuchuser", Some(r#"{"display_name":"Ghost","roles":["r"]}"#)).status, 404);
     assert_eq!(count_rows(&s), before);
 
+    // The caller cannot delete their own account (its token would go with it).
+    assert_eq!(s.admin("DELETE", "/users/admin", None).status, 409);
+    assert_eq!(s.admin("GET", "/users/admin", None).status, 200);
+
     // Delete: 200, then gone; again 404.
     assert_eq!(s.admin("DELETE", "/users/bob", None).status, 200);
     assert_eq!(s.admin("GET", "/users/bob", None).status, 404);
@@ -216,7 +220,10 @@ fn invites_of_every_kind() {
     assert_eq!(ng["name"], "Fresh");
     assert!(ng["muc_jid"].is_string());
     assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"groups":["nosuch"]}"#)).status, 404);
-    assert_eq!(s.admin("POST", "/invites/group", None).status, 400, "no groups, no group_options");
+    // Neither groups nor options: a new group with the default name (the seed's words).
+    let d = s.admin("POST", "/invites/group", None).json();
+    let dg = s.admin("GET", &format!("/groups/{}", d["groups"][0].as_str().unwrap()), None).json();
+    assert_eq!(dg["name"], "Invited group");
     assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"group_options":{}}"#)).status, 400);
     assert_eq!(s.admin("POST", "/invites/group", Some(r#"{"ttl":"x"}"#)).status, 400);
 
@@ -237,12 +244,12 @@ fn invites_of_every_kind() {
     assert_eq!(got.json(), a);
     let list = s.admin("GET", "/invites", None).json();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 6);
+    assert_eq!(list.len(), 7);
     assert!(list.windows(2).all(|w| w[0]["created_at"].as_i64() <= w[1]["created_at"].as_i64()));
     assert_eq!(s.admin("DELETE", &format!("/invites/{tok}"), None).status, 200);
     assert_eq!(s.admin("GET", &format!("/invites/{tok}"), None).status, 404);
     assert_eq!(s.admin("DELETE", &format!("/invites/{tok}"), None).status, 404);
-    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 5);
+    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 6);
 
     // An expired invite (as Prosody leaves them) is neither listed nor found.
     let c = s.sqlite();
@@ -250,7 +257,7 @@ fn invites_of_every_kind() {
         "created_at": now() - 100, "additional_data": {}, "jid": "localhost", "uri": "xmpp:localhost?register;preauth=expiredexpiredexpired123"});
     common::put_row(&c, "localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
     assert_eq!(s.admin("GET", "/invites/expiredexpiredexpired123", None).status, 404);
-    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 5);
+    assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 6);
 }
 
 #[test]
@@ -333,7 +340,10 @@ fn routing_errors_are_json() {
     assert_eq!(s.admin("GET", "/nothing/here", None).status, 404);
     assert_eq!(s.request("GET", "/", None, None).status, 404);
     assert_eq!(s.request("GET", "/other", None, Some(&s.token.clone())).status, 404);
-    assert_eq!(s.admin("PATCH", "/users", None).status, 405);
+    let r = s.admin("PATCH", "/users", None);
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(s.admin("TRACE", "/users/bob/groups", None).header("allow"), Some("GET"));
     assert_eq!(s.admin("POST", "/users/admin", Some("{}")).status, 405);
     assert_eq!(s.admin("DELETE", "/server/info", None).status, 405);
 }

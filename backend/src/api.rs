@@ -26,6 +26,7 @@ use crate::Backend;
 enum Rejected {
     BadRequest(models::Error),
     NotFound(models::Error),
+    Conflict(models::Error),
 }
 
 /// Splits a domain result into success, a declared rejection, or a real internal fault
@@ -35,6 +36,7 @@ fn outcome<T>(r: Result<T, Failure>) -> Result<Result<T, Rejected>, ApiError> {
         Ok(v) => Ok(Ok(v)),
         Err(Failure::BadRequest(t)) => Ok(Err(Rejected::BadRequest(error_body(400, t)))),
         Err(Failure::NotFound(t)) => Ok(Err(Rejected::NotFound(error_body(404, t)))),
+        Err(Failure::Conflict(t)) => Ok(Err(Rejected::Conflict(error_body(409, t)))),
         Err(Failure::Internal(t)) => {
             log::error!("internal error: {t}");
             Err(ApiError(t))
@@ -56,28 +58,28 @@ where
         let r = self.create_group(new_group.name, new_group.create_muc.unwrap_or(false)).await;
         Ok(match outcome(r)? {
             Ok(g) => CreateGroupResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => CreateGroupResponse::BadRequest(e),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => CreateGroupResponse::BadRequest(e),
         })
     }
 
     async fn list_groups(&self, _: &C) -> Result<ListGroupsResponse, ApiError> {
         Ok(match outcome(self.list_groups().await)? {
             Ok(g) => ListGroupsResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => return Err(ApiError(e.error.text)),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
         })
     }
 
     async fn delete_group(&self, id: String, _: &C) -> Result<DeleteGroupResponse, ApiError> {
         Ok(match outcome(self.delete_group(id).await)? {
             Ok(()) => DeleteGroupResponse::GroupDeleted,
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => DeleteGroupResponse::GroupNotFound(e),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => DeleteGroupResponse::GroupNotFound(e),
         })
     }
 
     async fn get_group_by_id(&self, id: String, _: &C) -> Result<GetGroupByIdResponse, ApiError> {
         Ok(match outcome(self.get_group(id).await)? {
             Ok(g) => GetGroupByIdResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => GetGroupByIdResponse::GroupNotFound(e),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => GetGroupByIdResponse::GroupNotFound(e),
         })
     }
 
@@ -90,6 +92,7 @@ where
             Ok(()) => AddGroupMemberResponse::SuccessfulOperation,
             Err(Rejected::BadRequest(e)) => AddGroupMemberResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => AddGroupMemberResponse::GroupOrUserNotFound(e),
+            Err(Rejected::Conflict(e)) => AddGroupMemberResponse::BadRequest(e),
         })
     }
 
@@ -102,6 +105,7 @@ where
             Ok(()) => DeleteGroupMemberResponse::SuccessfulOperation,
             Err(Rejected::BadRequest(e)) => DeleteGroupMemberResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => DeleteGroupMemberResponse::GroupOrUserNotFound(e),
+            Err(Rejected::Conflict(e)) => DeleteGroupMemberResponse::BadRequest(e),
         })
     }
 
@@ -118,6 +122,7 @@ where
             Ok(i) => CreateInviteForAccountResponse::SuccessfulOperation(i),
             Err(Rejected::BadRequest(e)) => CreateInviteForAccountResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => CreateInviteForAccountResponse::GroupNotFound(e),
+            Err(Rejected::Conflict(e)) => CreateInviteForAccountResponse::BadRequest(e),
         })
     }
 
@@ -134,6 +139,7 @@ where
             Ok(i) => CreateInviteForAccountResetResponse::SuccessfulOperation(i),
             Err(Rejected::BadRequest(e)) => CreateInviteForAccountResetResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => CreateInviteForAccountResetResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => CreateInviteForAccountResetResponse::BadRequest(e),
         })
     }
 
@@ -150,27 +156,28 @@ where
             Ok(i) => CreateInviteForGroupResponse::SuccessfulOperation(i),
             Err(Rejected::BadRequest(e)) => CreateInviteForGroupResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => CreateInviteForGroupResponse::GroupNotFound(e),
+            Err(Rejected::Conflict(e)) => CreateInviteForGroupResponse::BadRequest(e),
         })
     }
 
     async fn list_invites(&self, _: &C) -> Result<ListInvitesResponse, ApiError> {
         Ok(match outcome(self.list_invites().await)? {
             Ok(i) => ListInvitesResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => return Err(ApiError(e.error.text)),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
         })
     }
 
     async fn delete_invite(&self, id: String, _: &C) -> Result<DeleteInviteResponse, ApiError> {
         Ok(match outcome(self.delete_invite(id).await)? {
             Ok(()) => DeleteInviteResponse::SuccessfulOperation,
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => DeleteInviteResponse::InviteNotFound(e),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => DeleteInviteResponse::InviteNotFound(e),
         })
     }
 
     async fn get_invite_by_id(&self, id: String, _: &C) -> Result<GetInviteByIdResponse, ApiError> {
         Ok(match outcome(self.get_invite(id).await)? {
             Ok(i) => GetInviteByIdResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => GetInviteByIdResponse::InviteNotFound(e),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => GetInviteByIdResponse::InviteNotFound(e),
         })
     }
 
@@ -180,7 +187,7 @@ where
     }
 
     async fn get_open_api_yaml(&self, _: &C) -> Result<GetOpenApiYamlResponse, ApiError> {
-        Ok(GetOpenApiYamlResponse::TheOpenAPIDocument(crate::contract::SPEC_YAML.to_string()))
+        Ok(GetOpenApiYamlResponse::TheOpenAPIDocument(swagger::ByteArray(crate::contract::SPEC_YAML.as_bytes().to_vec())))
     }
 
     async fn get_open_api_json(&self, _: &C) -> Result<GetOpenApiJsonResponse, ApiError> {
@@ -196,19 +203,20 @@ where
     async fn list_users(&self, _: &C) -> Result<ListUsersResponse, ApiError> {
         Ok(match outcome(self.list_users().await)? {
             Ok(u) => ListUsersResponse::SuccessfulOperation(u),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e)) => return Err(ApiError(e.error.text)),
+            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
         })
     }
 
-    async fn delete_user(&self, username: String, _: &C) -> Result<DeleteUserResponse, ApiError> {
+    async fn delete_user(&self, username: String, context: &C) -> Result<DeleteUserResponse, ApiError> {
         let r = match Username::parse(&username) {
-            Ok(u) => self.delete_user(u).await,
+            Ok(u) => self.delete_user(u, &caller(context)).await,
             Err(e) => Err(e),
         };
         Ok(match outcome(r)? {
             Ok(()) => DeleteUserResponse::SuccessfulOperation,
             Err(Rejected::BadRequest(e)) => DeleteUserResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => DeleteUserResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse(e),
         })
     }
 
@@ -221,6 +229,7 @@ where
             Ok(u) => GetUserByNameResponse::SuccessfulOperation(u),
             Err(Rejected::BadRequest(e)) => GetUserByNameResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => GetUserByNameResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => GetUserByNameResponse::BadRequest(e),
         })
     }
 
@@ -233,6 +242,7 @@ where
             Ok(d) => GetUserDebugInfoResponse::SuccessfulOperation(d),
             Err(Rejected::BadRequest(e)) => GetUserDebugInfoResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => GetUserDebugInfoResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => GetUserDebugInfoResponse::BadRequest(e),
         })
     }
 
@@ -245,6 +255,7 @@ where
             Ok(g) => GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo(g),
             Err(Rejected::BadRequest(e)) => GetUserGroupsResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => GetUserGroupsResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => GetUserGroupsResponse::BadRequest(e),
         })
     }
 
@@ -257,6 +268,7 @@ where
             Ok(u) => UpdateUserResponse::SuccessfulOperation(u),
             Err(Rejected::BadRequest(e)) => UpdateUserResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => UpdateUserResponse::UserNotFound(e),
+            Err(Rejected::Conflict(e)) => UpdateUserResponse::BadRequest(e),
         })
     }
 }

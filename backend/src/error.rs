@@ -10,6 +10,7 @@ use crate::store::StoreError;
 pub enum Failure {
     BadRequest(String),
     NotFound(String),
+    Conflict(String),
     Internal(String),
 }
 
@@ -28,7 +29,7 @@ impl From<r2d2_sqlite::rusqlite::Error> for Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Internal(t) => f.write_str(t),
+            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Conflict(t) | Failure::Internal(t) => f.write_str(t),
         }
     }
 }

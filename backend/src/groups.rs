@@ -19,6 +19,7 @@ pub const GROUP_INFO: &str = "group_info";
 pub const GROUPS: &str = "groups";
 const MUC_CONFIG: &str = "config";
 const MUC_PERSISTENT: &str = "persistent";
+/// Characters (not bytes): the spec's `maxLength`.
 const MAX_NAME: usize = 1023;
 
 struct Info {
@@ -124,13 +125,14 @@ pub fn get(c: &Connection, s: &Settings, gid: &str) -> Result<models::Group, Fai
 /// Validates a new group's name (the spec requires it; non-blank, bounded).
 pub fn check_name(name: &str) -> Result<(), Failure> {
     if name.trim().is_empty() {
-        return Err(Failure::BadRequest("group name must not be empty".into()));
+        return Err(Failure::BadRequest("group name must not be blank".into()));
     }
-    if name.len() > MAX_NAME {
-        return Err(Failure::BadRequest(format!("group name longer than {MAX_NAME} bytes")));
+    if name.chars().count() > MAX_NAME {
+        return Err(Failure::BadRequest(format!("group name longer than {MAX_NAME} characters")));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Failure::BadRequest("group name contains control characters".into()));
+    // It is also the group chat's name, which Prosody sends in XML.
+    if name.chars().any(users::xml_forbidden) {
+        return Err(Failure::BadRequest("group name contains characters XML cannot carry".into()));
     }
     Ok(())
 }

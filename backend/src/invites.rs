@@ -15,6 +15,8 @@ use crate::values::Value;
 use crate::{groups, ids, users, Backend, Settings};
 
 pub const STORE: &str = "invite_token";
+/// The name of the group a group invite creates when given neither groups nor options.
+pub const DEFAULT_GROUP_NAME: &str = "Invited group";
 /// Longest ttl accepted: 10 years (the spec's `maximum`).
 const MAX_TTL: f64 = 315_360_000.0;
 
@@ -180,12 +182,14 @@ impl NewInvite {
             None | Some(Nullable::Null) => Vec::new(),
             Some(Nullable::Present(g)) => dedup(g),
         };
+        // No existing group: a new one, from group_options as a template if given.
         let new_group = if groups.is_empty() {
-            let opts = body.group_options.ok_or_else(|| {
-                Failure::BadRequest("either groups or group_options (with a name) is required".into())
-            })?;
-            groups::check_name(&opts.name)?;
-            Some((opts.name, opts.create_muc.unwrap_or(false)))
+            let (name, muc) = match body.group_options {
+                Some(o) => (o.name, o.create_muc.unwrap_or(false)),
+                None => (DEFAULT_GROUP_NAME.to_string(), false),
+            };
+            groups::check_name(&name)?;
+            Some((name, muc))
         } else {
             None
         };

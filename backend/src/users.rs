@@ -21,7 +21,13 @@ pub const PEP: &str = "pep";
 pub const NICK_ARCHIVE: &str = "pep_http://jabber.org/protocol/nick";
 pub const ADMIN_ROLE: &str = "prosody:admin";
 const MAX_ROLES: usize = 64;
+/// Characters (not bytes): the spec's `maxLength`.
 const MAX_TEXT: usize = 1023;
+
+/// Characters XML 1.0 cannot carry (the nick is published as XML).
+pub fn xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
 
 /// `user_exists`: the account has at least one `accounts` row.
 pub fn exists(c: &Connection, s: &Settings, user: &Username) -> Result<bool, Failure> {
@@ -159,11 +165,11 @@ impl Update {
             None => None,
             Some(Nullable::Null) => Some(None),
             Some(Nullable::Present(d)) => {
-                if d.len() > MAX_TEXT {
-                    return Err(Failure::BadRequest(format!("display_name longer than {MAX_TEXT} bytes")));
+                if d.chars().count() > MAX_TEXT {
+                    return Err(Failure::BadRequest(format!("display_name longer than {MAX_TEXT} characters")));
                 }
-                if d.chars().any(|c| c.is_control() && c != '\t') {
-                    return Err(Failure::BadRequest("display_name contains control characters".into()));
+                if d.chars().any(xml_forbidden) {
+                    return Err(Failure::BadRequest("display_name contains characters XML cannot carry".into()));
                 }
                 Some(Some(d))
             }
@@ -173,7 +179,7 @@ impl Update {
                 return Err(Failure::BadRequest(format!("more than {MAX_ROLES} roles")));
             }
             for r in roles {
-                if r.is_empty() || r.len() > MAX_TEXT || r.chars().any(char::is_control) {
+                if r.is_empty() || r.chars().count() > MAX_TEXT {
                     return Err(Failure::BadRequest(format!("invalid role name {r:?}")));
                 }
             }
@@ -232,7 +238,12 @@ impl Backend {
         self.store().write(move |c| update(c, b.settings(), &user, &up, now)).await
     }
 
-    pub async fn delete_user(&self, user: Username) -> Result<(), Failure> {
+    /// Deletes an account; not the caller's own (that would revoke the token in use and
+    /// could lock the last admin out).
+    pub async fn delete_user(&self, user: Username, caller: &str) -> Result<(), Failure> {
+        if user.as_str() == caller {
+            return Err(Failure::Conflict(format!("{user} is the account of the token in use; use another admin's token")));
+        }
         let b = self.clone();
         self.store().write(move |c| delete(c, b.settings(), &user)).await
     }

@@ -110,14 +110,14 @@ enum Operation {
     AddGroupMember {
         /// The id of the group to modify
         id: String,
-        /// The username to add to or remove from the group
+        /// The username to add to or remove from the group (as for `Username`)
         username: String,
     },
     /// Delete a group membership
     DeleteGroupMember {
         /// The id of the group to modify
         id: String,
-        /// The username to add to or remove from the group
+        /// The username to add to or remove from the group (as for `Username`)
         username: String,
     },
     /// Create invitation to register a new account
@@ -165,27 +165,27 @@ enum Operation {
     },
     /// Delete user
     DeleteUser {
-        /// The user's name (the node part of the JID; nodeprep applies)
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
     },
     /// Get user by user name
     GetUserByName {
-        /// The user's name (the node part of the JID; nodeprep applies)
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
     },
     /// Get user debug info
     GetUserDebugInfo {
-        /// The user's name (the node part of the JID; nodeprep applies)
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
     },
     /// List groups that user is a member of
     GetUserGroups {
-        /// The user's name (the node part of the JID; nodeprep applies)
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
     },
     /// Update user
     UpdateUser {
-        /// The user's name (the node part of the JID; nodeprep applies)
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
         /// Updated user object
         #[clap(value_parser = parse_json::<models::User>)]
@@ -900,6 +900,11 @@ async fn main() -> Result<()> {
                 DeleteUserResponse::SuccessfulOperation
                 => "SuccessfulOperation\n".to_string()
                     ,
+                DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse
+                (body)
+                => "CannotDeleteTheAccountOfTheTokenInUse\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 DeleteUserResponse::BadRequest
                 (body)
                 => "BadRequest\n".to_string()

@@ -368,7 +368,7 @@ pub enum GetOpenApiJsonResponse {
 pub enum GetOpenApiYamlResponse {
     /// The OpenAPI document
     TheOpenAPIDocument
-    (String)
+    (swagger::ByteArray)
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -420,6 +420,10 @@ pub enum ListUsersResponse {
 pub enum DeleteUserResponse {
     /// successful operation
     SuccessfulOperation
+    ,
+    /// Cannot delete the account of the token in use
+    CannotDeleteTheAccountOfTheTokenInUse
+    (models::Error)
     ,
     /// Bad request
     BadRequest

@@ -961,10 +961,13 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewAccountInvite {
-    /// Optionally restrict the registered account to the specified username
+    /// Optionally restrict the registered account to the specified username (a valid username, as `UsernameString`, not yet registered: 400 otherwise). 
     #[serde(rename = "username")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$"))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub username: Option<swagger::Nullable<String>>,
@@ -973,6 +976,8 @@ pub struct NewAccountInvite {
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
+    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub ttl: Option<swagger::Nullable<f64>>,
@@ -1007,6 +1012,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewAccountInvite {
     }
 }
 
+lazy_static::lazy_static! {
+    static ref RE_NEWACCOUNTINVITE_USERNAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
+}
 
 impl NewAccountInvite {
     #[allow(clippy::new_without_default)]
@@ -1181,13 +1189,15 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewGroup {
-    /// Display name of the group
+    /// Display name of the group: not blank, at most 1023 characters, no characters XML 1.0 forbids (it is also the group chat's name). 
     #[serde(rename = "name")]
     #[cfg_attr(not(feature = "validate"), validate(
             length(min = 1, max = 1023),
+           regex(path = *RE_NEWGROUP_NAME),
         ))]
     #[cfg_attr(feature = "validate", validate(min_length = 1))]
     #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
 
     pub name: String,
 
@@ -1219,6 +1229,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewGroup {
     }
 }
 
+lazy_static::lazy_static! {
+    static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+}
 
 impl NewGroup {
     #[allow(clippy::new_without_default)]
@@ -1385,6 +1398,8 @@ pub struct NewGroupInvite {
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
+    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub ttl: Option<swagger::Nullable<f64>>,
@@ -1595,8 +1610,15 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewResetInvite {
-    /// Username of the account to create a password reset link for
+    /// A JID node (username), at most 1023 bytes after nodeprep. No spaces, ASCII controls or any of \"&'/:<>@ (RFC 6122 nodeprep's prohibited ASCII). 
     #[serde(rename = "username")]
+    #[cfg_attr(not(feature = "validate"), validate(
+            length(min = 1, max = 1023),
+           regex(path = *RE_NEWRESETINVITE_USERNAME),
+        ))]
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$"))]
 
     pub username: String,
 
@@ -1604,6 +1626,8 @@ pub struct NewResetInvite {
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
+    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub ttl: Option<swagger::Nullable<f64>>,
@@ -1630,6 +1654,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewResetInvite {
     }
 }
 
+lazy_static::lazy_static! {
+    static ref RE_NEWRESETINVITE_USERNAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
+}
 
 impl NewResetInvite {
     #[allow(clippy::new_without_default)]
@@ -2229,16 +2256,18 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct User {
-    /// XMPP username of the user
+    /// XMPP username of the user. Read-only: taken from the path; a PUT body that carries one must carry the path's (400 otherwise). 
     #[serde(rename = "username")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub username: Option<String>,
 
-    /// Display name of the user (null when unset)
+    /// Display name of the user (null when unset): the user's PEP nickname. At most 1023 characters; no characters XML 1.0 forbids. 
     #[serde(rename = "display_name")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub display_name: Option<swagger::Nullable<String>>,
@@ -2259,14 +2288,18 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub phone: Option<swagger::Nullable<String>>,
 
-    /// List of group IDs user is a member of (read-only)
+    /// List of group IDs user is a member of
     #[serde(rename = "groups")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<Vec<String>>,
 
-    /// Names of the user's roles (e.g. prosody:admin)
+    /// Names of the user's roles (e.g. prosody:admin); a PUT replaces them.
     #[serde(rename = "roles")]
+    #[cfg_attr(not(feature = "validate"), validate(
+            length(max = 64),
+        ))]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub roles: Option<Vec<String>>,
@@ -2293,6 +2326,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for User {
     }
 }
 
+lazy_static::lazy_static! {
+    static ref RE_USER_DISPLAY_NAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+}
 
 impl User {
     #[allow(clippy::new_without_default)]
@@ -4737,6 +4773,152 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
                             std::result::Result::Ok(value) => std::result::Result::Ok(value),
                             std::result::Result::Err(err) => std::result::Result::Err(
                                 format!("Unable to convert header value '{hdr_value}' into UserDebugSessionInfoStatus - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
+/// A JID node (username), at most 1023 bytes after nodeprep. No spaces, ASCII controls or any of \"&'/:<>@ (RFC 6122 nodeprep's prohibited ASCII). 
+#[derive(Debug, Clone, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "validate", derive(Validate))]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct UsernameString(
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\x00-\x20\x22\x26\x27\x2f\x3a\x3c\x3e\x40\x7f]+$"))]
+    String
+);
+
+impl std::convert::From<String> for UsernameString {
+    fn from(x: String) -> Self {
+        UsernameString(x)
+    }
+}
+
+impl std::convert::From<UsernameString> for String {
+    fn from(x: UsernameString) -> Self {
+        x.0
+    }
+}
+
+impl std::ops::Deref for UsernameString {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for UsernameString {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.0
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for UsernameString {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for UsernameString {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+impl std::fmt::Display for UsernameString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.clone())
+    }
+}
+
+impl std::str::FromStr for UsernameString {
+    type Err = ::std::convert::Infallible;
+    fn from_str(x: &str) -> std::result::Result<Self, Self::Err> {
+        std::result::Result::Ok(UsernameString(x.to_owned()))
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<UsernameString> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<UsernameString>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<UsernameString>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for UsernameString - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<UsernameString> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <UsernameString as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into UsernameString - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<UsernameString>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<UsernameString>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<UsernameString>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<UsernameString> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <UsernameString as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into UsernameString - {err}"))
                         }
                     })
                 }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;

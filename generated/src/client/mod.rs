@@ -2711,9 +2711,7 @@ impl<S, C, B> Api<C> for Client<S, C> where
                         .map(|f| f.to_bytes().to_vec())
                         .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
 
-                let body = str::from_utf8(&body)
-                    .map_err(|e| ApiError(format!("Response was not valid UTF8: {e}")))?;
-                let body = body.to_string();
+                let body = swagger::ByteArray(body.to_vec());
 
                 Ok(GetOpenApiYamlResponse::TheOpenAPIDocument
                     (body)
@@ -3107,6 +3105,22 @@ impl<S, C, B> Api<C> for Client<S, C> where
             200 => {
                 Ok(
                     DeleteUserResponse::SuccessfulOperation
+                )
+            }
+            409 => {
+
+                let body = http_body_util::BodyExt::collect(response.into_body())
+                        .await
+                        .map(|f| f.to_bytes().to_vec())
+                        .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
+
+                let body = str::from_utf8(&body)
+                    .map_err(|e| ApiError(format!("Response was not valid UTF8: {e}")))?;
+                let body = serde_json::from_str::<models::Error>(body)
+                    .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
+
+                Ok(DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse
+                    (body)
                 )
             }
             400 => {

@@ -2431,8 +2431,8 @@ where
                                                     response.headers_mut().insert(
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/yaml"));
-                                                    // Plain text Body
-                                                    *response.body_mut() = body_from_string(body);
+                                                    // Binary Body
+                                                    *response.body_mut() = BoxBody::new(Full::new(Bytes::from(body.0)));
 
                                                 },
                                             },
@@ -2740,6 +2740,18 @@ where
                                                 DeleteUserResponse::SuccessfulOperation
                                                 => {
                                                     *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+
+                                                },
+                                                DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(409).expect("Unable to turn 409 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
 
                                                 },
                                                 DeleteUserResponse::BadRequest
