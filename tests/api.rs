@@ -82,7 +82,10 @@ fn users_get_update_delete() {
     assert_eq!(s.admin("PUT", "/users/nosuchuser", Some(r#"{"display_name":"Ghost","roles":["r"]}"#)).status, 404);
     assert_eq!(count_rows(&s), before);
 
-    // The caller cannot delete their own account (its token would go with it).
+    // The caller cannot take their own admin role (the token would stop working)...
+    assert_eq!(s.admin("PUT", "/users/admin", Some(r#"{"roles":["custom:role"]}"#)).status, 409);
+    assert_eq!(s.admin("PUT", "/users/admin", Some(r#"{"roles":["prosody:admin","x"]}"#)).status, 200);
+    // ... nor delete their own account (its token would go with it).
     assert_eq!(s.admin("DELETE", "/users/admin", None).status, 409);
     assert_eq!(s.admin("GET", "/users/admin", None).status, 200);
 
@@ -201,7 +204,8 @@ fn invites_of_every_kind() {
     assert_eq!(b["groups"], json!([gid]));
     assert_eq!(b["expires"].as_i64().unwrap() - b["created_at"].as_i64().unwrap(), 600);
     assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"groups":["nosuch"]}"#)).status, 404);
-    for bad in [r#"{"username":"a@b"}"#, r#"{"username":"carol"}"#, r#"{"ttl":"abc"}"#, r#"{"ttl":-5}"#, r#"{"ttl":0}"#, r#"{"ttl":1e300}"#, r#"{"groups":"x"}"#, "null", "[]", "{"] {
+    assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"username":"carol"}"#)).status, 409, "already registered");
+    for bad in [r#"{"username":"a@b"}"#, r#"{"ttl":"abc"}"#, r#"{"ttl":-5}"#, r#"{"ttl":0}"#, r#"{"ttl":1e300}"#, r#"{"groups":"x"}"#, "null", "[]", "{"] {
         assert_eq!(s.admin("POST", "/invites/account", Some(bad)).status, 400, "{bad}");
     }
 
@@ -293,6 +297,8 @@ fn malformed_bodies_are_400_and_write_nothing() {
         ("POST", "/groups", "{"),
         ("POST", "/groups", r#"{"name":5}"#),
         ("POST", "/groups", "\"text\""),
+        ("POST", "/groups", r#"{"name":"x","create_muc":null}"#),
+        ("PUT", "/users/bob", r#"{"roles":null}"#),
         ("PUT", "/users/bob", "null"),
         ("PUT", "/users/bob", "[1]"),
         ("PUT", "/users/bob", r#"{"display_name":5}"#),
@@ -345,6 +351,9 @@ fn routing_errors_are_json() {
     assert_eq!(r.header("allow"), Some("GET"));
     assert_eq!(s.admin("TRACE", "/users/bob/groups", None).header("allow"), Some("GET"));
     assert_eq!(s.admin("POST", "/users/admin", Some("{}")).status, 405);
+    // A concrete path wins over a template, as OpenAPI says.
+    let r = s.admin("GET", "/invites/account", None);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
     assert_eq!(s.admin("DELETE", "/server/info", None).status, 405);
 }
 

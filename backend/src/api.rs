@@ -122,7 +122,7 @@ where
             Ok(i) => CreateInviteForAccountResponse::SuccessfulOperation(i),
             Err(Rejected::BadRequest(e)) => CreateInviteForAccountResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => CreateInviteForAccountResponse::GroupNotFound(e),
-            Err(Rejected::Conflict(e)) => CreateInviteForAccountResponse::BadRequest(e),
+            Err(Rejected::Conflict(e)) => CreateInviteForAccountResponse::TheUsernameIsAlreadyRegistered(e),
         })
     }
 
@@ -187,7 +187,7 @@ where
     }
 
     async fn get_open_api_yaml(&self, _: &C) -> Result<GetOpenApiYamlResponse, ApiError> {
-        Ok(GetOpenApiYamlResponse::TheOpenAPIDocument(swagger::ByteArray(crate::contract::SPEC_YAML.as_bytes().to_vec())))
+        Ok(GetOpenApiYamlResponse::TheOpenAPIDocument(crate::contract::SPEC_YAML.to_string()))
     }
 
     async fn get_open_api_json(&self, _: &C) -> Result<GetOpenApiJsonResponse, ApiError> {
@@ -259,16 +259,16 @@ where
         })
     }
 
-    async fn update_user(&self, username: String, body: models::User, _: &C) -> Result<UpdateUserResponse, ApiError> {
+    async fn update_user(&self, username: String, body: models::User, context: &C) -> Result<UpdateUserResponse, ApiError> {
         let r = match Username::parse(&username).and_then(|u| Update::from_body(&u, body).map(|up| (u, up))) {
-            Ok((u, up)) => self.update_user(u, up).await,
+            Ok((u, up)) => self.update_user(u, up, &caller(context)).await,
             Err(e) => Err(e),
         };
         Ok(match outcome(r)? {
             Ok(u) => UpdateUserResponse::SuccessfulOperation(u),
             Err(Rejected::BadRequest(e)) => UpdateUserResponse::BadRequest(e),
             Err(Rejected::NotFound(e)) => UpdateUserResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => UpdateUserResponse::BadRequest(e),
+            Err(Rejected::Conflict(e)) => UpdateUserResponse::CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse(e),
         })
     }
 }

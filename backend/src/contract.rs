@@ -20,30 +20,45 @@ pub fn spec_json() -> Result<&'static Json, String> {
     .map_err(Clone::clone)
 }
 
-/// The methods the spec declares for a request path under `base` (e.g.
-/// `/admin_api/users/bob` → GET, PUT, DELETE), for the `Allow` header of a 405. A path
-/// matches a template when the segment counts agree and each literal segment is equal.
-pub fn allowed_methods(base: &str, path: &str) -> Vec<String> {
-    let Some(rest) = path.strip_prefix(base) else { return Vec::new() };
-    let Ok(spec) = spec_json() else { return Vec::new() };
-    let Some(paths) = spec.get("paths").and_then(Json::as_object) else { return Vec::new() };
+/// The methods the spec declares for the resource a request path names, or None when
+/// no path of the spec matches (404). `path` is the full request path, under `base`.
+///
+/// As OpenAPI says, a concrete path wins over a templated one: `/invites/account` is
+/// `POST` only, although `/invites/{id}` would also match it. Among templates, the one
+/// with the most literal segments wins. A template segment `{x}` matches any segment.
+pub fn route(base: &str, path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix(base)?;
+    let paths = spec_json().ok()?.get("paths")?.as_object()?;
     let segs: Vec<&str> = rest.split('/').collect();
-    let mut out: Vec<String> = Vec::new();
+    let mut best: Option<(usize, &serde_json::Map<String, Json>)> = None;
     for (template, item) in paths {
         let t: Vec<&str> = template.split('/').collect();
-        let matches = t.len() == segs.len()
-            && t.iter().zip(&segs).all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b);
-        if matches {
-            for m in item.as_object().map(|o| o.keys()).into_iter().flatten() {
-                let m = m.to_ascii_uppercase();
-                if ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"].contains(&m.as_str()) && !out.contains(&m) {
-                    out.push(m);
-                }
+        if t.len() != segs.len() {
+            continue;
+        }
+        let mut literal = 0;
+        let matches = t.iter().zip(&segs).all(|(a, b)| {
+            if a.starts_with('{') && a.ends_with('}') {
+                !b.is_empty()
+            } else {
+                literal += 1;
+                a == b
+            }
+        });
+        if let (true, Some(ops)) = (matches, item.as_object()) {
+            if best.is_none_or(|(n, _)| literal > n) {
+                best = Some((literal, ops));
             }
         }
     }
-    out.sort();
-    out
+    let (_, ops) = best?;
+    let mut methods: Vec<String> = ops
+        .keys()
+        .map(|m| m.to_ascii_uppercase())
+        .filter(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()))
+        .collect();
+    methods.sort();
+    Some(methods)
 }
 
 /// YAML → JSON; mapping keys become strings (the spec's status codes are integer keys).
@@ -82,12 +97,15 @@ mod tests {
     }
 
     #[test]
-    fn allowed_methods_follow_the_spec() {
-        let m = |p: &str| super::allowed_methods("/admin_api", p);
-        assert_eq!(m("/admin_api/users/bob"), ["DELETE", "GET", "PUT"]);
-        assert_eq!(m("/admin_api/invites/account"), ["DELETE", "GET", "POST"]);
-        assert_eq!(m("/admin_api/groups"), ["GET", "POST"]);
-        assert!(m("/admin_api/nothing/here/at/all").is_empty());
-        assert!(m("/elsewhere").is_empty());
+    fn routes_follow_the_spec() {
+        let m = |p: &str| super::route("/admin_api", p);
+        assert_eq!(m("/admin_api/users/bob").unwrap(), ["DELETE", "GET", "PUT"]);
+        assert_eq!(m("/admin_api/invites/account").unwrap(), ["POST"], "concrete path wins");
+        assert_eq!(m("/admin_api/invites/abc").unwrap(), ["DELETE", "GET"]);
+        assert_eq!(m("/admin_api/groups").unwrap(), ["GET", "POST"]);
+        assert_eq!(m("/admin_api/users/bob/groups").unwrap(), ["GET"]);
+        assert_eq!(m("/admin_api/users/"), None, "an empty parameter names nothing");
+        assert_eq!(m("/admin_api/nothing/here/at/all"), None);
+        assert_eq!(m("/elsewhere"), None);
     }
 }

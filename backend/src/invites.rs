@@ -219,7 +219,7 @@ fn create_checked(c: &Connection, s: &Settings, mut req: NewInvite, source: &str
         Kind::Account { username, groups } => {
             if let Some(u) = username {
                 if users::exists(c, s, u)? {
-                    return Err(Failure::BadRequest(format!("user {u} already exists")));
+                    return Err(Failure::Conflict(format!("user {u} already exists")));
                 }
             }
             require_groups(c, s, groups)?;

@@ -232,7 +232,15 @@ impl Backend {
         self.store().read(move |c| get(c, b.settings(), &user)).await
     }
 
-    pub async fn update_user(&self, user: Username, up: Update) -> Result<models::User, Failure> {
+    /// Updates a user; the caller may not take `prosody:admin` from their own account
+    /// (unless configured as an admin, whose roles rows do not count).
+    pub async fn update_user(&self, user: Username, up: Update, caller: &str) -> Result<models::User, Failure> {
+        let own_admin_role = user.as_str() == caller && !self.settings().is_config_admin(caller);
+        if own_admin_role && up.roles.as_ref().is_some_and(|r| !r.iter().any(|x| x == ADMIN_ROLE)) {
+            return Err(Failure::Conflict(format!(
+                "removing {ADMIN_ROLE} from {user} would revoke the token in use; use another admin's token"
+            )));
+        }
         let b = self.clone();
         let now = crate::now();
         self.store().write(move |c| update(c, b.settings(), &user, &up, now)).await

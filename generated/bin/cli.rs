@@ -562,6 +562,11 @@ async fn main() -> Result<()> {
                 => "GroupNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::TheUsernameIsAlreadyRegistered
+                (body)
+                => "TheUsernameIsAlreadyRegistered\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateInviteForAccountResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
@@ -1093,6 +1098,11 @@ async fn main() -> Result<()> {
                 UpdateUserResponse::SuccessfulOperation
                 (body)
                 => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse
+                (body)
+                => "CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
                 UpdateUserResponse::BadRequest

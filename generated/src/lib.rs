@@ -211,6 +211,10 @@ pub enum CreateInviteForAccountResponse {
     GroupNotFound
     (models::Error)
     ,
+    /// The username is already registered
+    TheUsernameIsAlreadyRegistered
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
     (models::Error)
@@ -368,7 +372,7 @@ pub enum GetOpenApiJsonResponse {
 pub enum GetOpenApiYamlResponse {
     /// The OpenAPI document
     TheOpenAPIDocument
-    (swagger::ByteArray)
+    (String)
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -544,6 +548,10 @@ pub enum UpdateUserResponse {
     /// successful operation
     SuccessfulOperation
     (models::User)
+    ,
+    /// Cannot take the admin role from the account of the token in use
+    CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse
+    (models::Error)
     ,
     /// Bad request
     BadRequest

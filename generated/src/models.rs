@@ -8,6 +8,17 @@ use crate::header;
 #[cfg(feature = "validate")]
 use serde_valid::Validate;
 
+/// prosody-admin override: an optional field that the spec does not declare nullable
+/// rejects an explicit `null` (serde's default takes it as absent).
+#[allow(dead_code)]
+fn deserialize_non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <T as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// An error, in the style of Prosody's util.error.
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
@@ -1203,6 +1214,7 @@ pub struct NewGroup {
 
     /// Create a MUC associated with the group
     #[serde(rename = "create_muc")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub create_muc: Option<bool>,
@@ -1413,6 +1425,7 @@ pub struct NewGroupInvite {
     pub groups: Option<swagger::Nullable<Vec<String>>>,
 
     #[serde(rename = "group_options")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
@@ -1820,26 +1833,31 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct PubsubNodeConfig {
     #[serde(rename = "access_model")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub access_model: Option<String>,
 
     #[serde(rename = "max_items")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub max_items: Option<i64>,
 
     #[serde(rename = "persist_items")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub persist_items: Option<bool>,
 
     #[serde(rename = "publish_model")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub publish_model: Option<String>,
 
     #[serde(rename = "send_last_published_item")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub send_last_published_item: Option<String>,
@@ -2258,6 +2276,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct User {
     /// XMPP username of the user. Read-only: taken from the path; a PUT body that carries one must carry the path's (400 otherwise). 
     #[serde(rename = "username")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub username: Option<String>,
@@ -2290,6 +2309,7 @@ pub struct User {
 
     /// List of group IDs user is a member of
     #[serde(rename = "groups")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<Vec<String>>,
@@ -2299,6 +2319,7 @@ pub struct User {
     #[cfg_attr(not(feature = "validate"), validate(
             length(max = 64),
         ))]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
     #[cfg_attr(feature = "validate", validate(max_length = 64))]
 
     #[serde(skip_serializing_if="Option::is_none")]
@@ -2747,12 +2768,14 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct UserDebugOmemo {
     #[serde(rename = "status")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
     pub status: Option<models::UserDebugOmemoStatus>,
 
     #[serde(rename = "devices")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
@@ -2946,17 +2969,20 @@ pub struct UserDebugOmemoDevicesInner {
 
     /// True when a matching descriptor (bundle) is found for this device.
     #[serde(rename = "have_bundle")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub have_bundle: Option<bool>,
 
     /// Whether the bundle config appears to be valid.
     #[serde(rename = "valid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub valid: Option<bool>,
 
     #[serde(rename = "bundle_config")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
@@ -3169,17 +3195,20 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugOmemoStatus {
     /// Indicates whether the overall OMEMO configuration appears to be valid (including all devices)
     #[serde(rename = "valid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub valid: Option<bool>,
 
     /// Indicates whether configuration of the device list appears to be valid
     #[serde(rename = "config_valid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub config_valid: Option<bool>,
 
     #[serde(rename = "config")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
@@ -3382,24 +3411,28 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugPushRegistration {
     /// Unix timestamp of creation of this registration
     #[serde(rename = "since")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub since: Option<i64>,
 
     /// The JID of the push service that notifications will be sent to
     #[serde(rename = "service")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub service: Option<String>,
 
     /// The identifier/token that the remote push service assigned to this registration.
     #[serde(rename = "node")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub node: Option<String>,
 
     /// A count of recent errors for this push registration (reset on successful push). Always 0 here: Prosody keeps it in memory.
     #[serde(rename = "error_count")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub error_count: Option<f64>,
@@ -3616,6 +3649,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugSessionInfo {
     /// Full JID of the session
     #[serde(rename = "full_jid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub full_jid: Option<String>,
@@ -3630,23 +3664,27 @@ pub struct UserDebugSessionInfo {
 
     /// Unix timestamp of session establishment
     #[serde(rename = "since")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub since: Option<i64>,
 
     #[serde(rename = "status")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
     pub status: Option<models::UserDebugSessionInfoStatus>,
 
     #[serde(rename = "features")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
     pub features: Option<models::UserDebugSessionInfoFeatures>,
 
     #[serde(rename = "queues")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
@@ -3883,42 +3921,49 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugSessionInfoFeatures {
     /// Whether the session enabled transport encryption
     #[serde(rename = "encrypted")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub encrypted: Option<bool>,
 
     /// Whether the session enabled carbons
     #[serde(rename = "carbons")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub carbons: Option<bool>,
 
     /// Whether the session enabled acknowledgements
     #[serde(rename = "acks")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub acks: Option<bool>,
 
     /// Whether the session enabled resumption
     #[serde(rename = "resumption")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub resumption: Option<bool>,
 
     /// Whether the session enabled mobile optimizations
     #[serde(rename = "mobile_optimization")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub mobile_optimization: Option<bool>,
 
     /// Whether the session enabled push notifications
     #[serde(rename = "push_notifications")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub push_notifications: Option<bool>,
 
     /// Whether the session requested history
     #[serde(rename = "history")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub history: Option<bool>,
@@ -4168,6 +4213,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugSessionInfoPushInfo {
     /// ID of the push registration used by this session
     #[serde(rename = "id")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub id: Option<String>,
@@ -4571,12 +4617,14 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct UserDebugSessionInfoStatus {
     /// Whether the session is connected
     #[serde(rename = "connected")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub connected: Option<bool>,
 
     /// Whether the session is waiting to be resumed
     #[serde(rename = "hibernating")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub hibernating: Option<bool>,
