@@ -12,7 +12,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test test-rust test-contract test-ts clients clean
+.PHONY: all tools generate build run test test-rust test-contract test-ts test-interop clients clean
 
 all: build
 
@@ -55,8 +55,9 @@ clients/typescript/.stamp: $(SPEC) | tools
 	touch $@
 
 # The whole test suite: Rust (unit, black-box, generation pipeline), then schemathesis
-# and the generated Python and TypeScript clients against a live server.
-test: test-rust test-contract test-ts
+# and the generated Python and TypeScript clients against a live server, then a real
+# Prosody 0.12 on the same database.
+test: test-rust test-contract test-ts test-interop
 
 test-rust: tools
 	$(CARGO) test --locked
@@ -80,6 +81,11 @@ tests/ts/node_modules/.stamp: tests/ts/package.json tests/ts/package-lock.json
 
 test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
 	cd tests/ts && rm -rf build && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) npm test --silent
+
+# Prosody from Debian's packages (installed if missing), driven over XMPP on loopback.
+test-interop: $(PYVENV)/.stamp $(BIN)
+	tests/interop/install-prosody.sh
+	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -q -p no:cacheprovider .
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,125 @@
+"""A minimal XMPP client for the interop tests: raw XML over a loopback socket, parsed
+with ElementTree's pull parser. Just enough for SASL PLAIN, resource binding, in-band
+registration with a XEP-0401 preauth token, and PEP reads/publishes."""
+
+import base64
+import itertools
+import socket
+import xml.etree.ElementTree as ET
+
+NS_STREAM = "http://etherx.jabber.org/streams"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_NICK = "http://jabber.org/protocol/nick"
+_ids = itertools.count(1)
+
+
+class XmppError(Exception):
+    pass
+
+
+class Stream:
+    def __init__(self, port, host="localhost", timeout=10):
+        self.host = host
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self._open()
+
+    def _open(self):
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.depth = 0
+        self.queue = []
+        self.send(f"<?xml version='1.0'?><stream:stream to='{self.host}' xmlns='jabber:client' "
+                  f"xmlns:stream='{NS_STREAM}' version='1.0'>")
+        self.features = self.next()
+        if self.features.tag != f"{{{NS_STREAM}}}features":
+            raise XmppError(f"expected features, got {self.features.tag}")
+
+    def send(self, xml):
+        self.sock.sendall(xml.encode())
+
+    def next(self):
+        """The next top-level element of the stream."""
+        while not self.queue:
+            data = self.sock.recv(65536)
+            if not data:
+                raise XmppError("stream closed")
+            self.parser.feed(data)
+            for event, el in self.parser.read_events():
+                if event == "start":
+                    self.depth += 1
+                else:
+                    self.depth -= 1
+                    if self.depth == 1:
+                        self.queue.append(el)
+        return self.queue.pop(0)
+
+    def iq(self, kind, payload, to=None):
+        """Sends an iq and returns the response element (result or error)."""
+        iq_id = f"q{next(_ids)}"
+        to_attr = f" to='{to}'" if to else ""
+        self.send(f"<iq type='{kind}' id='{iq_id}'{to_attr}>{payload}</iq>")
+        while True:
+            el = self.next()
+            if el.tag == "{jabber:client}iq" and el.get("id") == iq_id:
+                return el
+
+    def login(self, username, password):
+        """SASL PLAIN then bind; raises XmppError on failure."""
+        creds = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+        self.send(f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{creds}</auth>")
+        answer = self.next()
+        if answer.tag != f"{{{NS_SASL}}}success":
+            raise XmppError(f"authentication failed: {ET.tostring(answer).decode()}")
+        self._open()
+        r = self.iq("set", "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>")
+        if r.get("type") != "result":
+            raise XmppError("bind failed")
+        return self
+
+    def close(self):
+        try:
+            self.send("</stream:stream>")
+        finally:
+            self.sock.close()
+
+
+def can_login(port, username, password):
+    s = Stream(port)
+    try:
+        s.login(username, password)
+        return True
+    except XmppError:
+        return False
+    finally:
+        s.close()
+
+
+def register_with_invite(port, token, username, password):
+    """XEP-0401: preauth with the invite token, then XEP-0077 registration."""
+    s = Stream(port)
+    try:
+        r = s.iq("set", f"<preauth xmlns='urn:xmpp:pars:0' token='{token}'/>")
+        if r.get("type") != "result":
+            raise XmppError(f"preauth refused: {ET.tostring(r).decode()}")
+        r = s.iq("set", "<query xmlns='jabber:iq:register'>"
+                        f"<username>{username}</username><password>{password}</password></query>")
+        if r.get("type") != "result":
+            raise XmppError(f"registration refused: {ET.tostring(r).decode()}")
+    finally:
+        s.close()
+
+
+def pep_nick(stream, owner):
+    """The nick item Prosody serves from `owner`'s PEP service, or None."""
+    r = stream.iq("get", f"<pubsub xmlns='{NS_PUBSUB}'><items node='{NS_NICK}'/></pubsub>", to=owner)
+    if r.get("type") != "result":
+        return None
+    nick = r.find(f".//{{{NS_PUBSUB}}}item/{{{NS_NICK}}}nick")
+    return None if nick is None else (nick.text or "")
+
+
+def publish_nick(stream, text):
+    r = stream.iq("set", f"<pubsub xmlns='{NS_PUBSUB}'><publish node='{NS_NICK}'><item id='current'>"
+                         f"<nick xmlns='{NS_NICK}'>{text}</nick></item></publish></pubsub>")
+    if r.get("type") != "result":
+        raise XmppError(f"publish failed: {ET.tostring(r).decode()}")
