@@ -92,8 +92,13 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// How often the service looks for commits by other processes (Prosody, the CLI): the
+/// longest time its read caches can lag behind them.
+const WATCH_INTERVAL: Duration = Duration::from_millis(10);
+
 fn serve(config: Config, backend: Backend) -> Result<(), String> {
     bootstrap(&config, &backend)?;
+    backend.store().watch(WATCH_INTERVAL).map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)

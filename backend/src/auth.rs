@@ -35,10 +35,18 @@ impl Backend {
         if t.host != self.settings().host {
             return Err(Denied::Unauthorized("token was issued for another host".into()));
         }
-        let b = self.clone();
         let now = crate::now();
-        self.store()
-            .read(move |c| -> Result<Result<Caller, Denied>, Failure> {
+        let gen = self.store().generation();
+        if let Some((caller, expires)) = self.caches().auth.get(&token.to_string(), gen) {
+            if expires.is_none_or(|e| e >= now) {
+                return Ok(caller);
+            }
+        }
+        let b = self.clone();
+        let key = token.to_string();
+        let out = self
+            .store()
+            .read(move |c| -> Result<Result<(Caller, Option<i64>), Denied>, Failure> {
                 let s = b.settings();
                 let Some(Value::Json(v)) = store::kv_get(c, &s.host, &t.username, STORE, &t.id)? else {
                     return Ok(Err(Denied::Unauthorized("unknown or revoked token".into())));
@@ -53,9 +61,11 @@ impl Backend {
                 if !users::is_admin(c, s, &t.username)? {
                     return Ok(Err(Denied::Forbidden(format!("{}@{} is not an admin", t.username, s.host))));
                 }
-                Ok(Ok(Caller { username: t.username }))
+                Ok(Ok((Caller { username: t.username }, info.expires)))
             })
             .await
-            .map_err(Denied::Internal)?
+            .map_err(Denied::Internal)??;
+        self.caches().auth.insert(key, gen, out.clone());
+        Ok(out.0)
     }
 }

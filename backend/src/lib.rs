@@ -9,6 +9,7 @@
 //!   generated router runs.
 //! - [`users`], [`groups`], [`invites`], [`debug`], [`accounts`], [`tokens`]: one
 //!   domain each; rules (validation, invite semantics, id generation) live here.
+//! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
 //! - [`store`]: the only module with SQL: Prosody's schema, the connection pool, the
 //!   keyval/map/archive primitives, every call off the async runtime.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
@@ -19,6 +20,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod contract;
 pub mod debug;
 pub mod error;
@@ -51,11 +53,27 @@ pub struct Backend {
 struct Inner {
     store: Store,
     settings: Settings,
+    caches: Caches,
+}
+
+/// What the hot read paths keep (see [`cache`]).
+#[derive(Default)]
+pub(crate) struct Caches {
+    /// Bearer token string → caller and the token's expiry.
+    pub auth: cache::GenCache<String, (auth::Caller, Option<i64>)>,
+    /// Username → GET /users/{u}.
+    pub users: cache::GenCache<String, prosody_admin_api::models::User>,
+    /// GET /users.
+    pub user_list: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::User>>>,
 }
 
 impl Backend {
     pub fn new(store: Store, settings: Settings) -> Backend {
-        Backend { inner: Arc::new(Inner { store, settings }) }
+        Backend { inner: Arc::new(Inner { store, settings, caches: Caches::default() }) }
+    }
+
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.inner.caches
     }
 
     pub fn store(&self) -> &Store {

@@ -11,7 +11,9 @@
 //! transaction each, so a request that fails part-way leaves the database unchanged,
 //! and transactions stay short because Prosody writes the same file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use r2d2_sqlite::rusqlite::{self, params, Connection, OptionalExtension, TransactionBehavior};
@@ -63,6 +65,9 @@ impl From<r2d2::Error> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+    /// Moves whenever the database may have changed (see [`crate::cache`]).
+    generation: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -90,7 +95,50 @@ impl Store {
             log::warn!("database journal mode is {mode}, not wal");
         }
         conn.execute_batch(SCHEMA)?;
-        Ok(Store { pool })
+        Ok(Store { pool, path: path.to_path_buf(), generation: Arc::new(AtomicU64::new(0)) })
+    }
+
+    /// The current generation: equal values mean no commit was seen in between.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Starts the thread that watches for commits by other processes (Prosody, the CLI)
+    /// through `PRAGMA data_version`, every `interval`; it ends with the last `Store`.
+    pub fn watch(&self, interval: Duration) -> Result<(), StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let generation: Weak<AtomicU64> = Arc::downgrade(&self.generation);
+        std::thread::Builder::new()
+            .name("db-watch".into())
+            .spawn(move || {
+                let mut last = data_version(&conn).ok();
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(g) = generation.upgrade() else { return };
+                    match data_version(&conn) {
+                        Ok(v) if Some(v) != last => {
+                            last = Some(v);
+                            g.fetch_add(1, Ordering::AcqRel);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            // Unknown state: drop the caches and say why.
+                            log::warn!("watching the database: {e}");
+                            g.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError(format!("cannot start the database watcher: {e}")))?;
+        Ok(())
     }
 
     /// Runs `f` on a pooled connection, off the async runtime.
@@ -117,13 +165,10 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            Self::write_on(&mut conn, f)
-        })
-        .await
-        .map_err(|e| E::from(StoreError(format!("storage task failed: {e}"))))?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write_blocking(f))
+            .await
+            .map_err(|e| E::from(StoreError(format!("storage task failed: {e}"))))?
     }
 
     /// The synchronous form of [`Store::write`], for the command-line tools.
@@ -133,7 +178,10 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, E>,
     {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        Self::write_on(&mut conn, f)
+        let out = Self::write_on(&mut conn, f);
+        // After the commit (or a rollback, harmlessly): caches filled before it are stale.
+        self.bump();
+        out
     }
 
     /// The synchronous form of [`Store::read`], for the command-line tools.
@@ -159,8 +207,7 @@ impl Store {
         Ok(out)
     }
 
-    /// `PRAGMA data_version`-style change counter is per connection; this is the
-    /// cheap whole-database check used by tests and tools.
+    /// `PRAGMA integrity_check`, for tests and tools.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         let conn = self.pool.get()?;
         Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)

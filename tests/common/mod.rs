@@ -225,6 +225,19 @@ pub fn put_archive(c: &backend::rusqlite::Connection, host: &str, user: &str, st
     .expect("insert archive row");
 }
 
+/// Polls `f` until it returns `want` (or 2 s pass): for changes made by another process,
+/// which the service sees within its watch interval (10 ms).
+pub fn eventually<T: PartialEq>(mut f: impl FnMut() -> T, want: T) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let v = f();
+        if v == want || std::time::Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -46,6 +46,17 @@ VirtualHost "localhost"
 """
 
 
+def eventually(f, want, timeout=2.0):
+    """Polls f() until it returns want: prosody-admin sees Prosody's commits within its
+    watch interval (10 ms), not at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = f()
+        if v == want or time.monotonic() > deadline:
+            return v
+        time.sleep(0.005)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,13 +6,13 @@ import sqlite3
 import threading
 
 import xmpp
+from conftest import eventually
 
 
 def test_account_registered_by_prosodyctl_is_listed(env):
     env.prosodyctl("register", "pr_user", "localhost", "pw-pr")
-    status, users = env.call("GET", "/users")
-    assert status == 200
-    assert "pr_user" in [u["username"] for u in users]
+    listed = lambda: "pr_user" in [u["username"] for u in env.call("GET", "/users")[1]]
+    assert eventually(listed, True)
     status, u = env.call("GET", "/users/pr_user")
     assert status == 200 and u["username"] == "pr_user"
 
@@ -32,7 +32,7 @@ def test_invites_are_redeemed_by_prosody(env):
     assert status == 200
     xmpp.register_with_invite(env.c2s, inv["id"], "invited", "inv-pw")
     assert xmpp.can_login(env.c2s, "invited", "inv-pw")
-    assert env.call("GET", "/users/invited")[0] == 200
+    assert eventually(lambda: env.call("GET", "/users/invited")[0], 200) == 200
     listed = [i["id"] for i in env.call("GET", "/invites")[1]]
     assert inv["id"] not in listed
     assert env.call("GET", f"/invites/{inv['id']}")[0] == 404
@@ -88,7 +88,8 @@ def test_nicknames_both_ways(env):
     finally:
         a.close()
         b.close()
-    assert env.call("GET", "/users/nick_b")[1]["display_name"] == "Bea from her client"
+    assert eventually(lambda: env.call("GET", "/users/nick_b")[1]["display_name"],
+                      "Bea from her client") == "Bea from her client"
 
 
 def test_concurrent_writers(env):
@@ -123,5 +124,7 @@ def test_concurrent_writers(env):
     assert env.prosody_errors() == []
     with sqlite3.connect(env.db) as c:
         assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    names = [u["username"] for u in env.call("GET", "/users")[1]]
-    assert all(f"busy{i}" in names for i in range(25))
+    def all_listed():
+        names = [u["username"] for u in env.call("GET", "/users")[1]]
+        return all(f"busy{i}" in names for i in range(25))
+    assert eventually(all_listed, True)
