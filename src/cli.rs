@@ -99,7 +99,13 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 fn serve(config: Config, backend: Backend) -> Result<(), String> {
     bootstrap(&config, &backend)?;
     backend.store().watch(WATCH_INTERVAL).map_err(|e| e.to_string())?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    // SQLite work runs on the blocking pool; the connection pool has a few connections,
+    // so more blocking threads would only wait for one (and each costs memory).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(backend::store::POOL_SIZE as usize * 2)
+        .build()
+        .map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

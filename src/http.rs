@@ -89,6 +89,9 @@ impl App {
 
     /// Handles one request; never fails (every error is a JSON response).
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        if !log::log_enabled!(log::Level::Info) {
+            return self.route(req).await;
+        }
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();

@@ -37,7 +37,7 @@ impl Backend {
         }
         let now = crate::now();
         let gen = self.store().generation();
-        if let Some((caller, expires)) = self.caches().auth.get(&token.to_string(), gen) {
+        if let Some((caller, expires)) = self.caches().auth.get(token, gen) {
             if expires.is_none_or(|e| e >= now) {
                 return Ok(caller);
             }

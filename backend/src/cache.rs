@@ -7,6 +7,7 @@
 //! other connection or process (Prosody, a CLI command) committed. A loader that raced
 //! with a write therefore stores an entry that is never served.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -24,7 +25,11 @@ impl<K: Eq + Hash, V: Clone> GenCache<K, V> {
     }
 
     /// The value cached at generation `gen`, if any.
-    pub fn get(&self, key: &K, gen: u64) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q, gen: u64) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let map = self.map.lock().ok()?;
         match map.get(key) {
             Some((g, v)) if *g == gen => Some(v.clone()),

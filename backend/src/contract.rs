@@ -20,45 +20,60 @@ pub fn spec_json() -> Result<&'static Json, String> {
     .map_err(Clone::clone)
 }
 
+/// One path of the spec: its segments (None for a `{parameter}`) and its methods.
+struct Route {
+    segments: Vec<Option<String>>,
+    literal: usize,
+    methods: Vec<String>,
+}
+
+/// The spec's paths, compiled once.
+fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let Some(paths) = spec_json().ok().and_then(|s| s.get("paths")).and_then(Json::as_object) else {
+            return Vec::new();
+        };
+        paths
+            .iter()
+            .map(|(template, item)| {
+                let segments: Vec<Option<String>> = template
+                    .split('/')
+                    .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
+                    .collect();
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .unwrap_or_default();
+                methods.retain(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()));
+                methods.sort();
+                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods }
+            })
+            .collect()
+    })
+}
+
 /// The methods the spec declares for the resource a request path names, or None when
 /// no path of the spec matches (404). `path` is the full request path, under `base`.
 ///
 /// As OpenAPI says, a concrete path wins over a templated one: `/invites/account` is
 /// `POST` only, although `/invites/{id}` would also match it. Among templates, the one
-/// with the most literal segments wins. A template segment `{x}` matches any segment.
-pub fn route(base: &str, path: &str) -> Option<Vec<String>> {
+/// with the most literal segments wins. A template segment `{x}` matches any non-empty
+/// segment.
+pub fn route(base: &str, path: &str) -> Option<&'static [String]> {
     let rest = path.strip_prefix(base)?;
-    let paths = spec_json().ok()?.get("paths")?.as_object()?;
-    let segs: Vec<&str> = rest.split('/').collect();
-    let mut best: Option<(usize, &serde_json::Map<String, Json>)> = None;
-    for (template, item) in paths {
-        let t: Vec<&str> = template.split('/').collect();
-        if t.len() != segs.len() {
-            continue;
-        }
-        let mut literal = 0;
-        let matches = t.iter().zip(&segs).all(|(a, b)| {
-            if a.starts_with('{') && a.ends_with('}') {
-                !b.is_empty()
-            } else {
-                literal += 1;
-                a == b
-            }
+    let n = rest.split('/').count();
+    let mut best: Option<&Route> = None;
+    for r in routes().iter().filter(|r| r.segments.len() == n) {
+        let matches = r.segments.iter().zip(rest.split('/')).all(|(t, s)| match t {
+            Some(lit) => lit == s,
+            None => !s.is_empty(),
         });
-        if let (true, Some(ops)) = (matches, item.as_object()) {
-            if best.is_none_or(|(n, _)| literal > n) {
-                best = Some((literal, ops));
-            }
+        if matches && best.is_none_or(|b| r.literal > b.literal) {
+            best = Some(r);
         }
     }
-    let (_, ops) = best?;
-    let mut methods: Vec<String> = ops
-        .keys()
-        .map(|m| m.to_ascii_uppercase())
-        .filter(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()))
-        .collect();
-    methods.sort();
-    Some(methods)
+    best.map(|r| r.methods.as_slice())
 }
 
 /// YAML → JSON; mapping keys become strings (the spec's status codes are integer keys).

@@ -126,13 +126,12 @@ fn to_model(s: &Settings, v: &Json) -> Option<models::Invite> {
     Some(m)
 }
 
-/// Pending invites, oldest first. Expired ones stay in the table (as with Prosody) but
-/// are not shown.
-pub fn list(c: &Connection, s: &Settings, now: i64) -> Result<Vec<models::Invite>, Failure> {
+/// Every stored invite, oldest first, expired ones included: they stay in the table (as
+/// with Prosody), and callers filter them out by time.
+pub fn all(c: &Connection, s: &Settings) -> Result<Vec<models::Invite>, Failure> {
     let mut out: Vec<models::Invite> = store::kv_all(c, &s.host, "", STORE)?
         .into_iter()
         .filter_map(|(_, v)| v.as_json().and_then(|j| to_model(s, j)))
-        .filter(|i| i.expires >= now)
         .collect();
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
@@ -237,10 +236,20 @@ fn create_checked(c: &Connection, s: &Settings, mut req: NewInvite, source: &str
 }
 
 impl Backend {
+    /// Pending invites, oldest first.
     pub async fn list_invites(&self) -> Result<Vec<models::Invite>, Failure> {
-        let b = self.clone();
+        let gen = self.store().generation();
+        let all = match self.caches().invites.get(&(), gen) {
+            Some(a) => a,
+            None => {
+                let b = self.clone();
+                let a = std::sync::Arc::new(self.store().read(move |c| all(c, b.settings())).await?);
+                self.caches().invites.insert((), gen, a.clone());
+                a
+            }
+        };
         let now = crate::now();
-        self.store().read(move |c| list(c, b.settings(), now)).await
+        Ok(all.iter().filter(|i| i.expires >= now).cloned().collect())
     }
 
     pub async fn get_invite(&self, id: String) -> Result<models::Invite, Failure> {

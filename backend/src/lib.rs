@@ -65,6 +65,8 @@ pub(crate) struct Caches {
     pub users: cache::GenCache<String, prosody_admin_api::models::User>,
     /// GET /users.
     pub user_list: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::User>>>,
+    /// Every stored invite, expired ones included (filtered on use), oldest first.
+    pub invites: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::Invite>>>,
 }
 
 impl Backend {

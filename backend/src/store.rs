@@ -39,7 +39,8 @@ CREATE INDEX IF NOT EXISTS "prosody_admin_store_key" ON "prosody" ("host", "stor
 
 /// How long a statement waits for Prosody (or another connection) to release a lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const POOL_SIZE: u32 = 4;
+/// Connections in the pool (the async runtime's blocking threads are sized from it).
+pub const POOL_SIZE: u32 = 4;
 
 #[derive(Debug)]
 pub struct StoreError(pub String);

@@ -236,7 +236,7 @@ impl Backend {
 
     pub async fn get_user(&self, user: Username) -> Result<models::User, Failure> {
         let gen = self.store().generation();
-        if let Some(u) = self.caches().users.get(&user.as_str().to_string(), gen) {
+        if let Some(u) = self.caches().users.get(user.as_str(), gen) {
             return Ok(u);
         }
         let b = self.clone();

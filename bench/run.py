@@ -1,0 +1,176 @@
+"""`make bench`: load-tests prosody-admin (release build) and, in the same run, a bare
+hyper server (the ceiling for this machine), with wrk on loopback; prints requests/s,
+p50/p99 latency and each rate as a ratio to the ceiling, checks that acknowledged
+invites survive kill -9, records peak RSS, and writes BENCHMARKS.md.
+
+    python3 bench/run.py            # the full run (writes BENCHMARKS.md)
+    python3 bench/run.py --smoke    # tiny sizes and 1 s runs, checks the harness works
+"""
+
+import argparse
+import datetime
+import os
+import pathlib
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import seed  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BIN = ROOT / "target" / "release" / "prosody-admin"
+BARE = ROOT / "target" / "release" / "examples" / "bare_hyper"
+
+POST_LUA = """wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["Content-Type"] = "application/json"
+"""
+# Rotates over users, adding each to the group (idempotent after the first round).
+PUT_LUA = """local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("PUT", "/admin_api/groups/group0000042/members/user" .. (i % %d))
+end
+"""
+
+
+def start(cmd, marker):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                         env={**os.environ, "RUST_LOG": "warn"})
+    for line in p.stdout:
+        m = re.search(marker + r" listening on http://([\d.:]+)", line)
+        if m:
+            return p, m.group(1)
+    raise RuntimeError(f"{cmd[0]} did not start")
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def to_ms(v):
+    n, unit = float(re.match(r"[\d.]+", v).group()), re.search(r"[a-z]+", v).group()
+    return n * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(url, token=None, secs=10, conns=16, threads=2, script=None):
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def count_invites(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT count(*) FROM prosody WHERE store='invite_token'").fetchone()[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    secs = 1 if args.smoke else 10
+    small, large = (50, 500) if args.smoke else (1000, 100_000)
+    tmp = tempfile.mkdtemp(prefix="prosody-admin-bench-")
+    db_s, db_l = os.path.join(tmp, "small.sqlite"), os.path.join(tmp, "large.sqlite")
+    t0 = time.time()
+    token = seed.seed(db_s, small)
+    seed.seed(db_l, large)
+    print(f"seeded {small} and {large} accounts in {time.time() - t0:.1f}s")
+
+    bare, bare_addr = start([str(BARE), "127.0.0.1:0"], "bare hyper")
+    srv, addr = start([str(BIN), "--database", db_s, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
+    big, big_addr = start([str(BIN), "--database", db_l, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
+    base, big_base = f"http://{addr}/admin_api", f"http://{big_addr}/admin_api"
+    rows = []
+    try:
+        ceiling = [wrk(f"http://{bare_addr}/", secs=secs)]
+        scenarios = [
+            ("GET /server/info", f"{base}/server/info", {}),
+            ("GET /users/{u}", f"{base}/users/user42", {}),
+            (f"GET /users ({small} accounts)", f"{base}/users", {}),
+            ("GET /groups/{id}", f"{base}/groups/group0000042", {}),
+            (f"GET /invites ({1000} invites)", f"{base}/invites", {}),
+            (f"GET /users ({large} accounts)", f"{big_base}/users", {"conns": 2, "threads": 1}),
+        ]
+        for name, url, kw in scenarios:
+            rows.append((name, wrk(url, token, secs=secs, **kw)))
+        before = count_invites(db_s)
+        post = os.path.join(tmp, "post.lua")
+        with open(post, "w") as f:
+            f.write(POST_LUA)
+        r = wrk(f"{base}/invites/account", token, secs=secs, script=post)
+        rows.append(("POST /invites/account", r))
+        put = os.path.join(tmp, "put.lua")
+        with open(put, "w") as f:
+            f.write(PUT_LUA.replace("%d", str(small)))
+        rows.append(("PUT /groups/{id}/members/{u}", wrk(f"{base}/groups/group0000042/members/user0", token,
+                                                        secs=secs, script=put)))
+        ceiling.append(wrk(f"http://{bare_addr}/", secs=secs))
+        rss = max(peak_rss_mb(srv.pid), peak_rss_mb(big.pid))
+        rss_small, rss_large = peak_rss_mb(srv.pid), peak_rss_mb(big.pid)
+        # Durability: every acknowledged invite is in the file after kill -9.
+        acked = r["requests"] - r["non2xx"]
+        srv.send_signal(signal.SIGKILL)
+        srv.wait()
+        stored = count_invites(db_s) - before
+    finally:
+        for p in (bare, srv, big):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    ceil = sum(c["rps"] for c in ceiling) / len(ceiling)
+    ok = all(row[1]["non2xx"] == 0 for row in rows)
+    lines = [
+        "| scenario | req/s | ratio to ceiling | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+        f"| bare hyper (ceiling; mean of {ceiling[0]['rps']:.0f} and {ceiling[1]['rps']:.0f}) | {ceil:.0f} | 1.00 | "
+        f"{ceiling[0]['p50']:.3f} | {ceiling[0]['p99']:.3f} |",
+    ]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / ceil:.2f} | {r['p50']:.3f} | {r['p99']:.3f} |")
+    summary = [
+        f"Peak RSS: {rss_small:.1f} MB (server on {small} accounts, after all scenarios), "
+        f"{rss_large:.1f} MB (server on {large} accounts).",
+        f"Durability: {acked} invites acknowledged, {stored} in the database after kill -9 "
+        f"({'all' if stored >= acked else 'NOT all'} kept).",
+        f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
+    ]
+    print("\n".join(lines + [""] + summary))
+    if stored < acked or not ok:
+        sys.exit("benchmark found lost writes or errors")
+    if not args.smoke:
+        date = datetime.date.today().isoformat()
+        cores = os.cpu_count()
+        text = (f"# Benchmarks\n\nMeasured by `make bench` ({date}, {cores} cores shared by wrk and the servers; "
+                f"wrk -t2 -c16, {secs} s per row, loopback; the {large}-account listing with -t1 -c2). "
+                "The ceiling is a bare hyper 1 server answering a fixed small JSON body, measured in the same "
+                "run (before and after); ratios are to its mean. The service runs with RUST_LOG=warn (no "
+                "per-request log line). Absolute figures are context only: the machine is noisy.\n\n"
+                + "\n".join(lines + [""] + ["- " + s for s in summary]) + "\n")
+        (ROOT / "BENCHMARKS.md").write_text(text)
+        print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
