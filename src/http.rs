@@ -74,6 +74,7 @@ pub struct App {
 struct Inner {
     backend: Backend,
     api: Generated,
+    responses: crate::response_cache::ResponseCache,
     max_body: usize,
     realm: HeaderValue,
     next_id: AtomicU64,
@@ -84,7 +85,16 @@ impl App {
         let realm = format!("Bearer realm=\"{}/admin_api\"", backend.settings().host);
         let realm = HeaderValue::from_str(&realm).unwrap_or(HeaderValue::from_static("Bearer"));
         let api = prosody_admin_api::server::Service::new(backend.clone(), false);
-        App { inner: Arc::new(Inner { backend, api, max_body, realm, next_id: AtomicU64::new(1) }) }
+        App {
+            inner: Arc::new(Inner {
+                backend,
+                api,
+                responses: Default::default(),
+                max_body,
+                realm,
+                next_id: AtomicU64::new(1),
+            }),
+        }
     }
 
     /// Handles one request; never fails (every error is a JSON response).
@@ -129,18 +139,29 @@ impl App {
         // Route by the spec (concrete paths before templated ones, as OpenAPI says; the
         // generated router would send GET /invites/account to getInviteById): unknown
         // resource 404, method the resource does not have 405 with `Allow`.
-        let Some(methods) = backend::contract::route(BASE_PATH, path) else {
+        let Some(route) = backend::contract::route(BASE_PATH, path) else {
             return Err(error(StatusCode::NOT_FOUND, format!("no such resource: {path}")));
         };
-        if !methods.iter().any(|m| m == req.method().as_str()) {
+        if !route.allows(req.method().as_str()) {
             let mut r = error(StatusCode::METHOD_NOT_ALLOWED, format!("{} not allowed on {path}", req.method()));
-            if let Ok(v) = HeaderValue::from_str(&methods.join(", ")) {
+            if let Ok(v) = HeaderValue::from_str(&route.methods.join(", ")) {
                 r.headers_mut().insert(hyper::header::ALLOW, v);
             }
             return Err(r);
         }
         let public = req.method() == hyper::Method::GET && PUBLIC_PATHS.contains(&path);
         let caller = if public { None } else { Some(self.authenticate(&req).await?) };
+
+        // Read before the request runs: a commit after this retires what we store.
+        let generation = self.inner.backend.store().generation();
+        let cache_key = route.cacheable(req.method().as_str()).then(|| path.to_string());
+        if let Some(hit) = cache_key.as_deref().and_then(|k| self.inner.responses.get(k, generation)) {
+            let mut r = Response::new(Full::new(hit.body).boxed());
+            if let Some(ct) = hit.content_type {
+                r.headers_mut().insert(CONTENT_TYPE, ct);
+            }
+            return Ok(r);
+        }
 
         let (parts, body) = req.into_parts();
         let max = self.inner.max_body;
@@ -164,6 +185,18 @@ impl App {
             auth: caller.map(|c| Authorization { subject: c.username, scopes: Scopes::All, issuer: None }),
         };
         match self.inner.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
+            Ok(resp) if resp.status() == StatusCode::OK && cache_key.is_some() => {
+                let (parts, body) = resp.into_parts();
+                let body = match body.collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(never) => match never {},
+                };
+                if let Some(k) = cache_key.as_deref() {
+                    let content_type = parts.headers.get(CONTENT_TYPE).cloned();
+                    self.inner.responses.insert(k, generation, crate::response_cache::Cached { content_type, body: body.clone() });
+                }
+                Ok(Response::from_parts(parts, Full::new(body).boxed()))
+            }
             Ok(resp) => Ok(json_errors(resp).await),
             Err(e) => {
                 log::error!("generated service failed: {e}");

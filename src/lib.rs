@@ -6,7 +6,9 @@
 //! - [`config`]: flags, `PROSODY_ADMIN_*` variables and the TOML file.
 //! - [`http`]: the HTTP layer in front of the generated router (auth, limits, JSON
 //!   errors, logging) and the accept loop with graceful shutdown.
+//! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
 
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod response_cache;

@@ -3,8 +3,6 @@
 //! declares for that operation. Authentication already happened in the HTTP layer
 //! (`src/http.rs`); the caller's name arrives as the context's `Authorization`.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use prosody_admin_api::models;
 use prosody_admin_api::{
@@ -204,7 +202,7 @@ where
 
     async fn list_users(&self, _: &C) -> Result<ListUsersResponse, ApiError> {
         Ok(match outcome(self.list_users().await)? {
-            Ok(u) => ListUsersResponse::SuccessfulOperation(Arc::unwrap_or_clone(u)),
+            Ok(u) => ListUsersResponse::SuccessfulOperation(u),
             Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
         })
     }

@@ -21,10 +21,23 @@ pub fn spec_json() -> Result<&'static Json, String> {
 }
 
 /// One path of the spec: its segments (None for a `{parameter}`) and its methods.
-struct Route {
+pub struct Route {
     segments: Vec<Option<String>>,
     literal: usize,
-    methods: Vec<String>,
+    /// The methods of the path, sorted (for `Allow`).
+    pub methods: Vec<String>,
+    /// The methods marked `x-prosody-admin-cacheable: true`.
+    pub cacheable: Vec<String>,
+}
+
+impl Route {
+    pub fn allows(&self, method: &str) -> bool {
+        self.methods.iter().any(|m| m == method)
+    }
+
+    pub fn cacheable(&self, method: &str) -> bool {
+        self.cacheable.iter().any(|m| m == method)
+    }
 }
 
 /// The spec's paths, compiled once.
@@ -41,13 +54,22 @@ fn routes() -> &'static [Route] {
                     .split('/')
                     .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
                     .collect();
-                let mut methods: Vec<String> = item
+                let ops: Vec<(String, &Json)> = item
                     .as_object()
-                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .map(|o| o.iter().map(|(m, op)| (m.to_ascii_uppercase(), op)).collect())
                     .unwrap_or_default();
-                methods.retain(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()));
+                let mut methods: Vec<String> = ops
+                    .iter()
+                    .map(|(m, _)| m.clone())
+                    .filter(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()))
+                    .collect();
                 methods.sort();
-                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods }
+                let cacheable = ops
+                    .iter()
+                    .filter(|(m, op)| m == "GET" && op.get("x-prosody-admin-cacheable") == Some(&Json::Bool(true)))
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods, cacheable }
             })
             .collect()
     })
@@ -60,7 +82,7 @@ fn routes() -> &'static [Route] {
 /// `POST` only, although `/invites/{id}` would also match it. Among templates, the one
 /// with the most literal segments wins. A template segment `{x}` matches any non-empty
 /// segment.
-pub fn route(base: &str, path: &str) -> Option<&'static [String]> {
+pub fn route(base: &str, path: &str) -> Option<&'static Route> {
     let rest = path.strip_prefix(base)?;
     let n = rest.split('/').count();
     let mut best: Option<&Route> = None;
@@ -73,7 +95,7 @@ pub fn route(base: &str, path: &str) -> Option<&'static [String]> {
             best = Some(r);
         }
     }
-    best.map(|r| r.methods.as_slice())
+    best
 }
 
 /// YAML → JSON; mapping keys become strings (the spec's status codes are integer keys).
@@ -113,7 +135,7 @@ mod tests {
 
     #[test]
     fn routes_follow_the_spec() {
-        let m = |p: &str| super::route("/admin_api", p);
+        let m = |p: &str| super::route("/admin_api", p).map(|r| r.methods.clone());
         assert_eq!(m("/admin_api/users/bob").unwrap(), ["DELETE", "GET", "PUT"]);
         assert_eq!(m("/admin_api/invites/account").unwrap(), ["POST"], "concrete path wins");
         assert_eq!(m("/admin_api/invites/abc").unwrap(), ["DELETE", "GET"]);
@@ -122,5 +144,8 @@ mod tests {
         assert_eq!(m("/admin_api/users/"), None, "an empty parameter names nothing");
         assert_eq!(m("/admin_api/nothing/here/at/all"), None);
         assert_eq!(m("/elsewhere"), None);
+        let r = super::route("/admin_api", "/admin_api/users/bob").unwrap();
+        assert!(r.cacheable("GET") && !r.cacheable("PUT"));
+        assert!(!super::route("/admin_api", "/admin_api/invites").unwrap().cacheable("GET"), "time-dependent");
     }
 }

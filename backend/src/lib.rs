@@ -61,10 +61,6 @@ struct Inner {
 pub(crate) struct Caches {
     /// Bearer token string → caller and the token's expiry.
     pub auth: cache::GenCache<String, (auth::Caller, Option<i64>)>,
-    /// Username → GET /users/{u}.
-    pub users: cache::GenCache<String, prosody_admin_api::models::User>,
-    /// GET /users.
-    pub user_list: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::User>>>,
     /// Every stored invite, expired ones included (filtered on use), oldest first.
     pub invites: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::Invite>>>,
 }

@@ -3,8 +3,10 @@
 //! This is the only module that speaks SQL. Every statement is a fixed string with `?`
 //! parameters; nothing is formatted into SQL. The schema is Prosody's own (see
 //! `../shared/reference/prosody-0.12-storage.md`), created if absent so that a fresh
-//! file works and an existing Prosody database is used as is; the one index of our own
-//! only speeds up lookups by (host, store, key).
+//! file works and an existing Prosody database is used as is. Three indices of our own
+//! (prefixed `prosody_admin_`) serve lookups across users: members of a group and the
+//! groups of a user (host, store, key), listings in user order (host, store, user, key),
+//! and every user's nick item (archive: host, store, key).
 //!
 //! Every call runs on tokio's blocking pool (`read`/`write`), never on the async
 //! runtime, on a connection from a small r2d2 pool. Writes run in one `BEGIN IMMEDIATE`
@@ -35,6 +37,8 @@ CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host
 CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host","user","store","when");
 CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host","user","store","sort_id");
 CREATE INDEX IF NOT EXISTS "prosody_admin_store_key" ON "prosody" ("host", "store", "key");
+CREATE INDEX IF NOT EXISTS "prosody_admin_store_user" ON "prosody" ("host", "store", "user", "key");
+CREATE INDEX IF NOT EXISTS "prosody_admin_archive_store_key" ON "prosodyarchive" ("host", "store", "key");
 "#;
 
 /// How long a statement waits for Prosody (or another connection) to release a lock.

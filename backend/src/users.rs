@@ -1,7 +1,6 @@
 //! Users: accounts (store `accounts`), their PEP nickname, roles and groups.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use prosody_admin_api::models;
 use r2d2_sqlite::rusqlite::Connection;
@@ -223,27 +222,14 @@ pub fn delete(c: &Connection, s: &Settings, user: &Username) -> Result<(), Failu
 }
 
 impl Backend {
-    pub async fn list_users(&self) -> Result<Arc<Vec<models::User>>, Failure> {
-        let gen = self.store().generation();
-        if let Some(l) = self.caches().user_list.get(&(), gen) {
-            return Ok(l);
-        }
+    pub async fn list_users(&self) -> Result<Vec<models::User>, Failure> {
         let b = self.clone();
-        let l = Arc::new(self.store().read(move |c| list(c, b.settings())).await?);
-        self.caches().user_list.insert((), gen, l.clone());
-        Ok(l)
+        self.store().read(move |c| list(c, b.settings())).await
     }
 
     pub async fn get_user(&self, user: Username) -> Result<models::User, Failure> {
-        let gen = self.store().generation();
-        if let Some(u) = self.caches().users.get(user.as_str(), gen) {
-            return Ok(u);
-        }
         let b = self.clone();
-        let key = user.as_str().to_string();
-        let u = self.store().read(move |c| get(c, b.settings(), &user)).await?;
-        self.caches().users.insert(key, gen, u.clone());
-        Ok(u)
+        self.store().read(move |c| get(c, b.settings(), &user)).await
     }
 
     /// Updates a user; the caller may not take `prosody:admin` from their own account

@@ -1,0 +1,85 @@
+//! Whole-response cache for the operations the spec marks `x-prosody-admin-cacheable`
+//! (a GET whose answer depends only on the stored data). Entries are tagged with the
+//! store's generation read before the request ran, so any commit, ours or another
+//! process's (seen by the data_version watcher), retires them; see `backend::cache`.
+//! Only 200 responses are kept, under a byte budget.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use hyper::header::HeaderValue;
+
+/// Largest body kept (a listing of ~100 000 users is about 10 MB).
+const MAX_ENTRY: usize = 16 << 20;
+/// Bytes of bodies kept in all.
+const BUDGET: usize = 24 << 20;
+
+#[derive(Clone)]
+pub struct Cached {
+    pub content_type: Option<HeaderValue>,
+    pub body: Bytes,
+}
+
+#[derive(Default)]
+pub struct ResponseCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, (u64, Cached)>,
+    bytes: usize,
+}
+
+impl ResponseCache {
+    pub fn get(&self, path: &str, gen: u64) -> Option<Cached> {
+        let inner = self.inner.lock().ok()?;
+        match inner.entries.get(path) {
+            Some((g, c)) if *g == gen => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn insert(&self, path: &str, gen: u64, c: Cached) {
+        if c.body.len() > MAX_ENTRY {
+            return;
+        }
+        let Ok(mut inner) = self.inner.lock() else { return };
+        // Entries of older generations are dead weight: drop them all when over budget.
+        if inner.bytes + c.body.len() > BUDGET {
+            inner.entries.retain(|_, (g, _)| *g == gen);
+            inner.bytes = inner.entries.values().map(|(_, c)| c.body.len()).sum();
+            if inner.bytes + c.body.len() > BUDGET {
+                inner.entries.clear();
+                inner.bytes = 0;
+            }
+        }
+        inner.bytes += c.body.len();
+        if let Some((_, old)) = inner.entries.insert(path.to_string(), (gen, c)) {
+            inner.bytes -= old.body.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_and_budget() {
+        let c = ResponseCache::default();
+        let e = |n: usize| Cached { content_type: None, body: Bytes::from(vec![0u8; n]) };
+        c.insert("/a", 1, e(10));
+        assert!(c.get("/a", 1).is_some());
+        assert!(c.get("/a", 2).is_none());
+        c.insert("/big", 1, e(MAX_ENTRY + 1));
+        assert!(c.get("/big", 1).is_none());
+        for i in 0..4 {
+            c.insert(&format!("/m{i}"), 2, e(MAX_ENTRY / 2));
+        }
+        let inner = c.inner.lock().unwrap();
+        assert!(inner.bytes <= BUDGET);
+        assert_eq!(inner.bytes, inner.entries.values().map(|(_, c)| c.body.len()).sum::<usize>());
+    }
+}
