@@ -12,7 +12,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test test-rust test-contract test-ts test-interop clients clean
+.PHONY: all tools generate build run test test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
 
 all: build
 
@@ -57,7 +57,7 @@ clients/typescript/.stamp: $(SPEC) | tools
 # The whole test suite: Rust (unit, black-box, generation pipeline), then schemathesis
 # and the generated Python and TypeScript clients against a live server, then a real
 # Prosody 0.12 on the same database.
-test: test-rust test-contract test-ts test-interop
+test: test-rust test-contract test-ts test-interop bench-smoke
 
 test-rust: tools
 	$(CARGO) test --locked
@@ -86,6 +86,20 @@ test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
 test-interop: $(PYVENV)/.stamp $(BIN)
 	tests/interop/install-prosody.sh
 	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -q -p no:cacheprovider .
+
+# Load tests (release build, wrk on loopback, the bare hyper ceiling in the same run);
+# writes BENCHMARKS.md. Not part of `make test`; its smoke variant is.
+bench-tools:
+	command -v wrk >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk >/dev/null; }
+
+bench: bench-tools
+	$(CARGO) build --locked --release --bin prosody-admin --example bare_hyper
+	python3 bench/run.py
+
+bench-smoke: bench-tools
+	$(CARGO) build --locked --release --bin prosody-admin --example bare_hyper
+	python3 bench/run.py --smoke
 
 clean:
 	$(CARGO) clean
