@@ -9,6 +9,9 @@ invites survive kill -9, records peak RSS, and writes BENCHMARKS.md.
 
 import argparse
 import datetime
+import json
+import statistics
+import urllib.request
 import os
 import pathlib
 import re
@@ -79,6 +82,21 @@ def wrk(url, token=None, secs=10, conns=16, threads=2, script=None):
     }
 
 
+def uncached_ms(base, token, rounds):
+    """Median time of GET /users right after a write (which retires the cached answer)."""
+    times = []
+    for i in range(rounds):
+        put = urllib.request.Request(f"{base}/users/user1", data=json.dumps({"display_name": f"u{i}"}).encode(),
+                                     method="PUT", headers={"Authorization": f"Bearer {token}"})
+        urllib.request.urlopen(put).read()
+        get = urllib.request.Request(f"{base}/users", headers={"Authorization": f"Bearer {token}"})
+        t = time.perf_counter()
+        with urllib.request.urlopen(get) as r:
+            r.read()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), max(times)
+
+
 def count_invites(db):
     with sqlite3.connect(db) as c:
         return c.execute("SELECT count(*) FROM prosody WHERE store='invite_token'").fetchone()[0]
@@ -114,6 +132,7 @@ def main():
         ]
         for name, url, kw in scenarios:
             rows.append((name, wrk(url, token, secs=secs, **kw)))
+        cold_med, cold_max = uncached_ms(big_base, token, 3 if args.smoke else 7)
         before = count_invites(db_s)
         post = os.path.join(tmp, "post.lua")
         with open(post, "w") as f:
@@ -154,6 +173,8 @@ def main():
         f"{rss_large:.1f} MB (server on {large} accounts).",
         f"Durability: {acked} invites acknowledged, {stored} in the database after kill -9 "
         f"({'all' if stored >= acked else 'NOT all'} kept).",
+        f"GET /users with {large} accounts, uncached (right after a write): median {cold_med:.0f} ms, "
+        f"max {cold_max:.0f} ms; cached: see the table.",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
     ]
     print("\n".join(lines + [""] + summary))

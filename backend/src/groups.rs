@@ -2,7 +2,7 @@
 //! `name`, `muc_jid`) and `groups` (user = group id, key = member, value `{}`), plus
 //! the group chat's room rows on the groups MUC host.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use prosody_admin_api::models;
 use r2d2_sqlite::rusqlite::Connection;
@@ -70,18 +70,6 @@ pub fn of_user(c: &Connection, s: &Settings, user: &str) -> Result<Vec<String>, 
     for gid in store::users_with_key(c, &s.host, GROUPS, user)? {
         if exists(c, s, &gid)? {
             out.push(gid);
-        }
-    }
-    Ok(out)
-}
-
-/// member → ids of the existing groups they are in (sorted), for listings.
-pub fn memberships(c: &Connection, s: &Settings) -> Result<HashMap<String, Vec<String>>, Failure> {
-    let existing: HashSet<String> = store::store_users(c, &s.host, GROUP_INFO)?.into_iter().collect();
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (gid, member, _) in store::store_rows(c, &s.host, GROUPS)? {
-        if existing.contains(&gid) && !member.is_empty() {
-            out.entry(member).or_default().push(gid);
         }
     }
     Ok(out)

@@ -36,9 +36,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("h
 CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host","user","store","with","when");
 CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host","user","store","when");
 CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host","user","store","sort_id");
-CREATE INDEX IF NOT EXISTS "prosody_admin_store_key" ON "prosody" ("host", "store", "key");
-CREATE INDEX IF NOT EXISTS "prosody_admin_store_user" ON "prosody" ("host", "store", "user", "key");
-CREATE INDEX IF NOT EXISTS "prosody_admin_archive_store_key" ON "prosodyarchive" ("host", "store", "key");
+CREATE INDEX IF NOT EXISTS "prosody_admin_store_key_user" ON "prosody" ("host", "store", "key", "user");
+CREATE INDEX IF NOT EXISTS "prosody_admin_store_user_key" ON "prosody" ("host", "store", "user", "key");
+CREATE INDEX IF NOT EXISTS "prosody_admin_archive_store_key_user" ON "prosodyarchive" ("host", "store", "key", "user");
 "#;
 
 /// How long a statement waits for Prosody (or another connection) to release a lock.
@@ -320,6 +320,99 @@ pub fn purge_user(c: &Connection, host: &str, user: &str) -> R<()> {
         .execute(params![host, user])?;
     c.prepare_cached(r#"DELETE FROM "prosodyarchive" WHERE "host"=? AND "user"=?"#)?
         .execute(params![host, user])?;
+    Ok(())
+}
+
+/// The stores a user listing reads.
+pub struct ListingStores<'a> {
+    pub accounts: &'a str,
+    /// Archive store whose item `current` is the nick.
+    pub nick_archive: &'a str,
+    pub roles: &'a str,
+    pub groups: &'a str,
+    pub group_info: &'a str,
+}
+
+/// One account of a listing.
+pub struct ListedUser {
+    pub name: String,
+    pub nick: Option<Value>,
+    /// Keys of `roles` rows whose value is boolean true, sorted.
+    pub roles: Vec<String>,
+    /// Ids of existing groups with a membership row for the user, sorted.
+    pub groups: Vec<String>,
+}
+
+/// Every account of a host, in username order, with its nick, roles and groups: four
+/// index-ordered queries merged in one pass (no per-user queries, no hash maps), so
+/// that 100 000 accounts list in one scan of each index.
+pub fn list_accounts(c: &Connection, host: &str, s: &ListingStores, mut visit: impl FnMut(ListedUser)) -> R<()> {
+    let mut accounts = c.prepare_cached(
+        r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#,
+    )?;
+    let mut nicks = c.prepare_cached(
+        r#"SELECT "user", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
+    )?;
+    let mut roles = c.prepare_cached(
+        r#"SELECT "user", "key" FROM "prosody" WHERE "host"=? AND "store"=? AND "type"='boolean' AND "value"='true' ORDER BY "user", "key""#,
+    )?;
+    let mut members = c.prepare_cached(
+        r#"SELECT g."key", g."user" FROM "prosody" g WHERE g."host"=?1 AND g."store"=?2 AND g."key"<>''
+           AND EXISTS (SELECT 1 FROM "prosody" i WHERE i."host"=?1 AND i."user"=g."user" AND i."store"=?3)
+           ORDER BY g."key", g."user""#,
+    )?;
+    let mut a = accounts.query(params![host, s.accounts])?;
+    let mut n = nicks.query(params![host, s.nick_archive])?;
+    let mut r = roles.query(params![host, s.roles])?;
+    let mut m = members.query(params![host, s.groups, s.group_info])?;
+    let mut next_nick = || -> R<Option<(String, Value)>> {
+        Ok(match n.next()? {
+            Some(row) => Some((row.get(0)?, Value::decode(&row.get::<_, String>(1)?, row.get(2)?))),
+            None => None,
+        })
+    };
+    let next_pair = |rows: &mut rusqlite::Rows<'_>| -> R<Option<(String, String)>> {
+        Ok(match rows.next()? {
+            Some(row) => Some((row.get(0)?, row.get(1)?)),
+            None => None,
+        })
+    };
+    let (mut nick, mut role, mut member) = (next_nick()?, next_pair(&mut r)?, next_pair(&mut m)?);
+    while let Some(row) = a.next()? {
+        let name: String = row.get(0)?;
+        let mut u = ListedUser { nick: None, roles: Vec::new(), groups: Vec::new(), name };
+        while let Some((user, v)) = nick.take() {
+            if user.as_str() > u.name.as_str() {
+                nick = Some((user, v));
+                break;
+            }
+            if user == u.name {
+                u.nick = Some(v);
+            }
+            nick = next_nick()?;
+        }
+        while let Some((user, key)) = role.take() {
+            if user.as_str() > u.name.as_str() {
+                role = Some((user, key));
+                break;
+            }
+            if user == u.name {
+                u.roles.push(key);
+            }
+            role = next_pair(&mut r)?;
+        }
+        while let Some((who, gid)) = member.take() {
+            if who.as_str() > u.name.as_str() {
+                member = Some((who, gid));
+                break;
+            }
+            if who == u.name {
+                u.groups.push(gid);
+            }
+            member = next_pair(&mut m)?;
+        }
+        visit(u);
+    }
     Ok(())
 }
 

@@ -1,7 +1,5 @@
 //! Users: accounts (store `accounts`), their PEP nickname, roles and groups.
 
-use std::collections::HashMap;
-
 use prosody_admin_api::models;
 use r2d2_sqlite::rusqlite::Connection;
 use serde_json::json;
@@ -113,34 +111,23 @@ pub fn get(c: &Connection, s: &Settings, user: &Username) -> Result<models::User
 
 /// Every account, sorted by username, in four queries whatever the number of users.
 pub fn list(c: &Connection, s: &Settings) -> Result<Vec<models::User>, Failure> {
-    let names = store::store_users(c, &s.host, ACCOUNTS)?;
-    let mut nicks: HashMap<String, String> = store::archive_items(c, &s.host, NICK_ARCHIVE, "current")?
-        .into_iter()
-        .filter_map(|(u, v)| match v {
-            Value::Xml(x) => xml::nick_text(&x).map(|n| (u, n)),
+    let stores = store::ListingStores {
+        accounts: ACCOUNTS,
+        nick_archive: NICK_ARCHIVE,
+        roles: ROLES,
+        groups: groups::GROUPS,
+        group_info: groups::GROUP_INFO,
+    };
+    let mut out = Vec::new();
+    store::list_accounts(c, &s.host, &stores, |u| {
+        let nick = match u.nick {
+            Some(Value::Xml(x)) => xml::nick_text(&x),
             _ => None,
-        })
-        .collect();
-    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
-    for (user, key, v) in store::store_rows(c, &s.host, ROLES)? {
-        if v == Value::Boolean(true) {
-            roles.entry(user).or_default().push(key);
-        }
-    }
-    let mut memberships = groups::memberships(c, s)?;
-    Ok(names
-        .into_iter()
-        .map(|name| {
-            let r = if s.is_config_admin(&name) {
-                vec![ADMIN_ROLE.to_string()]
-            } else {
-                roles.remove(&name).unwrap_or_default()
-            };
-            let g = memberships.remove(&name).unwrap_or_default();
-            let n = nicks.remove(&name);
-            to_model(name, n, r, g)
-        })
-        .collect())
+        };
+        let roles = if s.is_config_admin(&u.name) { vec![ADMIN_ROLE.to_string()] } else { u.roles };
+        out.push(to_model(u.name, nick, roles, u.groups));
+    })?;
+    Ok(out)
 }
 
 /// What a PUT may change, validated before any write.
