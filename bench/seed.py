@@ -1,5 +1,7 @@
 """Seeds a database in Prosody 0.12's layout, fast (one transaction, not through the API):
-accounts with nicknames and roles, groups with members, invites, and an admin token."""
+accounts with nicknames and roles, groups with members, invites, and an admin token.
+The tables must exist: run any prosody-admin command on the file first (it creates
+Prosody's schema), as bench/run.py does."""
 
 import base64
 import json
@@ -7,18 +9,6 @@ import sqlite3
 import sys
 import time
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL,
-                        "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");
-CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" INTEGER PRIMARY KEY AUTOINCREMENT, "host" TEXT NOT NULL,
-        "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL,
-        "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host","user","store","key");
-CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host","user","store","with","when");
-CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host","user","store","when");
-CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host","user","store","sort_id");
-"""
 
 # SCRAM-SHA-1 rows of password "pass" (from the storage reference): the same for every
 # account, which is fine for a benchmark.
@@ -33,7 +23,6 @@ TOKEN_ID = "benchbenchbenchbenchbenchbenchbench0"
 def seed(path, users, groups=100, invites=1000, host="localhost"):
     now = int(time.time())
     db = sqlite3.connect(path)
-    db.executescript(SCHEMA)
     rows, archive = [], []
     for n in ["admin"] + [f"user{i}" for i in range(users)]:
         rows += [(host, n, "accounts", k, t, v) for k, t, v in ACCOUNT]
@@ -68,4 +57,5 @@ def seed(path, users, groups=100, invites=1000, host="localhost"):
 
 
 if __name__ == "__main__":
+    # usage: seed.py DATABASE ACCOUNTS (the database must have Prosody's tables)
     print(seed(sys.argv[1], int(sys.argv[2])))
