@@ -308,12 +308,6 @@ pub fn users_with_key(c: &Connection, host: &str, store: &str, key: &str) -> R<V
     rows.collect()
 }
 
-/// Deletes `key` from a map store for every user of a host; returns the users touched.
-pub fn delete_key_everywhere(c: &Connection, host: &str, store: &str, key: &str) -> R<usize> {
-    c.prepare_cached(r#"DELETE FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=?"#)?
-        .execute(params![host, store, key])
-}
-
 /// Prosody's user purge: every row of (host, user) in both tables.
 pub fn purge_user(c: &Connection, host: &str, user: &str) -> R<()> {
     c.prepare_cached(r#"DELETE FROM "prosody" WHERE "host"=? AND "user"=?"#)?
@@ -428,17 +422,6 @@ pub fn archive_get(c: &Connection, host: &str, user: &str, store: &str, key: &st
         Ok((r.get(0)?, r.get(1)?, Value::decode(&r.get::<_, String>(2)?, r.get(3)?)))
     })
     .optional()
-}
-
-/// The item `key` of every user of a host in one archive store (e.g. every nick).
-pub fn archive_items(c: &Connection, host: &str, store: &str, key: &str) -> R<Vec<(String, Value)>> {
-    let mut st = c.prepare_cached(
-        r#"SELECT "user", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"=?"#,
-    )?;
-    let rows = st.query_map(params![host, store, key], |r| {
-        Ok((r.get(0)?, Value::decode(&r.get::<_, String>(1)?, r.get(2)?)))
-    })?;
-    rows.collect()
 }
 
 /// Stores an item, replacing one with the same id (which then gets a new sort_id, as

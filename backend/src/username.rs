@@ -55,4 +55,17 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
+
+    /// The spec's `UsernameString` pattern states nodeprep's ASCII rules: for every ASCII
+    /// character, the pattern and the server agree.
+    #[test]
+    fn spec_pattern_agrees_with_nodeprep_on_ascii() {
+        let spec = crate::contract::spec_json().unwrap();
+        let pattern = spec["components"]["schemas"]["UsernameString"]["pattern"].as_str().unwrap();
+        let re = regex::Regex::new(pattern).unwrap();
+        for c in (0u8..128).map(char::from) {
+            let s = format!("a{c}b");
+            assert_eq!(re.is_match(&s), Username::parse(&s).is_ok(), "{s:?}");
+        }
+    }
 }

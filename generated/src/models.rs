@@ -1024,7 +1024,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewAccountInvite {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_NEWACCOUNTINVITE_USERNAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
+    static ref RE_NEWACCOUNTINVITE_USERNAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
 }
 
 impl NewAccountInvite {
@@ -1242,7 +1242,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewGroup {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+    static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
 impl NewGroup {
@@ -1668,7 +1668,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewResetInvite {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_NEWRESETINVITE_USERNAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
+    static ref RE_NEWRESETINVITE_USERNAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x20\\x22\\x26\\x27\\x2f\\x3a\\x3c\\x3e\\x40\\x7f]+$").unwrap();
 }
 
 impl NewResetInvite {
@@ -2348,7 +2348,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for User {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_USER_DISPLAY_NAME: regex::Regex = regex::Regex::new(r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+    static ref RE_USER_DISPLAY_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
 impl User {
