@@ -153,14 +153,19 @@ impl App {
         let caller = if public { None } else { Some(self.authenticate(&req).await?) };
 
         // Read before the request runs: a commit after this retires what we store.
-        let generation = self.inner.backend.store().generation();
+        let mut generation = self.inner.backend.store().generation();
         let cache_key = route.cacheable(req.method().as_str()).then(|| path.to_string());
-        if let Some(hit) = cache_key.as_deref().and_then(|k| self.inner.responses.get(k, generation)) {
-            let mut r = Response::new(Full::new(hit.body).boxed());
-            if let Some(ct) = hit.content_type {
-                r.headers_mut().insert(CONTENT_TYPE, ct);
+        let mut _building = None;
+        if let Some(key) = cache_key.as_deref() {
+            if let Some(hit) = self.inner.responses.get(key, generation) {
+                return Ok(cached(hit));
             }
-            return Ok(r);
+            // One miss per key at a time; the others then find its answer.
+            _building = Some(self.inner.responses.building(key).await);
+            generation = self.inner.backend.store().generation();
+            if let Some(hit) = self.inner.responses.get(key, generation) {
+                return Ok(cached(hit));
+            }
         }
 
         let (parts, body) = req.into_parts();
@@ -204,6 +209,14 @@ impl App {
             }
         }
     }
+}
+
+fn cached(hit: crate::response_cache::Cached) -> Response<Body> {
+    let mut r = Response::new(Full::new(hit.body).boxed());
+    if let Some(ct) = hit.content_type {
+        r.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    r
 }
 
 fn too_large(max: usize) -> Response<Body> {

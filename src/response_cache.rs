@@ -21,9 +21,19 @@ pub struct Cached {
     pub body: Bytes,
 }
 
-#[derive(Default)]
+/// Misses of the same key wait for one another (by stripe), so that N concurrent
+/// requests for a large listing build it once, not N times over (CPU and memory).
+const STRIPES: usize = 64;
+
 pub struct ResponseCache {
     inner: Mutex<Inner>,
+    building: [tokio::sync::Mutex<()>; STRIPES],
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        ResponseCache { inner: Mutex::default(), building: std::array::from_fn(|_| tokio::sync::Mutex::new(())) }
+    }
 }
 
 #[derive(Default)]
@@ -39,6 +49,17 @@ impl ResponseCache {
             Some((g, c)) if *g == gen => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// Held while a miss for `path` is computed; the holder's successors then find the
+    /// answer in the cache.
+    pub async fn building(&self, path: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        // FNV-1a: every request must pick the same stripe for a path.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in path.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.building[(h % STRIPES as u64) as usize].lock().await
     }
 
     pub fn insert(&self, path: &str, gen: u64, c: Cached) {
