@@ -94,11 +94,11 @@ bench-tools:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk >/dev/null; }
 
 bench: bench-tools
-	$(CARGO) build --locked --release --bin prosody-admin --example bare_hyper
+	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py
 
 bench-smoke: bench-tools
-	$(CARGO) build --locked --release --bin prosody-admin --example bare_hyper
+	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py --smoke
 
 clean:

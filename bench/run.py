@@ -27,7 +27,7 @@ import seed  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "prosody-admin"
-BARE = ROOT / "target" / "release" / "examples" / "bare_hyper"
+BARE = ROOT / "target" / "release" / "bare-hyper"
 
 POST_LUA = """wrk.method = "POST"
 wrk.body = "{}"

@@ -3,7 +3,7 @@
 //! small JSON body. `make bench` measures it in the same run as the service, and reports
 //! the service's figures as ratios to it.
 //!
-//!     cargo run --release --example bare_hyper -- 127.0.0.1:5399
+//!     cargo run --release -p bare-hyper -- 127.0.0.1:5399
 
 use std::convert::Infallible;
 
