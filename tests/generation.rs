@@ -58,7 +58,7 @@ fn scratch() -> tempfile::TempDir {
     for f in ["Cargo.toml", "Cargo.lock", "build.rs"] {
         std::fs::copy(root().join(f), tmp.path().join(f)).unwrap();
     }
-    for d in ["api-spec", "generated", "backend", "src"] {
+    for d in ["api-spec", "generated", "backend", "src", "benches"] {
         copy_dir(&root().join(d), &tmp.path().join(d));
     }
     tmp
