@@ -374,38 +374,32 @@ pub fn list_accounts(c: &Connection, host: &str, s: &ListingStores, mut visit: i
     let (mut nick, mut role, mut member) = (next_nick()?, next_pair(&mut r)?, next_pair(&mut m)?);
     while let Some(row) = a.next()? {
         let name: String = row.get(0)?;
-        let mut u = ListedUser { nick: None, roles: Vec::new(), groups: Vec::new(), name };
-        while let Some((user, v)) = nick.take() {
-            if user.as_str() > u.name.as_str() {
-                nick = Some((user, v));
-                break;
-            }
-            if user == u.name {
-                u.nick = Some(v);
-            }
-            nick = next_nick()?;
-        }
-        while let Some((user, key)) = role.take() {
-            if user.as_str() > u.name.as_str() {
-                role = Some((user, key));
-                break;
-            }
-            if user == u.name {
-                u.roles.push(key);
-            }
-            role = next_pair(&mut r)?;
-        }
-        while let Some((who, gid)) = member.take() {
-            if who.as_str() > u.name.as_str() {
-                member = Some((who, gid));
-                break;
-            }
-            if who == u.name {
-                u.groups.push(gid);
-            }
-            member = next_pair(&mut m)?;
-        }
+        let mut u = ListedUser { nick: None, roles: Vec::new(), groups: Vec::new(), name: String::new() };
+        take_for(&mut nick, &name, &mut next_nick, |v| u.nick = Some(v))?;
+        take_for(&mut role, &name, || next_pair(&mut r), |k| u.roles.push(k))?;
+        take_for(&mut member, &name, || next_pair(&mut m), |g| u.groups.push(g))?;
+        u.name = name;
         visit(u);
+    }
+    Ok(())
+}
+
+/// Advances a user-ordered stream past `name`, handing `take` the items of `name`.
+fn take_for<T>(
+    cur: &mut Option<(String, T)>,
+    name: &str,
+    mut next: impl FnMut() -> R<Option<(String, T)>>,
+    mut take: impl FnMut(T),
+) -> R<()> {
+    while let Some((user, v)) = cur.take() {
+        if user.as_str() > name {
+            *cur = Some((user, v));
+            break;
+        }
+        if user == name {
+            take(v);
+        }
+        *cur = next()?;
     }
     Ok(())
 }
