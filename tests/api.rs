@@ -419,3 +419,31 @@ fn serves_its_own_contract_without_auth() {
     }
     assert_eq!(checked, 21);
 }
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    use std::io::{Read, Write};
+    let mut s = Server::start();
+    let body = r#"{"name":"late"}"#;
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    let head = format!(
+        "POST /admin_api/groups HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        s.token,
+        body.len()
+    );
+    // Half the body: the request is in flight when the signal arrives.
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&body.as_bytes()[..5]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = s.pid();
+    assert!(std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "exited with a request in flight");
+    c.write_all(&body.as_bytes()[5..]).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains(r#""name":"late""#), "{out}");
+    let status = s.wait();
+    assert!(status.success(), "exit status {status:?}");
+}
