@@ -22,9 +22,21 @@ const MUC_PERSISTENT: &str = "persistent";
 /// Characters (not bytes): the spec's `maxLength`.
 const MAX_NAME: usize = 1023;
 
+#[derive(Default)]
 struct Info {
     name: String,
     muc_jid: Option<String>,
+}
+
+impl Info {
+    /// Takes one `group_info` row.
+    fn set(&mut self, key: &str, v: &Value) {
+        match key {
+            "name" => self.name = v.to_text().unwrap_or_default(),
+            "muc_jid" => self.muc_jid = v.to_text(),
+            _ => {}
+        }
+    }
 }
 
 fn info(c: &Connection, s: &Settings, gid: &str) -> Result<Option<Info>, Failure> {
@@ -32,13 +44,9 @@ fn info(c: &Connection, s: &Settings, gid: &str) -> Result<Option<Info>, Failure
     if rows.is_empty() {
         return Ok(None);
     }
-    let mut i = Info { name: String::new(), muc_jid: None };
+    let mut i = Info::default();
     for (k, v) in rows {
-        match k.as_str() {
-            "name" => i.name = v.to_text().unwrap_or_default(),
-            "muc_jid" => i.muc_jid = v.to_text(),
-            _ => {}
-        }
+        i.set(&k, &v);
     }
     Ok(Some(i))
 }
@@ -79,14 +87,10 @@ pub fn list(c: &Connection, s: &Settings) -> Result<Vec<models::Group>, Failure>
     let mut infos: Vec<(String, Info)> = Vec::new();
     for (gid, key, v) in store::store_rows(c, &s.host, GROUP_INFO)? {
         if infos.last().map(|(g, _)| g != &gid).unwrap_or(true) {
-            infos.push((gid.clone(), Info { name: String::new(), muc_jid: None }));
+            infos.push((gid.clone(), Info::default()));
         }
         if let Some((_, i)) = infos.last_mut() {
-            match key.as_str() {
-                "name" => i.name = v.to_text().unwrap_or_default(),
-                "muc_jid" => i.muc_jid = v.to_text(),
-                _ => {}
-            }
+            i.set(&key, &v);
         }
     }
     let mut members: HashMap<String, Vec<String>> = HashMap::new();

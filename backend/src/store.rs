@@ -212,11 +212,6 @@ impl Store {
         Ok(out)
     }
 
-    /// `PRAGMA integrity_check`, for tests and tools.
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
-        let conn = self.pool.get()?;
-        Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
 }
 
 type R<T> = rusqlite::Result<T>;

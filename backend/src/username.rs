@@ -32,9 +32,6 @@ impl Username {
         &self.0
     }
 
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 impl std::fmt::Display for Username {
