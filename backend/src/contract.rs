@@ -28,6 +28,8 @@ pub struct Route {
     pub methods: Vec<String>,
     /// The methods marked `x-prosody-admin-cacheable: true`.
     pub cacheable: Vec<String>,
+    /// The methods declared with `security: []` (no authentication).
+    pub public: Vec<String>,
 }
 
 impl Route {
@@ -37,6 +39,10 @@ impl Route {
 
     pub fn cacheable(&self, method: &str) -> bool {
         self.cacheable.iter().any(|m| m == method)
+    }
+
+    pub fn public(&self, method: &str) -> bool {
+        self.public.iter().any(|m| m == method)
     }
 }
 
@@ -69,7 +75,12 @@ fn routes() -> &'static [Route] {
                     .filter(|(m, op)| m == "GET" && op.get("x-prosody-admin-cacheable") == Some(&Json::Bool(true)))
                     .map(|(m, _)| m.clone())
                     .collect();
-                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods, cacheable }
+                let public = ops
+                    .iter()
+                    .filter(|(_, op)| op.get("security").and_then(Json::as_array).is_some_and(|a| a.is_empty()))
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods, cacheable, public }
             })
             .collect()
     })
@@ -147,5 +158,7 @@ mod tests {
         let r = super::route("/admin_api", "/admin_api/users/bob").unwrap();
         assert!(r.cacheable("GET") && !r.cacheable("PUT"));
         assert!(!super::route("/admin_api", "/admin_api/invites").unwrap().cacheable("GET"), "time-dependent");
+        assert!(super::route("/admin_api", "/admin_api/openapi.json").unwrap().public("GET"));
+        assert!(!r.public("GET"));
     }
 }
