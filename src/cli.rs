@@ -34,7 +34,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create an admin-scope bearer token for a user and print it
+    /// Create an admin bearer token for a user and print it (0.12: scope
+    /// prosody:scope:admin; 13: a grant with one token of role prosody:admin)
     Create {
         /// The token's owner (must be an admin to use the API)
         #[arg(long)]
@@ -43,7 +44,7 @@ enum TokenCommand {
         #[arg(long)]
         ttl: Option<u64>,
     },
-    /// List the tokens of this host (owners, scopes, dates; never the secrets)
+    /// List the tokens of this host (owners, scopes or roles, dates; never the secrets)
     List,
     /// Revoke a token
     Revoke {
@@ -57,7 +58,7 @@ enum UserCommand {
     /// Create an account (password: first line of stdin, or generated and printed)
     Add {
         name: String,
-        /// Also give the account the role prosody:admin
+        /// Also make the account an admin (0.12: role prosody:admin; 13: primary role prosody:admin)
         #[arg(long)]
         admin: bool,
     },
@@ -83,7 +84,10 @@ fn run(cli: Cli) -> Result<(), String> {
         _ => ServeArgs::default(),
     };
     let config = Config::resolve(&cli.common, &serve_args)?;
-    let store = Store::open(&config.database).map_err(|e| format!("{}: {e}", config.database.display()))?;
+    let s = &config.settings;
+    let store = Store::open(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
+        .map_err(|e| format!("{}: {e}", config.database.display()))?;
+    log::info!("{}: Prosody {} layout", config.database.display(), store.version());
     let backend = Backend::new(store, config.settings.clone());
     match cli.command {
         Command::Serve(_) => serve(config, backend),
@@ -103,7 +107,7 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
     // so more blocking threads would only wait for one (and each costs memory).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(backend::store::POOL_SIZE as usize * 2)
+        .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2)
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
@@ -161,17 +165,21 @@ fn token(backend: &Backend, cmd: TokenCommand) -> Result<(), String> {
         TokenCommand::Create { user, ttl } => {
             let u = Username::parse(&user).map_err(|e| e.to_string())?;
             let t = backend.create_token(&u, ttl).map_err(|e| e.to_string())?;
-            println!("{t}");
+            if let Some(w) = t.warning {
+                eprintln!("prosody-admin: warning: {w}");
+            }
+            println!("{}", t.token);
         }
         TokenCommand::List => {
             for t in backend.list_tokens().map_err(|e| e.to_string())? {
                 let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
                 println!(
-                    "{}\tscope={}\tcreated={}\texpires={}",
+                    "{}\tscope={}\tcreated={}\texpires={}\tpurpose={}",
                     t.owner,
                     t.scope.as_deref().unwrap_or("-"),
                     opt(t.created),
-                    opt(t.expires)
+                    opt(t.expires),
+                    t.purpose.as_deref().unwrap_or("-")
                 );
             }
         }

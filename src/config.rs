@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use backend::Settings;
+use backend::{ProsodyVersion, Settings};
 use clap::Args;
 use serde::Deserialize;
 
@@ -28,6 +28,10 @@ pub struct Common {
     /// The VirtualHost administered [default: localhost]
     #[arg(long, env = "PROSODY_ADMIN_HOST", global = true)]
     pub host: Option<String>,
+    /// Prosody version whose layout the database has: 0.12 or 13 [default: detected
+    /// from the database; 13 for a new one]. A mismatch with the database is an error.
+    #[arg(long, env = "PROSODY_ADMIN_PROSODY_VERSION", global = true)]
+    pub prosody_version: Option<ProsodyVersion>,
 }
 
 /// Options of `serve`.
@@ -64,6 +68,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct File {
     database: Option<PathBuf>,
+    prosody_version: Option<String>,
     host: Option<String>,
     listen: Option<SocketAddr>,
     admins: Option<Vec<String>>,
@@ -79,6 +84,8 @@ struct File {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: PathBuf,
+    /// None: detect from the database (13 for a new one).
+    pub prosody_version: Option<ProsodyVersion>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub settings: Settings,
@@ -119,8 +126,14 @@ impl Config {
             Some(l) => l,
             None => DEFAULT_LISTEN.parse().map_err(|e| format!("{e}"))?,
         };
+        let prosody_version = match (common.prosody_version, file.prosody_version) {
+            (Some(v), _) => Some(v),
+            (None, Some(v)) => Some(v.parse::<ProsodyVersion>().map_err(|e| format!("prosody_version: {e}"))?),
+            (None, None) => None,
+        };
         Ok(Config {
             database: common.database.clone().or(file.database).unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+            prosody_version,
             listen,
             max_body_bytes,
             settings,
@@ -164,6 +177,13 @@ mod tests {
         assert_eq!(c.settings.groups_muc_host, "groups.example.org");
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.token_file(), PathBuf::from("data/admin-token"));
+        assert_eq!(c.prosody_version, None);
+        std::fs::write(&f, "prosody_version = \"0.12\"\n").unwrap();
+        assert_eq!(Config::resolve(&common, &ServeArgs::default()).unwrap().prosody_version, Some(ProsodyVersion::V0_12));
+        let flag = Common { prosody_version: Some(ProsodyVersion::V13), ..common.clone() };
+        assert_eq!(Config::resolve(&flag, &ServeArgs::default()).unwrap().prosody_version, Some(ProsodyVersion::V13));
+        std::fs::write(&f, "prosody_version = \"12.5\"\n").unwrap();
+        assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("prosody_version"));
         std::fs::write(&f, "unknown_key = 1\n").unwrap();
         assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("unknown"));
     }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{now, Server};
+use common::{default_roles, now, Server};
 use serde_json::{json, Value};
 
 fn count_rows(s: &Server) -> (i64, i64) {
@@ -54,7 +54,7 @@ fn users_get_update_delete() {
 
     let bob = s.admin("GET", "/users/bob", None);
     assert_eq!(bob.status, 200);
-    assert_eq!(bob.json(), json!({"username": "bob", "display_name": null, "roles": [], "groups": []}));
+    assert_eq!(bob.json(), json!({"username": "bob", "display_name": null, "roles": default_roles(), "groups": []}));
     assert_eq!(s.admin("GET", "/users/CAROL", None).json()["username"], "carol");
     assert_eq!(s.admin("GET", "/users/nobody", None).status, 404);
     assert_eq!(s.admin("GET", "/users/a%40b", None).status, 400);
@@ -70,7 +70,7 @@ fn users_get_update_delete() {
     // Only the fields given change.
     let r = s.admin("PUT", "/users/bob", Some(r#"{"roles":[]}"#));
     assert_eq!(r.json()["display_name"], "Bob B.");
-    assert_eq!(r.json()["roles"], json!([]));
+    assert_eq!(r.json()["roles"], default_roles());
     // null removes the nickname.
     assert_eq!(s.admin("PUT", "/users/bob", Some(r#"{"display_name":null}"#)).json()["display_name"], Value::Null);
     // Body username must match the path.

@@ -31,7 +31,7 @@ const OPERATIONS: &[(&str, &str, Option<&str>)] = &[
 
 #[test]
 fn every_operation_refuses_bad_credentials() {
-    let s = Server::start();
+    let s = Server::start_version("0.12", &[]);
     s.add_user("bob", "pw");
     let c = s.sqlite();
     // Tokens as Prosody's mod_tokenauth stores them.
@@ -84,7 +84,7 @@ fn every_operation_refuses_bad_credentials() {
 
 #[test]
 fn configured_admins_need_no_role_and_prosody_minted_tokens_work() {
-    let s = Server::start_with(&["--admins", "boss@localhost"]);
+    let s = Server::start_version("0.12", &["--admins", "boss@localhost"]);
     s.add_user("boss", "pw");
     // A token exactly as Prosody 0.12 mints it (storage reference, "Auth tokens").
     let c = s.sqlite();

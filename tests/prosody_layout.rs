@@ -23,7 +23,7 @@ fn json_of(s: &str) -> Value {
 
 #[test]
 fn reads_what_prosody_wrote() {
-    let s = Server::start();
+    let s = Server::start_version("0.12", &[]);
     let c = s.sqlite();
     let h = "localhost";
     // Verbatim rows from the reference.
@@ -98,7 +98,7 @@ fn reads_what_prosody_wrote() {
 
 #[test]
 fn writes_what_prosody_reads() {
-    let s = Server::start();
+    let s = Server::start_version("0.12", &[]);
     s.add_user("alice", "pass");
     s.add_user("carol", "pw");
 

@@ -1,10 +1,11 @@
-//! Accounts for the command line: add, change password, and the first-start bootstrap.
+//! Accounts for the command line: add, change password, and the first-start bootstrap,
+//! written as the database's Prosody version writes them (see
+//! [`crate::storage::stores::accounts`]).
 
 use crate::error::Failure;
 use crate::scram::Credentials;
 use crate::username::Username;
-use crate::values::Value;
-use crate::{ids, store, users, Backend};
+use crate::{ids, Backend};
 
 /// What the first start on an empty database created.
 pub struct Bootstrap {
@@ -13,60 +14,49 @@ pub struct Bootstrap {
     pub token: String,
 }
 
-fn write_credentials(c: &r2d2_sqlite::rusqlite::Connection, host: &str, user: &str, cred: &Credentials) -> Result<(), Failure> {
-    store::kv_clear(c, host, user, users::ACCOUNTS)?;
-    for (k, v) in cred.rows() {
-        store::kv_set(c, host, user, users::ACCOUNTS, k, &v)?;
-    }
-    Ok(())
-}
-
 impl Backend {
     /// Creates an account; fails if it exists.
     pub fn add_user(&self, user: &Username, password: &str) -> Result<(), Failure> {
         let cred = Credentials::new(password)?;
-        let s = self.settings().clone();
-        self.store().write_blocking(|c| {
-            if users::exists(c, &s, user)? {
-                return Err(Failure::BadRequest(format!("user {user} already exists")));
+        let now = crate::now()?;
+        self.store().write_blocking(|db| {
+            if db.accounts().exists(user.as_str())? {
+                return Err(Failure::Conflict(format!("user {user} already exists")));
             }
-            write_credentials(c, &s.host, user.as_str(), &cred)
+            Ok(db.accounts().create(user.as_str(), &cred, now)?)
         })
     }
 
-    /// Sets an existing account's password.
+    /// Sets an existing account's password (on 13 this voids its older tokens, as
+    /// Prosody's `set_password` does).
     pub fn set_password(&self, user: &Username, password: &str) -> Result<(), Failure> {
         let cred = Credentials::new(password)?;
-        let s = self.settings().clone();
-        self.store().write_blocking(|c| {
-            users::require(c, &s, user)?;
-            write_credentials(c, &s.host, user.as_str(), &cred)
+        let now = crate::now()?;
+        self.store().write_blocking(|db| {
+            if db.accounts().set_password(user.as_str(), &cred, now)? {
+                Ok(())
+            } else {
+                Err(Failure::NotFound(format!("user {user} not found")))
+            }
         })
     }
 
-    /// Gives an account the role `prosody:admin` (a `roles` row, as mod_authz_internal).
+    /// Makes an account an admin, as the version's own tools do (0.12: role row
+    /// `prosody:admin`; 13: primary role `prosody:admin`).
     pub fn grant_admin(&self, user: &Username) -> Result<(), Failure> {
-        let host = self.settings().host.clone();
-        self.store().write_blocking(|c| -> Result<(), Failure> {
-            store::kv_set(c, &host, user.as_str(), users::ROLES, users::ADMIN_ROLE, &Value::Boolean(true))?;
-            Ok(())
-        })
+        self.store().write_blocking(|db| Ok(db.roles().grant_admin(user.as_str())?))
     }
 
     /// On a database without any account on this host: creates `username` with a random
-    /// password and role `prosody:admin`, and an admin token for it.
+    /// password and the admin role, and an admin token for it.
     pub fn bootstrap(&self, username: &Username) -> Result<Option<Bootstrap>, Failure> {
-        let s = self.settings().clone();
-        let has_accounts = self
-            .store()
-            .read_blocking(|c| -> Result<bool, Failure> { Ok(!store::store_users(c, &s.host, users::ACCOUNTS)?.is_empty()) })?;
-        if has_accounts {
+        if self.store().read_blocking(|db| -> Result<bool, Failure> { Ok(db.accounts().any()?) })? {
             return Ok(None);
         }
         let password = ids::password()?;
         self.add_user(username, &password)?;
         self.grant_admin(username)?;
-        let token = self.create_token(username, None)?;
+        let token = self.create_token(username, None)?.token;
         Ok(Some(Bootstrap { username: username.to_string(), password, token }))
     }
 }

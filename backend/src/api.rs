@@ -2,6 +2,11 @@
 //! inputs, calls the domain, and maps the outcome onto the responses the spec
 //! declares for that operation. Authentication already happened in the HTTP layer
 //! (`src/http.rs`); the caller's name arrives as the context's `Authorization`.
+//!
+//! The mapping is total and honest: a rejection becomes the operation's response for
+//! exactly that status, with a body whose `code` is that status; a rejection the
+//! operation does not declare (a domain outcome the spec says cannot happen) is a bug,
+//! logged and answered 500, never relabelled as another 4xx.
 
 use async_trait::async_trait;
 use prosody_admin_api::models;
@@ -22,31 +27,62 @@ use crate::username::Username;
 use crate::users::Update;
 use crate::Backend;
 
-/// A declared non-success outcome.
-enum Rejected {
-    BadRequest(models::Error),
-    NotFound(models::Error),
-    Conflict(models::Error),
+/// A declared non-success status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Status {
+    BadRequest,
+    NotFound,
+    Conflict,
 }
 
-/// Splits a domain result into success, a declared rejection, or a real internal fault
-/// (logged here with its cause, since the generated 500 drops the text).
-fn outcome<T>(r: Result<T, Failure>) -> Result<Result<T, Rejected>, ApiError> {
-    match r {
-        Ok(v) => Ok(Ok(v)),
-        Err(Failure::BadRequest(t)) => Ok(Err(Rejected::BadRequest(error_body(400, t)))),
-        Err(Failure::NotFound(t)) => Ok(Err(Rejected::NotFound(error_body(404, t)))),
-        Err(Failure::Conflict(t)) => Ok(Err(Rejected::Conflict(error_body(409, t)))),
-        Err(Failure::Internal(t)) => {
-            log::error!("internal error: {t}");
-            Err(ApiError(t))
+impl Status {
+    fn code(self) -> u16 {
+        match self {
+            Status::BadRequest => 400,
+            Status::NotFound => 404,
+            Status::Conflict => 409,
         }
     }
 }
 
-/// The authenticated caller's username (the HTTP layer puts it there).
-fn caller<C: Has<Option<Authorization>>>(context: &C) -> String {
-    Has::<Option<Authorization>>::get(context).as_ref().map(|a| a.subject.clone()).unwrap_or_default()
+fn internal(op: &str, text: String) -> ApiError {
+    log::error!("{op}: internal error: {text}");
+    ApiError(text)
+}
+
+/// Maps a domain result onto an operation's responses: `ok` for success; `declared`
+/// for a rejection, given its status and a body with that code, returning the
+/// operation's response for that status or None if the operation has none (then: a
+/// logged 500). Internal failures are logged 500s with their cause (the generated 500
+/// drops the text).
+fn respond<T, R>(
+    op: &str,
+    r: Result<T, Failure>,
+    ok: impl FnOnce(T) -> R,
+    declared: impl FnOnce(Status, models::Error) -> Option<R>,
+) -> Result<R, ApiError> {
+    let (status, text) = match r {
+        Ok(v) => return Ok(ok(v)),
+        Err(Failure::BadRequest(t)) => (Status::BadRequest, t),
+        Err(Failure::NotFound(t)) => (Status::NotFound, t),
+        Err(Failure::Conflict(t)) => (Status::Conflict, t),
+        Err(Failure::Internal(t)) => return Err(internal(op, t)),
+    };
+    declared(status, error_body(status.code(), text.clone()))
+        .ok_or_else(|| internal(op, format!("undeclared outcome {} ({text})", status.code())))
+}
+
+/// The authenticated caller's username, which the HTTP layer puts in the context. Its
+/// absence is a bug in that layer, not an anonymous caller.
+fn caller<C: Has<Option<Authorization>>>(context: &C) -> Result<String, Failure> {
+    Has::<Option<Authorization>>::get(context)
+        .as_ref()
+        .map(|a| a.subject.clone())
+        .ok_or_else(|| Failure::Internal("no authenticated caller in the request context".into()))
+}
+
+fn username(raw: &str) -> Result<Username, Failure> {
+    Username::parse(raw)
 }
 
 #[async_trait]
@@ -56,56 +92,51 @@ where
 {
     async fn create_group(&self, new_group: models::NewGroup, _: &C) -> Result<CreateGroupResponse, ApiError> {
         let r = self.create_group(new_group.name, new_group.create_muc.unwrap_or(false)).await;
-        Ok(match outcome(r)? {
-            Ok(g) => CreateGroupResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => CreateGroupResponse::BadRequest(e),
+        respond("createGroup", r, CreateGroupResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+            _ => None,
         })
     }
 
     async fn list_groups(&self, _: &C) -> Result<ListGroupsResponse, ApiError> {
-        Ok(match outcome(self.list_groups().await)? {
-            Ok(g) => ListGroupsResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
-        })
+        respond("listGroups", self.list_groups().await, ListGroupsResponse::SuccessfulOperation, |_, _| None)
     }
 
     async fn delete_group(&self, id: String, _: &C) -> Result<DeleteGroupResponse, ApiError> {
-        Ok(match outcome(self.delete_group(id).await)? {
-            Ok(()) => DeleteGroupResponse::GroupDeleted,
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => DeleteGroupResponse::GroupNotFound(e),
+        respond("deleteGroup", self.delete_group(id).await, |()| DeleteGroupResponse::GroupDeleted, |s, e| match s {
+            Status::NotFound => Some(DeleteGroupResponse::GroupNotFound(e)),
+            _ => None,
         })
     }
 
     async fn get_group_by_id(&self, id: String, _: &C) -> Result<GetGroupByIdResponse, ApiError> {
-        Ok(match outcome(self.get_group(id).await)? {
-            Ok(g) => GetGroupByIdResponse::SuccessfulOperation(g),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => GetGroupByIdResponse::GroupNotFound(e),
+        respond("getGroupById", self.get_group(id).await, GetGroupByIdResponse::SuccessfulOperation, |s, e| match s {
+            Status::NotFound => Some(GetGroupByIdResponse::GroupNotFound(e)),
+            _ => None,
         })
     }
 
     async fn add_group_member(&self, id: String, username: String, _: &C) -> Result<AddGroupMemberResponse, ApiError> {
-        let r = match Username::parse(&username) {
+        let r = match self::username(&username) {
             Ok(u) => self.add_group_member(id, u).await,
             Err(e) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(()) => AddGroupMemberResponse::SuccessfulOperation,
-            Err(Rejected::BadRequest(e)) => AddGroupMemberResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => AddGroupMemberResponse::GroupOrUserNotFound(e),
-            Err(Rejected::Conflict(e)) => AddGroupMemberResponse::BadRequest(e),
+        respond("addGroupMember", r, |()| AddGroupMemberResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(AddGroupMemberResponse::BadRequest(e)),
+            Status::NotFound => Some(AddGroupMemberResponse::GroupOrUserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
     async fn delete_group_member(&self, id: String, username: String, _: &C) -> Result<DeleteGroupMemberResponse, ApiError> {
-        let r = match Username::parse(&username) {
+        let r = match self::username(&username) {
             Ok(u) => self.remove_group_member(id, u).await,
             Err(e) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(()) => DeleteGroupMemberResponse::SuccessfulOperation,
-            Err(Rejected::BadRequest(e)) => DeleteGroupMemberResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => DeleteGroupMemberResponse::GroupOrUserNotFound(e),
-            Err(Rejected::Conflict(e)) => DeleteGroupMemberResponse::BadRequest(e),
+        respond("deleteGroupMember", r, |()| DeleteGroupMemberResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(DeleteGroupMemberResponse::BadRequest(e)),
+            Status::NotFound => Some(DeleteGroupMemberResponse::GroupOrUserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
@@ -114,15 +145,14 @@ where
         body: Option<models::NewAccountInvite>,
         context: &C,
     ) -> Result<CreateInviteForAccountResponse, ApiError> {
-        let r = match NewInvite::account(body) {
-            Ok(req) => self.create_invite(req, &caller(context)).await,
-            Err(e) => Err(e),
+        let r = match (NewInvite::account(body), caller(context)) {
+            (Ok(req), Ok(who)) => self.create_invite(req, &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(i) => CreateInviteForAccountResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e)) => CreateInviteForAccountResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => CreateInviteForAccountResponse::GroupNotFound(e),
-            Err(Rejected::Conflict(e)) => CreateInviteForAccountResponse::TheUsernameIsAlreadyRegistered(e),
+        respond("createInviteForAccount", r, CreateInviteForAccountResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(CreateInviteForAccountResponse::BadRequest(e)),
+            Status::NotFound => Some(CreateInviteForAccountResponse::GroupNotFound(e)),
+            Status::Conflict => Some(CreateInviteForAccountResponse::TheUsernameIsAlreadyRegistered(e)),
         })
     }
 
@@ -131,15 +161,14 @@ where
         body: models::NewResetInvite,
         context: &C,
     ) -> Result<CreateInviteForAccountResetResponse, ApiError> {
-        let r = match NewInvite::reset(body) {
-            Ok(req) => self.create_invite(req, &caller(context)).await,
-            Err(e) => Err(e),
+        let r = match (NewInvite::reset(body), caller(context)) {
+            (Ok(req), Ok(who)) => self.create_invite(req, &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(i) => CreateInviteForAccountResetResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e)) => CreateInviteForAccountResetResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => CreateInviteForAccountResetResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => CreateInviteForAccountResetResponse::BadRequest(e),
+        respond("createInviteForAccountReset", r, CreateInviteForAccountResetResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(CreateInviteForAccountResetResponse::BadRequest(e)),
+            Status::NotFound => Some(CreateInviteForAccountResetResponse::UserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
@@ -148,36 +177,32 @@ where
         body: Option<models::NewGroupInvite>,
         context: &C,
     ) -> Result<CreateInviteForGroupResponse, ApiError> {
-        let r = match NewInvite::group(body) {
-            Ok(req) => self.create_invite(req, &caller(context)).await,
-            Err(e) => Err(e),
+        let r = match (NewInvite::group(body), caller(context)) {
+            (Ok(req), Ok(who)) => self.create_invite(req, &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(i) => CreateInviteForGroupResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e)) => CreateInviteForGroupResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => CreateInviteForGroupResponse::GroupNotFound(e),
-            Err(Rejected::Conflict(e)) => CreateInviteForGroupResponse::BadRequest(e),
+        respond("createInviteForGroup", r, CreateInviteForGroupResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(CreateInviteForGroupResponse::BadRequest(e)),
+            Status::NotFound => Some(CreateInviteForGroupResponse::GroupNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
     async fn list_invites(&self, _: &C) -> Result<ListInvitesResponse, ApiError> {
-        Ok(match outcome(self.list_invites().await)? {
-            Ok(i) => ListInvitesResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
-        })
+        respond("listInvites", self.list_invites().await, ListInvitesResponse::SuccessfulOperation, |_, _| None)
     }
 
     async fn delete_invite(&self, id: String, _: &C) -> Result<DeleteInviteResponse, ApiError> {
-        Ok(match outcome(self.delete_invite(id).await)? {
-            Ok(()) => DeleteInviteResponse::SuccessfulOperation,
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => DeleteInviteResponse::InviteNotFound(e),
+        respond("deleteInvite", self.delete_invite(id).await, |()| DeleteInviteResponse::SuccessfulOperation, |s, e| match s {
+            Status::NotFound => Some(DeleteInviteResponse::InviteNotFound(e)),
+            _ => None,
         })
     }
 
     async fn get_invite_by_id(&self, id: String, _: &C) -> Result<GetInviteByIdResponse, ApiError> {
-        Ok(match outcome(self.get_invite(id).await)? {
-            Ok(i) => GetInviteByIdResponse::SuccessfulOperation(i),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => GetInviteByIdResponse::InviteNotFound(e),
+        respond("getInviteById", self.get_invite(id).await, GetInviteByIdResponse::SuccessfulOperation, |s, e| match s {
+            Status::NotFound => Some(GetInviteByIdResponse::InviteNotFound(e)),
+            _ => None,
         })
     }
 
@@ -193,82 +218,95 @@ where
     async fn get_open_api_json(&self, _: &C) -> Result<GetOpenApiJsonResponse, ApiError> {
         match crate::contract::spec_json() {
             Ok(j) => Ok(GetOpenApiJsonResponse::TheOpenAPIDocument(j.clone())),
-            Err(e) => {
-                log::error!("internal error: {e}");
-                Err(ApiError(e))
-            }
+            Err(e) => Err(internal("getOpenApiJson", e)),
         }
     }
 
     async fn list_users(&self, _: &C) -> Result<ListUsersResponse, ApiError> {
-        Ok(match outcome(self.list_users().await)? {
-            Ok(u) => ListUsersResponse::SuccessfulOperation(u),
-            Err(Rejected::BadRequest(e) | Rejected::NotFound(e) | Rejected::Conflict(e)) => return Err(ApiError(e.error.text)),
-        })
+        respond("listUsers", self.list_users().await, ListUsersResponse::SuccessfulOperation, |_, _| None)
     }
 
     async fn delete_user(&self, username: String, context: &C) -> Result<DeleteUserResponse, ApiError> {
-        let r = match Username::parse(&username) {
-            Ok(u) => self.delete_user(u, &caller(context)).await,
-            Err(e) => Err(e),
+        let r = match (self::username(&username), caller(context)) {
+            (Ok(u), Ok(who)) => self.delete_user(u, &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(()) => DeleteUserResponse::SuccessfulOperation,
-            Err(Rejected::BadRequest(e)) => DeleteUserResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => DeleteUserResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse(e),
+        respond("deleteUser", r, |()| DeleteUserResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(DeleteUserResponse::BadRequest(e)),
+            Status::NotFound => Some(DeleteUserResponse::UserNotFound(e)),
+            Status::Conflict => Some(DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse(e)),
         })
     }
 
     async fn get_user_by_name(&self, username: String, _: &C) -> Result<GetUserByNameResponse, ApiError> {
-        let r = match Username::parse(&username) {
+        let r = match self::username(&username) {
             Ok(u) => self.get_user(u).await,
             Err(e) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(u) => GetUserByNameResponse::SuccessfulOperation(u),
-            Err(Rejected::BadRequest(e)) => GetUserByNameResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => GetUserByNameResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => GetUserByNameResponse::BadRequest(e),
+        respond("getUserByName", r, GetUserByNameResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(GetUserByNameResponse::BadRequest(e)),
+            Status::NotFound => Some(GetUserByNameResponse::UserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
     async fn get_user_debug_info(&self, username: String, _: &C) -> Result<GetUserDebugInfoResponse, ApiError> {
-        let r = match Username::parse(&username) {
+        let r = match self::username(&username) {
             Ok(u) => self.user_debug(u).await,
             Err(e) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(d) => GetUserDebugInfoResponse::SuccessfulOperation(d),
-            Err(Rejected::BadRequest(e)) => GetUserDebugInfoResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => GetUserDebugInfoResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => GetUserDebugInfoResponse::BadRequest(e),
+        respond("getUserDebugInfo", r, GetUserDebugInfoResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(GetUserDebugInfoResponse::BadRequest(e)),
+            Status::NotFound => Some(GetUserDebugInfoResponse::UserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
     async fn get_user_groups(&self, username: String, _: &C) -> Result<GetUserGroupsResponse, ApiError> {
-        let r = match Username::parse(&username) {
+        let r = match self::username(&username) {
             Ok(u) => self.user_groups(u).await,
             Err(e) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(g) => GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo(g),
-            Err(Rejected::BadRequest(e)) => GetUserGroupsResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => GetUserGroupsResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => GetUserGroupsResponse::BadRequest(e),
+        respond("getUserGroups", r, GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo, |s, e| match s {
+            Status::BadRequest => Some(GetUserGroupsResponse::BadRequest(e)),
+            Status::NotFound => Some(GetUserGroupsResponse::UserNotFound(e)),
+            Status::Conflict => None,
         })
     }
 
     async fn update_user(&self, username: String, body: models::User, context: &C) -> Result<UpdateUserResponse, ApiError> {
-        let r = match Username::parse(&username).and_then(|u| Update::from_body(&u, body).map(|up| (u, up))) {
-            Ok((u, up)) => self.update_user(u, up, &caller(context)).await,
-            Err(e) => Err(e),
+        let parsed = self::username(&username).and_then(|u| Update::from_body(&u, body).map(|up| (u, up)));
+        let r = match (parsed, caller(context)) {
+            (Ok((u, up)), Ok(who)) => self.update_user(u, up, &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        Ok(match outcome(r)? {
-            Ok(u) => UpdateUserResponse::SuccessfulOperation(u),
-            Err(Rejected::BadRequest(e)) => UpdateUserResponse::BadRequest(e),
-            Err(Rejected::NotFound(e)) => UpdateUserResponse::UserNotFound(e),
-            Err(Rejected::Conflict(e)) => UpdateUserResponse::CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse(e),
+        respond("updateUser", r, UpdateUserResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(UpdateUserResponse::BadRequest(e)),
+            Status::NotFound => Some(UpdateUserResponse::UserNotFound(e)),
+            Status::Conflict => Some(UpdateUserResponse::CannotTakeTheAdminRoleFromTheAccountOfTheTokenInUse(e)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undeclared_outcomes_are_500_not_relabelled() {
+        let r: Result<(), Failure> = Err(Failure::NotFound("nope".into()));
+        let out = respond("createGroup", r, |()| CreateGroupResponse::BadRequest(error_body(400, "")), |s, e| match s {
+            Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+            _ => None,
+        });
+        assert!(out.is_err(), "a 404 must not become the operation's 400");
+        let r: Result<(), Failure> = Err(Failure::BadRequest("bad".into()));
+        match respond("createGroup", r, |()| unreachable!(), |s, e| match s {
+            Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+            _ => None,
+        }) {
+            Ok(CreateGroupResponse::BadRequest(e)) => assert_eq!(e.error.code, 400),
+            other => panic!("{other:?}"),
+        }
     }
 }

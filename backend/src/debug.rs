@@ -5,32 +5,27 @@
 use std::collections::HashMap;
 
 use prosody_admin_api::models;
-use r2d2_sqlite::rusqlite::Connection;
-use serde_json::Value as Json;
 use swagger::Nullable;
 
 use crate::error::Failure;
-use crate::store;
+use crate::storage::Db;
 use crate::username::Username;
 use crate::values::Value;
-use crate::{users, xml, Backend, Settings};
-
-const CLOUD_NOTIFY: &str = "cloud_notify";
+use crate::{users, xml, Backend};
 const DEVICELIST: &str = "eu.siacs.conversations.axolotl.devicelist";
 const BUNDLES: &str = "eu.siacs.conversations.axolotl.bundles:";
 
 /// The effective config of a PEP node: util.pubsub's and mod_pep's defaults merged with
 /// the stored `config` (keys starting with `_` are Prosody-internal).
-fn node_config(c: &Connection, s: &Settings, user: &str, node: &str) -> Result<models::PubsubNodeConfig, Failure> {
+fn node_config(db: &Db, user: &str, node: &str) -> Result<models::PubsubNodeConfig, Failure> {
     let mut cfg = models::PubsubNodeConfig::new();
     cfg.access_model = Some("presence".into());
     cfg.max_items = Some(256);
     cfg.persist_items = Some(true);
     cfg.publish_model = Some("publishers".into());
     cfg.send_last_published_item = Some("on_sub_and_presence".into());
-    let stored = store::kv_get(c, &s.host, user, users::PEP, node)?;
-    if let Some(Json::Object(o)) = stored.as_ref().and_then(Value::as_json).and_then(|j| j.get("config")) {
-        for (k, v) in o {
+    if let Some(o) = db.pep().node_config(user, node)? {
+        for (k, v) in &o {
             match k.as_str() {
                 "access_model" => cfg.access_model = v.as_str().map(str::to_string),
                 "max_items" => cfg.max_items = v.as_i64().or_else(|| v.as_str().and_then(|t| t.parse().ok())),
@@ -52,22 +47,22 @@ fn config_valid(cfg: &models::PubsubNodeConfig) -> bool {
         && cfg.publish_model.as_deref() == Some("publishers")
 }
 
-fn item(c: &Connection, s: &Settings, user: &str, node: &str) -> Result<Option<String>, Failure> {
-    Ok(store::archive_get(c, &s.host, user, &format!("pep_{node}"), "current")?.and_then(|(_, _, v)| match v {
+fn item(db: &Db, user: &str, node: &str) -> Result<Option<String>, Failure> {
+    Ok(db.pep().item(user, node, "current")?.and_then(|i| match i.value {
         Value::Xml(x) => Some(x),
         _ => None,
     }))
 }
 
-fn omemo(c: &Connection, s: &Settings, user: &str) -> Result<models::UserDebugOmemo, Failure> {
+fn omemo(db: &Db, user: &str) -> Result<models::UserDebugOmemo, Failure> {
     let mut out = models::UserDebugOmemo::new();
     let mut status = models::UserDebugOmemoStatus::new();
-    let Some(list) = item(c, s, user, DEVICELIST)? else {
+    let Some(list) = item(db, user, DEVICELIST)? else {
         status.valid = Some(false);
         out.status = Some(status);
         return Ok(out);
     };
-    let list_cfg = node_config(c, s, user, DEVICELIST)?;
+    let list_cfg = node_config(db, user, DEVICELIST)?;
     let list_ok = config_valid(&list_cfg);
     let mut devices = Vec::new();
     for id in xml::device_ids(&list) {
@@ -79,9 +74,9 @@ fn omemo(c: &Connection, s: &Settings, user: &str) -> Result<models::UserDebugOm
         };
         d.id = Some(Nullable::Present(n));
         let node = format!("{BUNDLES}{id}");
-        match item(c, s, user, &node)? {
+        match item(db, user, &node)? {
             Some(b) if xml::is_bundle(&b) => {
-                let cfg = node_config(c, s, user, &node)?;
+                let cfg = node_config(db, user, &node)?;
                 d.have_bundle = Some(true);
                 d.valid = Some(config_valid(&cfg));
                 d.bundle_config = Some(cfg);
@@ -98,14 +93,13 @@ fn omemo(c: &Connection, s: &Settings, user: &str) -> Result<models::UserDebugOm
     Ok(out)
 }
 
-fn push_registrations(c: &Connection, s: &Settings, user: &str) -> Result<HashMap<String, models::UserDebugPushRegistration>, Failure> {
+fn push_registrations(db: &Db, user: &str) -> Result<HashMap<String, models::UserDebugPushRegistration>, Failure> {
     let mut out = HashMap::new();
-    for (id, v) in store::kv_all(c, &s.host, user, CLOUD_NOTIFY)? {
-        let Some(j) = v.as_json() else { continue };
+    for (id, p) in db.push().of(user)? {
         let mut r = models::UserDebugPushRegistration::new();
-        r.since = j.get("timestamp").and_then(|t| t.as_i64().or_else(|| t.as_f64().map(|f| f as i64)));
-        r.service = j.get("jid").and_then(|t| t.as_str()).map(str::to_string);
-        r.node = j.get("node").and_then(|t| t.as_str()).map(str::to_string);
+        r.since = p.timestamp;
+        r.service = p.jid;
+        r.node = p.node;
         // mod_cloud_notify keeps error counts in memory only.
         r.error_count = Some(0.0);
         out.insert(id, r);
@@ -113,16 +107,15 @@ fn push_registrations(c: &Connection, s: &Settings, user: &str) -> Result<HashMa
     Ok(out)
 }
 
-pub fn get(c: &Connection, s: &Settings, user: &Username, now: i64) -> Result<models::UserDebugInfo, Failure> {
-    users::require(c, s, user)?;
+pub fn get(db: &Db, user: &Username, now: i64) -> Result<models::UserDebugInfo, Failure> {
+    users::require(db, user)?;
     let u = user.as_str();
-    Ok(models::UserDebugInfo::new(now, Vec::new(), push_registrations(c, s, u)?, omemo(c, s, u)?))
+    Ok(models::UserDebugInfo::new(now, Vec::new(), push_registrations(db, u)?, omemo(db, u)?))
 }
 
 impl Backend {
     pub async fn user_debug(&self, user: Username) -> Result<models::UserDebugInfo, Failure> {
-        let b = self.clone();
-        let now = crate::now();
-        self.store().read(move |c| get(c, b.settings(), &user, now)).await
+        let now = crate::now()?;
+        self.store().read(move |db| get(db, &user, now)).await
     }
 }

@@ -2,7 +2,7 @@
 
 use prosody_admin_api::models;
 
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// Why an operation did not succeed. Each maps to one declared response of the spec;
 /// `Internal` is the only one that becomes a 500, and is logged with its cause.

@@ -6,7 +6,7 @@ use base64::Engine;
 
 use crate::error::Failure;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b)
         .map_err(|e| Failure::Internal(format!("operating system random number generator failed: {e}")))?;

@@ -1,20 +1,17 @@
-//! Invites, as core mod_invites 0.12 stores them: map store `invite_token`, host-level
-//! (user = ''), key = token, the whole invite as JSON. Prosody's own mod_invites must be
-//! able to redeem what we write, so the JSON has exactly its fields.
+//! Invites, as core mod_invites (0.12 and 13 alike) makes them; the layout is in
+//! [`crate::storage::stores::invites`]. Prosody's own mod_invites must be able to redeem
+//! what we write.
 
 use prosody_admin_api::models;
-use r2d2_sqlite::rusqlite::Connection;
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use swagger::Nullable;
 
 use crate::error::Failure;
 use crate::settings::NEVER_EXPIRES;
-use crate::store;
+use crate::storage::stores::invites::StoredInvite;
+use crate::storage::Db;
 use crate::username::Username;
-use crate::values::Value;
 use crate::{groups, ids, users, Backend, Settings};
-
-pub const STORE: &str = "invite_token";
 /// The name of the group a group invite creates when given neither groups nor options.
 pub const DEFAULT_GROUP_NAME: &str = "Invited group";
 /// Longest ttl accepted: 10 years (the spec's `maximum`).
@@ -56,14 +53,15 @@ pub enum Kind {
     Reset { username: Username },
 }
 
-/// Builds and stores the invite JSON the way mod_invites' `create_invite` does.
-fn create(c: &Connection, s: &Settings, kind: &Kind, expires: i64, source: &str, now: i64) -> Result<models::Invite, Failure> {
+/// Builds and stores the invite the way mod_invites' `create_invite` does.
+fn create(db: &Db, s: &Settings, kind: &Kind, expires: i64, source: &str, now: i64) -> Result<models::Invite, Failure> {
+    let host = db.host().to_string();
     let token = ids::medium()?;
     let (jid, additional, reusable) = match kind {
         Kind::Account { username, groups } => {
             let jid = match username {
-                Some(u) => format!("{u}@{}", s.host),
-                None => s.host.clone(),
+                Some(u) => format!("{u}@{host}"),
+                None => host.clone(),
             };
             let mut a = json!({"source": source});
             if !groups.is_empty() {
@@ -71,82 +69,77 @@ fn create(c: &Connection, s: &Settings, kind: &Kind, expires: i64, source: &str,
             }
             (jid, a, false)
         }
-        Kind::Group { groups } => (s.host.clone(), json!({"groups": groups, "source": source}), true),
+        Kind::Group { groups } => (host.clone(), json!({"groups": groups, "source": source}), true),
         Kind::Reset { username } => {
-            (format!("{username}@{}", s.host), json!({"allow_reset": username.as_str(), "source": source}), false)
+            (format!("{username}@{host}"), json!({"allow_reset": username.as_str(), "source": source}), false)
         }
     };
     let uri = format!("xmpp:{}?register;preauth={token}", uri_escape(&jid));
-    let mut invite = json!({
-        "type": "register",
-        "jid": jid,
-        "token": token,
-        "allow_registration": true,
-        "uri": uri,
-        "created_at": now,
-        "expires": expires,
-        "additional_data": additional,
-    });
-    if reusable {
-        invite["reusable"] = json!(true);
-    }
-    store::kv_set(c, &s.host, "", STORE, &token, &Value::Json(invite.clone()))?;
-    to_model(s, &invite).ok_or_else(|| Failure::Internal("created invite cannot be read back".into()))
+    let invite = StoredInvite {
+        kind: "register".into(),
+        jid,
+        token,
+        allow_registration: Some(true),
+        uri: Some(uri),
+        created_at: Some(now),
+        expires: Some(expires),
+        additional_data: Some(additional),
+        reusable: reusable.then_some(true),
+        inviter: None,
+        other: Default::default(),
+    };
+    db.invites().put(&invite)?;
+    Ok(to_model(s, &invite))
 }
 
-/// The API view of a stored invite; None when the row is not an invite we can read.
-fn to_model(s: &Settings, v: &Json) -> Option<models::Invite> {
-    let token = v.get("token")?.as_str()?.to_string();
-    let num = |k: &str| v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)));
-    let str_of = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    let add = v.get("additional_data");
+/// The API view of a stored invite.
+fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
+    let add = v.additional_data.as_ref();
     let groups = add
         .and_then(|a| a.get("groups"))
         .and_then(|g| g.as_array())
         .map(|g| g.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
-    let uri = str_of("uri").unwrap_or_default();
+    let uri = v.uri.clone().unwrap_or_default();
     let mut m = models::Invite::new(
-        token.clone(),
-        str_of("type").unwrap_or_else(|| "register".into()),
-        v.get("reusable").and_then(|r| r.as_bool()).unwrap_or(false),
-        str_of("jid").unwrap_or_default(),
-        token.clone(),
+        v.token.clone(),
+        v.kind.clone(),
+        v.reusable.unwrap_or(false),
+        v.jid.clone(),
+        v.token.clone(),
         uri.clone(),
-        num("created_at").unwrap_or(0),
-        num("expires").unwrap_or(NEVER_EXPIRES),
+        v.created_at.unwrap_or(0),
+        v.expires.unwrap_or(NEVER_EXPIRES),
         groups,
         add.and_then(|a| a.get("allow_reset")).is_some_and(|r| !r.is_null() && r != &json!(false)),
     );
-    m.inviter = Some(str_of("inviter").map(Nullable::Present).unwrap_or(Nullable::Null));
+    m.inviter = Some(v.inviter.clone().map(Nullable::Present).unwrap_or(Nullable::Null));
     m.source = Some(
         add.and_then(|a| a.get("source")).and_then(|x| x.as_str()).map(|x| Nullable::Present(x.to_string())).unwrap_or(Nullable::Null),
     );
-    m.landing_page = Some(s.landing_page_for(&token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
-    Some(m)
+    m.landing_page = Some(s.landing_page_for(&v.token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
+    m
 }
 
 /// Every stored invite, oldest first, expired ones included: they stay in the table (as
 /// with Prosody), and callers filter them out by time.
-pub fn all(c: &Connection, s: &Settings) -> Result<Vec<models::Invite>, Failure> {
-    let mut out: Vec<models::Invite> = store::kv_all(c, &s.host, "", STORE)?
-        .into_iter()
-        .filter_map(|(_, v)| v.as_json().and_then(|j| to_model(s, j)))
-        .collect();
+pub fn all(db: &Db, s: &Settings) -> Result<Vec<models::Invite>, Failure> {
+    let mut out: Vec<models::Invite> = db.invites().all()?.iter().map(|i| to_model(s, i)).collect();
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
 
-pub fn get(c: &Connection, s: &Settings, id: &str, now: i64) -> Result<models::Invite, Failure> {
-    store::kv_get(c, &s.host, "", STORE, id)?
-        .and_then(|v| v.as_json().and_then(|j| to_model(s, j)))
+pub fn get(db: &Db, s: &Settings, id: &str, now: i64) -> Result<models::Invite, Failure> {
+    db.invites()
+        .get(id)?
+        .map(|i| to_model(s, &i))
         .filter(|i| i.expires >= now)
         .ok_or_else(|| Failure::NotFound(format!("invite {id:?} not found")))
 }
 
-fn require_groups(c: &Connection, s: &Settings, gids: &[String]) -> Result<(), Failure> {
+fn require_groups(db: &Db, gids: &[String]) -> Result<(), Failure> {
     for g in gids {
-        if !groups::exists(c, s, g)? {
+        if !db.groups().exists(g)? {
             return Err(Failure::NotFound(format!("group {g:?} not found")));
         }
     }
@@ -207,7 +200,7 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 }
 
 /// Checks the invite against the database and stores it, in one transaction.
-fn create_checked(c: &Connection, s: &Settings, mut req: NewInvite, source: &str, now: i64) -> Result<models::Invite, Failure> {
+fn create_checked(db: &Db, s: &Settings, mut req: NewInvite, source: &str, now: i64) -> Result<models::Invite, Failure> {
     let expires = match (&req.kind, req.ttl) {
         (_, Some(t)) => now + t,
         (Kind::Account { .. }, None) => now + s.account_invite_ttl,
@@ -217,22 +210,22 @@ fn create_checked(c: &Connection, s: &Settings, mut req: NewInvite, source: &str
     match &mut req.kind {
         Kind::Account { username, groups } => {
             if let Some(u) = username {
-                if users::exists(c, s, u)? {
+                if db.accounts().exists(u.as_str())? {
                     return Err(Failure::Conflict(format!("user {u} already exists")));
                 }
             }
-            require_groups(c, s, groups)?;
+            require_groups(db, groups)?;
         }
         Kind::Group { groups } => {
             if let Some((name, muc)) = req.new_group.take() {
-                groups.push(groups::create(c, s, &name, muc)?.id);
+                groups.push(groups::create(db, &name, muc)?.id);
             } else {
-                require_groups(c, s, groups)?;
+                require_groups(db, groups)?;
             }
         }
-        Kind::Reset { username } => users::require(c, s, username)?,
+        Kind::Reset { username } => users::require(db, username)?,
     }
-    create(c, s, &req.kind, expires, source, now)
+    create(db, s, &req.kind, expires, source, now)
 }
 
 impl Backend {
@@ -243,35 +236,34 @@ impl Backend {
             Some(a) => a,
             None => {
                 let b = self.clone();
-                let a = std::sync::Arc::new(self.store().read(move |c| all(c, b.settings())).await?);
+                let a = std::sync::Arc::new(self.store().read(move |db| all(db, b.settings())).await?);
                 self.caches().invites.insert((), gen, a.clone());
                 a
             }
         };
-        let now = crate::now();
+        let now = crate::now()?;
         Ok(all.iter().filter(|i| i.expires >= now).cloned().collect())
     }
 
     pub async fn get_invite(&self, id: String) -> Result<models::Invite, Failure> {
         let b = self.clone();
-        let now = crate::now();
-        self.store().read(move |c| get(c, b.settings(), &id, now)).await
+        let now = crate::now()?;
+        self.store().read(move |db| get(db, b.settings(), &id, now)).await
     }
 
     /// Creates an invite on behalf of `caller` (its `source` is `caller@host/admin_api`).
     pub async fn create_invite(&self, req: NewInvite, caller: &str) -> Result<models::Invite, Failure> {
         let b = self.clone();
-        let now = crate::now();
+        let now = crate::now()?;
         let source = format!("{caller}@{}/admin_api", self.settings().host);
-        self.store().write(move |c| create_checked(c, b.settings(), req, &source, now)).await
+        self.store().write(move |db| create_checked(db, b.settings(), req, &source, now)).await
     }
 
     /// Revokes an invite (expired ones too: the row is removed either way).
     pub async fn delete_invite(&self, id: String) -> Result<(), Failure> {
-        let b = self.clone();
         self.store()
-            .write(move |c| {
-                if store::kv_delete(c, &b.settings().host, "", STORE, &id)? {
+            .write(move |db| {
+                if db.invites().delete(&id)? {
                     Ok(())
                 } else {
                     Err(Failure::NotFound(format!("invite {id:?} not found")))

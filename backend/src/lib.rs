@@ -1,6 +1,6 @@
 //! prosody-admin's backend: the hand-written implementation of the `Api` trait that
 //! openapi-generator derives from `api-spec/openapi.yaml`, on a SQLite database laid
-//! out exactly as Prosody 0.12's own SQL storage.
+//! out exactly as Prosody's own SQL storage (0.12 or 13).
 //!
 //! Module map:
 //! - [`api`]: the generated `Api` trait, implemented by [`Backend`]: maps each
@@ -10,8 +10,9 @@
 //! - [`users`], [`groups`], [`invites`], [`debug`], [`accounts`], [`tokens`]: one
 //!   domain each; rules (validation, invite semantics, id generation) live here.
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
-//! - [`store`]: the only module with SQL: Prosody's schema, the connection pool, the
-//!   keyval/map/archive primitives, every call off the async runtime.
+//! - [`storage`]: the only module with SQL, shaped like Prosody's store API: a [`Db`]
+//!   context hands out one typed handle per Prosody store; layout profiles for
+//!   Prosody 0.12 and 13; the pool; every call off the async runtime.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
 //!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
@@ -29,7 +30,7 @@ pub mod ids;
 pub mod invites;
 pub mod scram;
 pub mod settings;
-pub mod store;
+pub mod storage;
 pub mod token;
 pub mod tokens;
 pub mod username;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 pub use error::Failure;
 pub use r2d2_sqlite::rusqlite;
 pub use settings::Settings;
-pub use store::Store;
+pub use storage::{Db, ProsodyVersion, Store};
 
 /// The service's state: the database and the settings. Cheap to clone.
 #[derive(Clone)]
@@ -83,10 +84,11 @@ impl Backend {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
+/// Seconds since the Unix epoch. A clock before 1970 is an error, not time zero (which
+/// would make every token and invite look expired, or unexpired, at random).
+pub fn now() -> Result<i64, Failure> {
+    let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_err(|e| Failure::Internal(format!("system clock is before 1970: {e}")))?;
+    i64::try_from(d.as_secs()).map_err(|e| Failure::Internal(format!("system clock out of range: {e}")))
 }

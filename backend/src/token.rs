@@ -1,19 +1,38 @@
-//! Prosody 0.12 bearer tokens (core mod_tokenauth): the token string is
-//! `base64("1;" .. jid .. ";" .. token_id)`, and the token itself is the map store
-//! `auth_tokens`, user = owner's username, key = token_id, a JSON value.
+//! Bearer token strings, as Prosody's mod_tokenauth makes them.
+//! - Prosody 0.12: `base64("1;" .. jid .. ";" .. token_id)`; the token is the row
+//!   `auth_tokens[username][token_id]`.
+//! - Prosody 13: `"secret-token:" .. base64("2;" .. grant_id .. ";" .. secret .. ";" .. jid)`
+//!   with an 18-byte random secret; the grant `auth_tokens[username][grant_id]` holds
+//!   the token under `"sha256:" .. hex(sha256(secret))`.
+//!
+//! Parsed forms hold the secret parts, and their `Debug` hides them, so that they cannot
+//! end up in a log by accident.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
-use serde_json::json;
+use sha2::{Digest, Sha256};
 
-use crate::error::Failure;
-
-/// The scope a token needs to use this API.
+/// The scope a 0.12 token needs to use this API.
 pub const ADMIN_SCOPE: &str = "prosody:scope:admin";
-pub const STORE: &str = "auth_tokens";
+const SECRET_PREFIX: &str = "secret-token:";
+/// Prosody 13's secret length, in bytes (`random.bytes(18)`).
+pub const SECRET_LEN: usize = 18;
+/// Longer strings are not tokens (and are not decoded).
+const MAX_LEN: usize = 2048;
 
-/// A parsed token string. Holds no secret beyond what the string holds; `Debug` hides
-/// the id, so that it cannot end up in a log by accident.
+fn b64(s: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(s).or_else(|_| STANDARD_NO_PAD.decode(s)).ok()
+}
+
+fn split_jid(jid: &str) -> Option<(String, String)> {
+    let (username, host) = jid.split_once('@')?;
+    if username.is_empty() || host.is_empty() || host.contains('/') {
+        return None;
+    }
+    Some((username.to_string(), host.to_string()))
+}
+
+/// A Prosody 0.12 token string.
 #[derive(Clone, PartialEq)]
 pub struct TokenRef {
     pub username: String,
@@ -31,22 +50,20 @@ impl TokenRef {
     /// Parses `base64("1;user@host;id")`; None for anything else.
     pub fn parse(token: &str) -> Option<TokenRef> {
         let token = token.trim();
-        if token.is_empty() || token.len() > 1024 {
+        if token.is_empty() || token.len() > MAX_LEN {
             return None;
         }
-        let raw = STANDARD.decode(token).or_else(|_| STANDARD_NO_PAD.decode(token)).ok()?;
-        let raw = String::from_utf8(raw).ok()?;
+        let raw = String::from_utf8(b64(token)?).ok()?;
         let mut parts = raw.splitn(3, ';');
         if parts.next()? != "1" {
             return None;
         }
-        let jid = parts.next()?;
+        let (username, host) = split_jid(parts.next()?)?;
         let id = parts.next()?;
-        let (username, host) = jid.split_once('@')?;
-        if username.is_empty() || host.is_empty() || id.is_empty() || host.contains('/') {
+        if id.is_empty() {
             return None;
         }
-        Some(TokenRef { username: username.to_string(), host: host.to_string(), id: id.to_string() })
+        Some(TokenRef { username, host, id: id.to_string() })
     }
 
     /// The string a client sends.
@@ -55,47 +72,99 @@ impl TokenRef {
     }
 }
 
-/// The stored token, as read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenInfo {
-    pub scope: Option<String>,
-    pub created: Option<i64>,
-    pub expires: Option<i64>,
+/// A Prosody 13 `secret-token:` string.
+#[derive(Clone, PartialEq)]
+pub struct SecretToken {
+    pub grant_id: String,
+    pub username: String,
+    pub host: String,
+    secret: [u8; SECRET_LEN],
 }
 
-impl TokenInfo {
-    pub fn from_json(v: &serde_json::Value) -> TokenInfo {
-        TokenInfo {
-            scope: v.pointer("/session/auth_scope").and_then(|s| s.as_str()).map(str::to_string),
-            created: v.get("created").and_then(as_i64),
-            expires: v.get("expires").and_then(as_i64),
+impl std::fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretToken({}@{}, grant={}, secret=…)", self.username, self.host, self.grant_id)
+    }
+}
+
+impl SecretToken {
+    pub fn new(grant_id: &str, username: &str, host: &str, secret: [u8; SECRET_LEN]) -> SecretToken {
+        SecretToken { grant_id: grant_id.into(), username: username.into(), host: host.into(), secret }
+    }
+
+    /// Parses as mod_tokenauth's `parse_token`: `^2;([^;]+);(.{18});(.+)$` over bytes.
+    pub fn parse(token: &str) -> Option<SecretToken> {
+        let token = token.trim();
+        if token.len() > MAX_LEN {
+            return None;
+        }
+        let raw = b64(token.strip_prefix(SECRET_PREFIX)?)?;
+        let rest = raw.strip_prefix(b"2;")?;
+        let semi = rest.iter().position(|&b| b == b';')?;
+        let (id, rest) = (&rest[..semi], &rest[semi + 1..]);
+        if id.is_empty() || rest.len() < SECRET_LEN + 2 || rest[SECRET_LEN] != b';' {
+            return None;
+        }
+        let mut secret = [0u8; SECRET_LEN];
+        secret.copy_from_slice(&rest[..SECRET_LEN]);
+        let jid = std::str::from_utf8(&rest[SECRET_LEN + 1..]).ok()?;
+        let (username, host) = split_jid(jid)?;
+        Some(SecretToken { grant_id: String::from_utf8(id.to_vec()).ok()?, username, host, secret })
+    }
+
+    /// The string a client sends.
+    pub fn encode(&self) -> String {
+        let mut raw = Vec::with_capacity(64);
+        raw.extend_from_slice(b"2;");
+        raw.extend_from_slice(self.grant_id.as_bytes());
+        raw.push(b';');
+        raw.extend_from_slice(&self.secret);
+        raw.push(b';');
+        raw.extend_from_slice(format!("{}@{}", self.username, self.host).as_bytes());
+        format!("{SECRET_PREFIX}{}", STANDARD.encode(raw))
+    }
+
+    /// The grant's key for this token: `sha256:` + lowercase hex of sha256(secret).
+    pub fn hash_key(&self) -> String {
+        let digest = Sha256::digest(self.secret);
+        let mut out = String::with_capacity(7 + 64);
+        out.push_str("sha256:");
+        for b in digest {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+}
+
+/// A bearer string of either format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bearer {
+    V012(TokenRef),
+    V13(SecretToken),
+}
+
+impl Bearer {
+    pub fn parse(token: &str) -> Option<Bearer> {
+        if token.trim_start().starts_with(SECRET_PREFIX) {
+            SecretToken::parse(token).map(Bearer::V13)
+        } else {
+            TokenRef::parse(token).map(Bearer::V012)
         }
     }
 
-    pub fn expired(&self, now: i64) -> bool {
-        self.expires.is_some_and(|e| e < now)
+    pub fn username(&self) -> &str {
+        match self {
+            Bearer::V012(t) => &t.username,
+            Bearer::V13(t) => &t.username,
+        }
     }
-}
 
-fn as_i64(v: &serde_json::Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
-}
-
-/// A new admin-scope token for `username@host`: the reference for the string and the
-/// JSON row Prosody's mod_tokenauth writes.
-pub fn mint(username: &str, host: &str, now: i64, ttl: Option<u64>) -> Result<(TokenRef, serde_json::Value), Failure> {
-    let r = TokenRef { username: username.to_string(), host: host.to_string(), id: crate::ids::long()? };
-    let jid = format!("{username}@{host}");
-    let mut v = json!({
-        "owner": jid,
-        "created": now,
-        "jid": jid,
-        "session": {"username": username, "host": host, "auth_scope": ADMIN_SCOPE},
-    });
-    if let Some(ttl) = ttl {
-        v["expires"] = json!(now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)));
+    pub fn host(&self) -> &str {
+        match self {
+            Bearer::V012(t) => &t.host,
+            Bearer::V13(t) => &t.host,
+        }
     }
-    Ok((r, v))
 }
 
 #[cfg(test)]
@@ -103,8 +172,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_what_prosody_mints() {
-        // base64("1;admin@localhost;BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I")
+    fn parses_what_prosody_012_mints() {
         let s = STANDARD.encode("1;admin@localhost;BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I");
         let t = TokenRef::parse(&s).unwrap();
         assert_eq!((t.username.as_str(), t.host.as_str()), ("admin", "localhost"));
@@ -117,13 +185,18 @@ mod tests {
     }
 
     #[test]
-    fn minted_row_has_prosodys_shape() {
-        let (r, v) = mint("admin", "localhost", 100, Some(50)).unwrap();
-        assert_eq!(r.id.len(), 36);
-        let info = TokenInfo::from_json(&v);
-        assert_eq!(info.scope.as_deref(), Some(ADMIN_SCOPE));
-        assert_eq!(info.expires, Some(150));
-        assert!(info.expired(151) && !info.expired(150));
-        assert_eq!(v["owner"], "admin@localhost");
+    fn parses_what_prosody_13_mints() {
+        // Minted by Prosody 13.0.1's mod_tokenauth (create_grant + create_token); its
+        // grant stored the token under this hash.
+        let s = "secret-token:Mjt1UUJPWnFPSmJLaHA7lSe4uQk/2BOwDrrbkQp554OKO2FsaWNlQGxvY2FsaG9zdA==";
+        let t = SecretToken::parse(s).unwrap();
+        assert_eq!((t.grant_id.as_str(), t.username.as_str(), t.host.as_str()), ("uQBOZqOJbKhp", "alice", "localhost"));
+        assert_eq!(t.hash_key(), "sha256:e88d7efc73ace4291ef7b556176ecb061a24b0a5339e88148040ac8f952d23b0");
+        assert_eq!(t.encode(), s);
+        assert!(!format!("{t:?}").contains("lSe4"));
+        assert!(matches!(Bearer::parse(s), Some(Bearer::V13(_))));
+        for bad in ["secret-token:", "secret-token:!!!", &format!("secret-token:{}", STANDARD.encode("2;id;short;a@b"))] {
+            assert!(Bearer::parse(bad).is_none(), "{bad}");
+        }
     }
 }

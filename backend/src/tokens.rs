@@ -1,49 +1,159 @@
-//! Bearer token administration for the command line: create, list, revoke.
+//! Bearer token administration for the command line: create, list, revoke, in the
+//! database's own format (see [`crate::token`]): a 0.12 token row, or a Prosody 13
+//! grant holding one token, as mod_tokenauth's `create_grant` + `create_token` write.
+
+use std::collections::BTreeMap;
 
 use crate::error::Failure;
-use crate::token::{self, TokenInfo, TokenRef, STORE};
+use crate::storage::stores::roles::{ADMIN, OPERATOR};
+use crate::storage::stores::tokens::{Grant, GrantToken, LegacySession, LegacyToken, Stored};
+use crate::storage::Db;
+use crate::token::{Bearer, SecretToken, TokenRef, ADMIN_SCOPE, SECRET_LEN};
 use crate::username::Username;
-use crate::values::Value;
-use crate::{store, users, Backend};
+use crate::{ids, Backend};
 
-/// A token as listed (never with its secret id).
+/// A token as listed (never with its secret).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listed {
     pub owner: String,
+    /// 0.12: the token's scope; 13: the token's role.
     pub scope: Option<String>,
     pub created: Option<i64>,
     pub expires: Option<i64>,
+    /// 13: what the token is for (`oauth2`, `oauth2-refresh`, ...).
+    pub purpose: Option<String>,
+}
+
+/// What minting made: the string, and a warning when the owner cannot use it.
+pub struct Minted {
+    pub token: String,
+    pub warning: Option<String>,
+}
+
+fn expiry(now: i64, ttl: Option<u64>) -> Option<i64> {
+    ttl.map(|t| now.saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
+}
+
+fn mint(db: &Db, user: &Username, host: &str, now: i64, ttl: Option<u64>, config_admin: bool) -> Result<Minted, Failure> {
+    let name = user.as_str();
+    if !db.accounts().exists(name)? {
+        return Err(Failure::NotFound(format!("user {user} not found")));
+    }
+    let roles = db.roles().of(name)?;
+    let jid = format!("{name}@{host}");
+    let warning = (!roles.is_admin(config_admin))
+        .then(|| format!("{jid} is not an admin: the API will refuse this token (403) until it is one"));
+    let token = match db.version() {
+        crate::storage::ProsodyVersion::V0_12 => {
+            let r = TokenRef { username: name.to_string(), host: host.to_string(), id: ids::long()? };
+            let t = LegacyToken {
+                owner: Some(jid.clone()),
+                created: Some(now),
+                expires: expiry(now, ttl),
+                jid: Some(jid),
+                session: LegacySession {
+                    username: Some(name.to_string()),
+                    host: Some(host.to_string()),
+                    auth_scope: Some(ADMIN_SCOPE.to_string()),
+                    other: BTreeMap::new(),
+                },
+                other: BTreeMap::new(),
+            };
+            db.auth_tokens().put(name, &r.id, &Stored::Legacy(t))?;
+            r.encode()
+        }
+        crate::storage::ProsodyVersion::V13 => {
+            // The most powerful admin role the account may assume (a token with a role
+            // it cannot assume is refused by Prosody too).
+            let role = if roles.can_assume(OPERATOR, config_admin) { OPERATOR } else { ADMIN };
+            let secret = ids::random_bytes::<SECRET_LEN>()?;
+            let t = SecretToken::new(&ids::short()?, name, host, secret);
+            let token = GrantToken {
+                role: Some(role.to_string()),
+                created: Some(now),
+                expires: expiry(now, ttl),
+                purpose: None,
+                data: None,
+                other: BTreeMap::new(),
+            };
+            let grant = Grant {
+                id: t.grant_id.clone(),
+                owner: jid.clone(),
+                created: Some(now),
+                expires: None,
+                accessed: Some(now),
+                jid,
+                resource: None,
+                data: None,
+                tokens: Some(BTreeMap::from([(t.hash_key(), token)])),
+                other: BTreeMap::new(),
+            };
+            db.auth_tokens().put(name, &t.grant_id, &Stored::Grant(grant))?;
+            t.encode()
+        }
+    };
+    Ok(Minted { token, warning })
 }
 
 impl Backend {
-    /// Mints an admin-scope token for an existing account; returns the token string.
-    pub fn create_token(&self, user: &Username, ttl: Option<u64>) -> Result<String, Failure> {
+    /// Mints an admin token for an existing account.
+    pub fn create_token(&self, user: &Username, ttl: Option<u64>) -> Result<Minted, Failure> {
         let s = self.settings().clone();
-        self.store().write_blocking(|c| {
-            users::require(c, &s, user)?;
-            let (r, v) = token::mint(user.as_str(), &s.host, crate::now(), ttl)?;
-            store::kv_set(c, &s.host, user.as_str(), STORE, &r.id, &Value::Json(v))?;
-            Ok(r.encode())
-        })
+        let now = crate::now()?;
+        let config_admin = s.is_config_admin(user.as_str());
+        self.store().write_blocking(|db| mint(db, user, &s.host, now, ttl, config_admin))
     }
 
     pub fn list_tokens(&self) -> Result<Vec<Listed>, Failure> {
-        let s = self.settings().clone();
-        self.store().read_blocking(|c| {
-            Ok(store::store_rows(c, &s.host, STORE)?
-                .into_iter()
-                .filter_map(|(user, _, v)| {
-                    let info = TokenInfo::from_json(v.as_json()?);
-                    Some(Listed { owner: format!("{user}@{}", s.host), scope: info.scope, created: info.created, expires: info.expires })
-                })
-                .collect())
+        let host = self.settings().host.clone();
+        self.store().read_blocking(|db| {
+            let mut out = Vec::new();
+            for (user, _, t) in db.auth_tokens().every()? {
+                let owner = format!("{user}@{host}");
+                match t {
+                    Stored::Legacy(l) => out.push(Listed {
+                        owner,
+                        scope: l.session.auth_scope,
+                        created: l.created,
+                        expires: l.expires,
+                        purpose: None,
+                    }),
+                    Stored::Grant(g) => {
+                        for (_, tok) in g.tokens.unwrap_or_default() {
+                            out.push(Listed {
+                                owner: owner.clone(),
+                                scope: tok.role,
+                                created: tok.created,
+                                expires: match (tok.expires, g.expires) {
+                                    (Some(a), Some(b)) => Some(a.min(b)),
+                                    (a, b) => a.or(b),
+                                },
+                                purpose: tok.purpose,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 
     /// Revokes a token given as the string clients send; false when it did not exist.
     pub fn revoke_token(&self, token: &str) -> Result<bool, Failure> {
-        let t = TokenRef::parse(token).ok_or_else(|| Failure::BadRequest("not a Prosody bearer token".into()))?;
-        let host = self.settings().host.clone();
-        self.store().write_blocking(|c| Ok(store::kv_delete(c, &host, &t.username, STORE, &t.id)?))
+        let bearer = Bearer::parse(token).ok_or_else(|| Failure::BadRequest("not a Prosody bearer token".into()))?;
+        self.store().write_blocking(|db| match bearer {
+            Bearer::V012(t) => Ok(db.auth_tokens().delete(&t.username, &t.id)?),
+            // mod_tokenauth's revoke_token: the token leaves its grant.
+            Bearer::V13(t) => {
+                let Some(Stored::Grant(mut g)) = db.auth_tokens().get(&t.username, &t.grant_id)? else {
+                    return Ok(false);
+                };
+                if g.tokens.as_mut().and_then(|m| m.remove(&t.hash_key())).is_none() {
+                    return Ok(false);
+                }
+                db.auth_tokens().put(&t.username, &t.grant_id, &Stored::Grant(g))?;
+                Ok(true)
+            }
+        })
     }
 }

@@ -1,91 +1,57 @@
-//! Users: accounts (store `accounts`), their PEP nickname, roles and groups.
+//! Users: accounts, their PEP nickname, roles and groups.
 
 use prosody_admin_api::models;
-use r2d2_sqlite::rusqlite::Connection;
 use serde_json::json;
 use swagger::Nullable;
 
 use crate::error::Failure;
-use crate::store;
+use crate::storage::NICK_NODE;
+use crate::storage::kinds::Item;
+use crate::storage::stores::roles::RoleSet;
+use crate::storage::Db;
 use crate::username::Username;
 use crate::values::Value;
 use crate::xml;
-use crate::{groups, Backend, Settings};
+use crate::{Backend, Settings};
 
-pub const ACCOUNTS: &str = "accounts";
-pub const ROLES: &str = "roles";
-pub const PEP: &str = "pep";
-/// The archive store of the nick node's items; the item id is `current`.
-pub const NICK_ARCHIVE: &str = "pep_http://jabber.org/protocol/nick";
-pub const ADMIN_ROLE: &str = "prosody:admin";
 const MAX_ROLES: usize = 64;
 /// Characters (not bytes): the spec's `maxLength`.
 const MAX_TEXT: usize = 1023;
+/// The item id of singleton PEP nodes.
+const CURRENT: &str = "current";
 
-/// Characters XML 1.0 cannot carry (the nick is published as XML).
-pub fn xml_forbidden(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
-}
-
-/// `user_exists`: the account has at least one `accounts` row.
-pub fn exists(c: &Connection, s: &Settings, user: &Username) -> Result<bool, Failure> {
-    Ok(store::kv_exists(c, &s.host, user.as_str(), ACCOUNTS)?)
-}
-
-pub fn require(c: &Connection, s: &Settings, user: &Username) -> Result<(), Failure> {
-    if exists(c, s, user)? {
+pub fn require(db: &Db, user: &Username) -> Result<(), Failure> {
+    if db.accounts().exists(user.as_str())? {
         Ok(())
     } else {
         Err(Failure::NotFound(format!("user {user} not found")))
     }
 }
 
-/// The user's roles: the `roles` rows whose value is true, sorted; a configured admin
-/// reports exactly `prosody:admin`, as mod_authz_internal 0.12 does.
-pub fn roles(c: &Connection, s: &Settings, user: &str) -> Result<Vec<String>, Failure> {
-    if s.is_config_admin(user) {
-        return Ok(vec![ADMIN_ROLE.to_string()]);
-    }
-    Ok(store::kv_all(c, &s.host, user, ROLES)?
-        .into_iter()
-        .filter(|(_, v)| *v == Value::Boolean(true))
-        .map(|(k, _)| k)
-        .collect())
-}
-
-/// Whether the user may use this API: configured admin, or role `prosody:admin`.
-pub fn is_admin(c: &Connection, s: &Settings, user: &str) -> Result<bool, Failure> {
-    Ok(s.is_config_admin(user)
-        || store::kv_get(c, &s.host, user, ROLES, ADMIN_ROLE)? == Some(Value::Boolean(true)))
-}
-
-pub fn nick(c: &Connection, s: &Settings, user: &str) -> Result<Option<String>, Failure> {
-    Ok(store::archive_get(c, &s.host, user, NICK_ARCHIVE, "current")?.and_then(|(_, _, v)| match v {
-        Value::Xml(x) => xml::nick_text(&x),
+fn nick_of(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::Xml(x)) => xml::nick_text(&x),
         _ => None,
-    }))
+    }
 }
 
-/// Publishes the nick as mod_pep does for the admin API: the node config row (created
-/// once) and the item `current` (with = '', because the module publishes as the server).
-pub fn set_nick(c: &Connection, s: &Settings, user: &str, nick: Option<&str>, now: i64) -> Result<(), Failure> {
-    let node = xml::NS_NICK;
+pub fn nick(db: &Db, user: &str) -> Result<Option<String>, Failure> {
+    Ok(nick_of(db.pep().item(user, NICK_NODE, CURRENT)?.map(|i| i.value)))
+}
+
+/// Publishes the nick as mod_pep does for the admin API: the node (created once, open
+/// access) and the item `current` (with = '', because the module publishes as the
+/// server).
+pub fn set_nick(db: &Db, user: &str, nick: Option<&str>, now: i64) -> Result<(), Failure> {
+    let pep = db.pep();
     match nick {
         Some(text) => {
-            if store::kv_get(c, &s.host, user, PEP, node)?.is_none() {
-                let config = json!({
-                    "config": {"_defaults_only": true, "access_model": "open"},
-                    "name": node,
-                    "affiliations": {},
-                    "subscribers": {},
-                });
-                store::kv_set(c, &s.host, user, PEP, node, &Value::Json(config))?;
-            }
-            let item = Value::Xml(xml::nick_element(text));
-            store::archive_put(c, &s.host, user, NICK_ARCHIVE, "current", now, "", &item)?;
+            pep.ensure_node(user, NICK_NODE, json!({"_defaults_only": true, "access_model": "open"}))?;
+            let item = Item { when: now, with: String::new(), value: Value::Xml(xml::nick_element(text)) };
+            pep.put_item(user, NICK_NODE, CURRENT, &item)?;
         }
         None => {
-            store::archive_delete(c, &s.host, user, NICK_ARCHIVE, "current")?;
+            pep.delete_item(user, NICK_NODE, CURRENT)?;
         }
     }
     Ok(())
@@ -103,29 +69,19 @@ fn to_model(username: String, display_name: Option<String>, roles: Vec<String>, 
     u
 }
 
-pub fn get(c: &Connection, s: &Settings, user: &Username) -> Result<models::User, Failure> {
-    require(c, s, user)?;
+pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failure> {
+    require(db, user)?;
     let name = user.as_str();
-    Ok(to_model(name.to_string(), nick(c, s, name)?, roles(c, s, name)?, groups::of_user(c, s, name)?))
+    let roles = db.roles().of(name)?.names(s.is_config_admin(name));
+    Ok(to_model(name.to_string(), nick(db, name)?, roles, db.groups().of_user(name)?))
 }
 
 /// Every account, sorted by username, in four queries whatever the number of users.
-pub fn list(c: &Connection, s: &Settings) -> Result<Vec<models::User>, Failure> {
-    let stores = store::ListingStores {
-        accounts: ACCOUNTS,
-        nick_archive: NICK_ARCHIVE,
-        roles: ROLES,
-        groups: groups::GROUPS,
-        group_info: groups::GROUP_INFO,
-    };
+pub fn list(db: &Db, s: &Settings) -> Result<Vec<models::User>, Failure> {
     let mut out = Vec::new();
-    store::list_accounts(c, &s.host, &stores, |u| {
-        let nick = match u.nick {
-            Some(Value::Xml(x)) => xml::nick_text(&x),
-            _ => None,
-        };
-        let roles = if s.is_config_admin(&u.name) { vec![ADMIN_ROLE.to_string()] } else { u.roles };
-        out.push(to_model(u.name, nick, roles, u.groups));
+    db.list_accounts(|u| {
+        let roles = u.roles.names(s.is_config_admin(&u.name));
+        out.push(to_model(u.name, nick_of(u.nick), roles, u.groups));
     })?;
     Ok(out)
 }
@@ -135,6 +91,7 @@ pub fn list(c: &Connection, s: &Settings) -> Result<Vec<models::User>, Failure> 
 pub struct Update {
     /// None: unchanged; Some(None): remove; Some(Some(n)): set.
     pub display_name: Option<Option<String>>,
+    /// Sorted, without duplicates.
     pub roles: Option<Vec<String>>,
 }
 
@@ -155,7 +112,7 @@ impl Update {
                 if d.chars().count() > MAX_TEXT {
                     return Err(Failure::BadRequest(format!("display_name longer than {MAX_TEXT} characters")));
                 }
-                if d.chars().any(xml_forbidden) {
+                if d.chars().any(xml::forbidden) {
                     return Err(Failure::BadRequest("display_name contains characters XML cannot carry".into()));
                 }
                 Some(Some(d))
@@ -166,7 +123,8 @@ impl Update {
                 return Err(Failure::BadRequest(format!("more than {MAX_ROLES} roles")));
             }
             for r in roles {
-                if r.is_empty() || r.chars().count() > MAX_TEXT {
+                // `_default` is Prosody 13's key for the primary role, not a role.
+                if r.is_empty() || r.chars().count() > MAX_TEXT || r == "_default" {
                     return Err(Failure::BadRequest(format!("invalid role name {r:?}")));
                 }
             }
@@ -180,57 +138,57 @@ impl Update {
     }
 }
 
-pub fn update(c: &Connection, s: &Settings, user: &Username, up: &Update, now: i64) -> Result<models::User, Failure> {
-    require(c, s, user)?;
+pub fn update(db: &Db, s: &Settings, user: &Username, up: &Update, caller: &str, now: i64) -> Result<models::User, Failure> {
+    require(db, user)?;
     let name = user.as_str();
     if let Some(d) = &up.display_name {
-        set_nick(c, s, name, d.as_deref(), now)?;
+        set_nick(db, name, d.as_deref(), now)?;
     }
-    if let Some(roles) = &up.roles {
-        store::kv_clear(c, &s.host, name, ROLES)?;
-        for r in roles {
-            store::kv_set(c, &s.host, name, ROLES, r, &Value::Boolean(true))?;
+    if let Some(names) = &up.roles {
+        let roles = RoleSet::from_names(db.version(), names);
+        // The caller may not take the admin role from their own account: that would
+        // revoke the token in use (config admins stay admins whatever is stored).
+        if name == caller && !roles.is_admin(s.is_config_admin(name)) {
+            return Err(Failure::Conflict(format!(
+                "these roles would take the admin role from {user}, the account of the token in use; use another admin's token"
+            )));
         }
+        db.roles().set(name, &roles)?;
     }
-    get(c, s, user)
+    get(db, s, user)
 }
 
 /// Deletes the account as Prosody's `delete_user` does (every row of the user on this
 /// host, both tables), and also the user's group memberships (rows of other "users",
 /// the groups) and group chat affiliations, which Prosody leaves behind.
-pub fn delete(c: &Connection, s: &Settings, user: &Username) -> Result<(), Failure> {
-    require(c, s, user)?;
+pub fn delete(db: &Db, user: &Username) -> Result<(), Failure> {
+    require(db, user)?;
     let name = user.as_str();
-    for gid in groups::of_user(c, s, name)? {
-        groups::remove_member_rows(c, s, &gid, name)?;
+    let groups = db.groups();
+    for gid in groups.of_user(name)? {
+        groups.remove_member(&gid, name)?;
     }
-    store::purge_user(c, &s.host, name)?;
+    db.purge_user(name)?;
     Ok(())
 }
 
 impl Backend {
     pub async fn list_users(&self) -> Result<Vec<models::User>, Failure> {
         let b = self.clone();
-        self.store().read(move |c| list(c, b.settings())).await
+        self.store().read(move |db| list(db, b.settings())).await
     }
 
     pub async fn get_user(&self, user: Username) -> Result<models::User, Failure> {
         let b = self.clone();
-        self.store().read(move |c| get(c, b.settings(), &user)).await
+        self.store().read(move |db| get(db, b.settings(), &user)).await
     }
 
-    /// Updates a user; the caller may not take `prosody:admin` from their own account
-    /// (unless configured as an admin, whose roles rows do not count).
+    /// Updates a user; the caller may not take the admin role from their own account.
     pub async fn update_user(&self, user: Username, up: Update, caller: &str) -> Result<models::User, Failure> {
-        let own_admin_role = user.as_str() == caller && !self.settings().is_config_admin(caller);
-        if own_admin_role && up.roles.as_ref().is_some_and(|r| !r.iter().any(|x| x == ADMIN_ROLE)) {
-            return Err(Failure::Conflict(format!(
-                "removing {ADMIN_ROLE} from {user} would revoke the token in use; use another admin's token"
-            )));
-        }
         let b = self.clone();
-        let now = crate::now();
-        self.store().write(move |c| update(c, b.settings(), &user, &up, now)).await
+        let now = crate::now()?;
+        let caller = caller.to_string();
+        self.store().write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await
     }
 
     /// Deletes an account; not the caller's own (that would revoke the token in use and
@@ -239,16 +197,14 @@ impl Backend {
         if user.as_str() == caller {
             return Err(Failure::Conflict(format!("{user} is the account of the token in use; use another admin's token")));
         }
-        let b = self.clone();
-        self.store().write(move |c| delete(c, b.settings(), &user)).await
+        self.store().write(move |db| delete(db, &user)).await
     }
 
     pub async fn user_groups(&self, user: Username) -> Result<Vec<String>, Failure> {
-        let b = self.clone();
         self.store()
-            .read(move |c| {
-                require(c, b.settings(), &user)?;
-                groups::of_user(c, b.settings(), user.as_str())
+            .read(move |db| {
+                require(db, &user)?;
+                Ok(db.groups().of_user(user.as_str())?)
             })
             .await
     }

@@ -68,6 +68,31 @@ impl Value {
         }
     }
 
+    /// The Lua value this row stands for, as JSON: how a keyval table's fields and a
+    /// map store's values reach serde types. None for `xml` and unknown types.
+    pub fn to_json(&self) -> Option<Json> {
+        match self {
+            Value::String(s) => Some(Json::String(s.clone())),
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Some(Json::from(*n as i64)),
+            Value::Number(n) => serde_json::Number::from_f64(*n).map(Json::Number),
+            Value::Boolean(b) => Some(Json::Bool(*b)),
+            Value::Json(j) => Some(j.clone()),
+            Value::Xml(_) | Value::Other(..) => None,
+        }
+    }
+
+    /// How mod_storage_sql stores a Lua value: strings, numbers and booleans as such,
+    /// tables as JSON. None for `null` (Lua's nil: no row at all).
+    pub fn from_json(j: Json) -> Option<Value> {
+        match j {
+            Json::Null => None,
+            Json::String(s) => Some(Value::String(s)),
+            Json::Number(n) => n.as_f64().map(Value::Number),
+            Json::Bool(b) => Some(Value::Boolean(b)),
+            j @ (Json::Array(_) | Json::Object(_)) => Some(Value::Json(j)),
+        }
+    }
+
     pub fn as_json(&self) -> Option<&Json> {
         match self {
             Value::Json(j) => Some(j),
@@ -97,5 +122,9 @@ mod tests {
         }
         assert_eq!(Value::Number(1.5).encode().1, "1.5");
         assert!(matches!(Value::decode("boolean", "maybe".into()), Value::Other(..)));
+        for j in [serde_json::json!("s"), serde_json::json!(10000), serde_json::json!(1.5), serde_json::json!(true), serde_json::json!({"a": [1]})] {
+            assert_eq!(Value::from_json(j.clone()).and_then(|v| v.to_json()), Some(j));
+        }
+        assert_eq!(Value::from_json(Json::Null), None);
     }
 }

@@ -5,6 +5,11 @@
 pub const NS_NICK: &str = "http://jabber.org/protocol/nick";
 
 /// `<nick xmlns='http://jabber.org/protocol/nick'>text</nick>`.
+/// Characters XML 1.0 cannot carry (nicks and group names end up in stanzas).
+pub fn forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 pub fn nick_element(text: &str) -> String {
     format!("<nick xmlns='{NS_NICK}'>{}</nick>", escape(text))
 }

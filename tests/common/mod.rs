@@ -40,16 +40,43 @@ impl Resp {
     }
 }
 
+/// The Prosody layout the version-independent suites run on: `PROSODY_ADMIN_TEST_VERSION`
+/// (`13` or `0.12`), default 13. `make test` runs them once per version.
+pub fn test_version() -> String {
+    std::env::var("PROSODY_ADMIN_TEST_VERSION").unwrap_or_else(|_| "13".to_string())
+}
+
+pub fn is_13() -> bool {
+    test_version() == "13"
+}
+
+/// The `roles` a fresh account reports: none on 0.12; the default primary role on 13.
+pub fn default_roles() -> Value {
+    if is_13() {
+        serde_json::json!(["prosody:registered"])
+    } else {
+        serde_json::json!([])
+    }
+}
+
 impl Server {
-    /// A fresh server: empty database, so the first start creates `admin` and a token.
+    /// A fresh server on the test version's layout: empty database, so the first start
+    /// creates `admin` and a token.
     pub fn start() -> Server {
         Self::start_with(&[])
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_version(&test_version(), extra)
+    }
+
+    /// A fresh server on an empty database of the given Prosody version's layout.
+    pub fn start_version(version: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("db.sqlite");
-        Self::start_on(dir, db, extra)
+        let mut args = vec!["--prosody-version", version];
+        args.extend_from_slice(extra);
+        Self::start_on(dir, db, &args)
     }
 
     pub fn start_on(dir: tempfile::TempDir, db: PathBuf, extra: &[&str]) -> Server {

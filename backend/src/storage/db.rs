@@ -1,0 +1,108 @@
+//! [`Db`]: the storage context of one call: a connection (inside the write's
+//! transaction, for writes), the host, and the layout profile. It hands out one typed
+//! handle per Prosody store, as `module:open_store` does.
+
+use r2d2_sqlite::rusqlite::Connection;
+
+use super::kinds::{KeyVal, Map};
+use super::pool::Scope;
+use super::rows::{self, ListingStores};
+use super::stores::accounts::{self, Accounts};
+use super::stores::groups::{self, Groups};
+use super::stores::invites::{self, Invites};
+use super::stores::pep::{self, Pep};
+use super::stores::push::{self, Push};
+use super::stores::roles::{self, RoleSet, Roles};
+use super::stores::tokens::{self, AuthTokens};
+use super::{ProsodyVersion, StoreError};
+use crate::values::Value;
+
+/// The node whose item `current` is the user's nickname (XEP-0172).
+pub const NICK_NODE: &str = "http://jabber.org/protocol/nick";
+
+pub struct Db<'c> {
+    c: &'c Connection,
+    scope: &'c Scope,
+}
+
+/// One account of a listing, as stored.
+pub struct ListedUser {
+    pub name: String,
+    /// The item `current` of the nick node.
+    pub nick: Option<Value>,
+    pub roles: RoleSet,
+    /// Ids of existing groups with a membership row for the user, sorted.
+    pub groups: Vec<String>,
+}
+
+impl<'c> Db<'c> {
+    pub(super) fn new(c: &'c Connection, scope: &'c Scope) -> Db<'c> {
+        Db { c, scope }
+    }
+
+    pub fn version(&self) -> ProsodyVersion {
+        self.scope.version
+    }
+
+    pub fn host(&self) -> &str {
+        &self.scope.host
+    }
+
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { kv: KeyVal::new(self.c, &self.scope.host, accounts::STORE), version: self.scope.version }
+    }
+
+    pub fn roles(&self) -> Roles<'_> {
+        Roles { map: Map::new(self.c, &self.scope.host, roles::store_name(self.scope.version)), version: self.scope.version }
+    }
+
+    pub fn auth_tokens(&self) -> AuthTokens<'_> {
+        AuthTokens { map: Map::new(self.c, &self.scope.host, tokens::STORE), version: self.scope.version }
+    }
+
+    pub fn invites(&self) -> Invites<'_> {
+        Invites { map: Map::new(self.c, &self.scope.host, invites::STORE) }
+    }
+
+    pub fn groups(&self) -> Groups<'_> {
+        Groups {
+            info: KeyVal::new(self.c, &self.scope.host, groups::INFO),
+            members: Map::new(self.c, &self.scope.host, groups::MEMBERS),
+            c: self.c,
+            host: &self.scope.host,
+            muc_host: &self.scope.muc_host,
+        }
+    }
+
+    pub fn pep(&self) -> Pep<'_> {
+        Pep { nodes: Map::new(self.c, &self.scope.host, pep::STORE), c: self.c, host: &self.scope.host }
+    }
+
+    pub fn push(&self) -> Push<'_> {
+        Push { map: Map::new(self.c, &self.scope.host, push::STORE) }
+    }
+
+    /// Prosody's `delete_user` purge: every row of the user on this host, both tables.
+    pub fn purge_user(&self, user: &str) -> Result<(), StoreError> {
+        Ok(rows::purge_user(self.c, &self.scope.host, user)?)
+    }
+
+    /// Every account of the host in username order, with nick, roles and groups, in a
+    /// fixed number of queries whatever the number of accounts.
+    pub fn list_accounts(&self, mut visit: impl FnMut(ListedUser)) -> Result<(), StoreError> {
+        let nick_archive = pep::items_store(NICK_NODE);
+        let stores = ListingStores {
+            accounts: accounts::STORE,
+            nick_archive: &nick_archive,
+            roles: roles::store_name(self.scope.version),
+            groups: groups::MEMBERS,
+            group_info: groups::INFO,
+        };
+        let version = self.scope.version;
+        rows::list_accounts(self.c, &self.scope.host, &stores, |u| {
+            visit(ListedUser { name: u.name, nick: u.nick, roles: RoleSet::from_rows(version, u.roles), groups: u.groups });
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! Typed handles over Prosody's three store kinds, as `module:open_store(name, kind)`
+//! gives them: a row's `type`/`value` pair is decoded into a serde type here, once.
+//!
+//! - [`KeyVal<T>`]: one table per user, stored one row per field (mod_storage_sql's
+//!   keyval: `set(user, {a = 1, b = "x"})` writes rows `a` and `b`).
+//! - [`Map<V>`]: one value per (user, key).
+//! - [`Archive`]: items with an id, a time and a `with`.
+
+use std::marker::PhantomData;
+
+use r2d2_sqlite::rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map as JsonMap, Value as Json};
+
+use super::rows::{self, At};
+use super::StoreError;
+use crate::values::Value;
+
+fn bad(store: &str, user: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("store {store:?} of {user:?}: {what}"))
+}
+
+/// Decodes one stored value into `V`.
+fn decode<V: DeserializeOwned>(store: &str, user: &str, key: &str, v: Value) -> Result<V, StoreError> {
+    let j = v.to_json().ok_or_else(|| bad(store, user, format!("key {key:?} has a value of type {:?}", v.encode().0)))?;
+    serde_json::from_value(j).map_err(|e| bad(store, user, format!("key {key:?}: {e}")))
+}
+
+fn encode<V: Serialize>(store: &str, user: &str, v: &V) -> Result<Json, StoreError> {
+    serde_json::to_value(v).map_err(|e| bad(store, user, e))
+}
+
+/// A keyval store of tables: `T` is the table (a struct, or a map for free-form ones).
+pub struct KeyVal<'a, T> {
+    c: &'a Connection,
+    at: At<'a>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
+    pub(super) fn new(c: &'a Connection, host: &'a str, store: &'a str) -> Self {
+        KeyVal { c, at: At { host, store }, _t: PhantomData }
+    }
+
+    /// The user's table, None when the user has no row.
+    pub fn get(&self, user: &str) -> Result<Option<T>, StoreError> {
+        let rows = rows::kv_all(self.c, self.at, user)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut table = JsonMap::new();
+        for (k, v) in rows {
+            let j = v
+                .to_json()
+                .ok_or_else(|| bad(self.at.store, user, format!("key {k:?} has a value of type {:?}", v.encode().0)))?;
+            table.insert(k, j);
+        }
+        serde_json::from_value(Json::Object(table)).map(Some).map_err(|e| bad(self.at.store, user, e))
+    }
+
+    /// Replaces the user's table (Prosody's `set(user, table)`: the old rows go).
+    pub fn set(&self, user: &str, v: &T) -> Result<(), StoreError> {
+        let Json::Object(table) = encode(self.at.store, user, v)? else {
+            return Err(bad(self.at.store, user, "a keyval value must be a table"));
+        };
+        rows::kv_clear(self.c, self.at, user)?;
+        for (k, j) in table {
+            if let Some(v) = Value::from_json(j) {
+                rows::kv_set(self.c, self.at, user, &k, &v)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn exists(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(rows::kv_exists(self.c, self.at, user)?)
+    }
+
+    /// Removes the user's table.
+    pub fn clear(&self, user: &str) -> Result<(), StoreError> {
+        rows::kv_clear(self.c, self.at, user)?;
+        Ok(())
+    }
+
+    /// Every user's table, sorted by user: one query, grouped here.
+    pub fn every(&self) -> Result<Vec<(String, T)>, StoreError> {
+        let mut tables: Vec<(String, JsonMap<String, Json>)> = Vec::new();
+        for (user, k, v) in rows::store_rows(self.c, self.at)? {
+            let j = v
+                .to_json()
+                .ok_or_else(|| bad(self.at.store, &user, format!("key {k:?} has a value of type {:?}", v.encode().0)))?;
+            match tables.last_mut() {
+                Some((u, t)) if *u == user => {
+                    t.insert(k, j);
+                }
+                _ => tables.push((user, JsonMap::from_iter([(k, j)]))),
+            }
+        }
+        tables
+            .into_iter()
+            .map(|(u, t)| serde_json::from_value(Json::Object(t)).map(|t| (u, t)).map_err(|e| bad(self.at.store, "", e)))
+            .collect()
+    }
+
+    /// Whether any user of the host has a table.
+    pub fn any(&self) -> Result<bool, StoreError> {
+        Ok(rows::store_any(self.c, self.at)?)
+    }
+}
+
+/// A map store: one `V` per (user, key).
+pub struct Map<'a, V> {
+    c: &'a Connection,
+    at: At<'a>,
+    _v: PhantomData<fn() -> V>,
+}
+
+impl<'a, V: Serialize + DeserializeOwned> Map<'a, V> {
+    pub(super) fn new(c: &'a Connection, host: &'a str, store: &'a str) -> Self {
+        Map { c, at: At { host, store }, _v: PhantomData }
+    }
+
+    pub fn get(&self, user: &str, key: &str) -> Result<Option<V>, StoreError> {
+        match rows::kv_get(self.c, self.at, user, key)? {
+            Some(v) => decode(self.at.store, user, key, v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn set(&self, user: &str, key: &str, v: &V) -> Result<(), StoreError> {
+        match Value::from_json(encode(self.at.store, user, v)?) {
+            Some(v) => Ok(rows::kv_set(self.c, self.at, user, key, &v)?),
+            None => self.delete(user, key).map(|_| ()),
+        }
+    }
+
+    /// Removes one key; whether it existed.
+    pub fn delete(&self, user: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(rows::kv_delete(self.c, self.at, user, key)?)
+    }
+
+    /// Removes every key of the user.
+    pub fn clear(&self, user: &str) -> Result<usize, StoreError> {
+        Ok(rows::kv_clear(self.c, self.at, user)?)
+    }
+
+    pub fn exists(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(rows::kv_exists(self.c, self.at, user)?)
+    }
+
+    /// Every (key, value) of the user, sorted by key.
+    pub fn all(&self, user: &str) -> Result<Vec<(String, V)>, StoreError> {
+        rows::kv_all(self.c, self.at, user)?
+            .into_iter()
+            .map(|(k, v)| decode(self.at.store, user, &k, v).map(|v| (k, v)))
+            .collect()
+    }
+
+    /// The keys of the user, sorted, whatever their values.
+    pub fn keys(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        Ok(rows::kv_all(self.c, self.at, user)?.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Every (user, key, value) of the host, sorted by user then key.
+    pub fn every(&self) -> Result<Vec<(String, String, V)>, StoreError> {
+        rows::store_rows(self.c, self.at)?
+            .into_iter()
+            .map(|(u, k, v)| decode(self.at.store, &u, &k, v).map(|v| (u, k, v)))
+            .collect()
+    }
+
+    /// The users that have `key` (`get_all(key)`), sorted.
+    pub fn users_with(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        Ok(rows::users_with_key(self.c, self.at, key)?)
+    }
+}
+
+/// An archive item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub when: i64,
+    pub with: String,
+    pub value: Value,
+}
+
+/// An archive store (items of a PEP node, offline messages, ...).
+pub struct Archive<'a> {
+    c: &'a Connection,
+    host: &'a str,
+    store: String,
+}
+
+impl<'a> Archive<'a> {
+    pub(super) fn new(c: &'a Connection, host: &'a str, store: String) -> Self {
+        Archive { c, host, store }
+    }
+
+    fn at(&self) -> At<'_> {
+        At { host: self.host, store: &self.store }
+    }
+
+    pub fn get(&self, user: &str, id: &str) -> Result<Option<Item>, StoreError> {
+        Ok(rows::archive_get(self.c, self.at(), user, id)?.map(|(when, with, value)| Item { when, with, value }))
+    }
+
+    /// Stores an item, replacing one with the same id.
+    pub fn put(&self, user: &str, id: &str, item: &Item) -> Result<(), StoreError> {
+        Ok(rows::archive_put(self.c, self.at(), user, id, item.when, &item.with, &item.value)?)
+    }
+
+    pub fn delete(&self, user: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(rows::archive_delete(self.c, self.at(), user, id)?)
+    }
+}

@@ -1,0 +1,109 @@
+//! Prosody's schema, per version, and which version a database holds.
+//!
+//! The DDL is what each version's `mod_storage_sql` issues on SQLite (read off a
+//! database each version created), plus `IF NOT EXISTS`, which SQLite does not keep in
+//! the stored schema: a file we create is indistinguishable from one Prosody created.
+//! We never migrate Prosody's schema: a 0.12 database is upgraded by
+//! `prosodyctl mod_storage_sql upgrade`, not by us.
+
+use r2d2_sqlite::rusqlite::{params, Connection, OptionalExtension};
+
+use super::{ProsodyVersion, StoreError};
+
+const TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" INTEGER PRIMARY KEY AUTOINCREMENT, "host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host", "user", "store", "key");
+CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host", "user", "store", "with", "when");
+CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
+CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
+"#;
+
+/// Prosody 0.12: a non-unique index on `prosody` (keyval writes delete, then insert).
+const INDEX_0_12: &str = r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");"#;
+/// Prosody 13: the same columns, unique (13 refuses to start while `prosody_index` exists).
+const INDEX_13: &str = r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#;
+
+/// Indices of our own for lookups across users, which Prosody ignores: members of a
+/// group and the groups of a user (host, store, key), listings in user order (host,
+/// store, user, key), every user's nick item (archive: host, store, key).
+const OUR_INDICES: &str = r#"
+CREATE INDEX IF NOT EXISTS "prosody_admin_store_key_user" ON "prosody" ("host", "store", "key", "user");
+CREATE INDEX IF NOT EXISTS "prosody_admin_store_user_key" ON "prosody" ("host", "store", "user", "key");
+CREATE INDEX IF NOT EXISTS "prosody_admin_archive_store_key_user" ON "prosodyarchive" ("host", "store", "key", "user");
+"#;
+
+/// What a database's schema says about its Prosody version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    /// No `prosody` table: a new database.
+    Empty,
+    Version(ProsodyVersion),
+}
+
+fn has(c: &Connection, kind: &str, name: &str) -> Result<bool, StoreError> {
+    Ok(c
+        .query_row(r#"SELECT 1 FROM "sqlite_master" WHERE "type"=? AND "name"=?"#, params![kind, name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Reads (never writes) the version a database's schema belongs to.
+pub fn detect(c: &Connection) -> Result<Detected, StoreError> {
+    if !has(c, "table", "prosody")? {
+        return Ok(Detected::Empty);
+    }
+    match (has(c, "index", "prosody_index")?, has(c, "index", "prosody_unique_index")?) {
+        (true, false) => Ok(Detected::Version(ProsodyVersion::V0_12)),
+        (false, true) => Ok(Detected::Version(ProsodyVersion::V13)),
+        (true, true) => Err(StoreError(
+            "the table \"prosody\" has both prosody_index (Prosody 0.12) and prosody_unique_index (Prosody 13); \
+             finish the upgrade with `prosodyctl mod_storage_sql upgrade`"
+                .into(),
+        )),
+        (false, false) => Err(StoreError(
+            "the table \"prosody\" has neither prosody_index (Prosody 0.12) nor prosody_unique_index (Prosody 13): \
+             not a database Prosody's mod_storage_sql created"
+                .into(),
+        )),
+    }
+}
+
+/// Chooses the profile of a database and makes sure its schema is there:
+/// - an empty database gets `configured` (or [`ProsodyVersion::DEFAULT`]) and the
+///   schema that version's Prosody creates;
+/// - an existing one keeps the version its schema says; if `configured` disagrees,
+///   a clear error, and nothing is written.
+///
+/// Then our own indices are added (idempotent).
+pub fn prepare(c: &Connection, configured: Option<ProsodyVersion>) -> Result<ProsodyVersion, StoreError> {
+    let version = match (detect(c)?, configured) {
+        (Detected::Empty, v) => {
+            let v = v.unwrap_or(ProsodyVersion::DEFAULT);
+            let index = match v {
+                ProsodyVersion::V0_12 => INDEX_0_12,
+                ProsodyVersion::V13 => INDEX_13,
+            };
+            // Both or neither: a half-created schema would be detected as "neither".
+            let tx = c.unchecked_transaction()?;
+            tx.execute_batch(TABLES)?;
+            tx.execute_batch(index)?;
+            tx.commit()?;
+            v
+        }
+        (Detected::Version(found), Some(wanted)) if found != wanted => {
+            let hint = match (found, wanted) {
+                (ProsodyVersion::V0_12, ProsodyVersion::V13) => {
+                    "upgrade it with Prosody 13's `prosodyctl mod_storage_sql upgrade` first"
+                }
+                _ => "a Prosody 13 database cannot be used as 0.12; set prosody_version = \"13\" (or leave it unset)",
+            };
+            return Err(StoreError(format!(
+                "the database has Prosody {found}'s layout, but prosody_version is {wanted}: {hint}"
+            )));
+        }
+        (Detected::Version(found), _) => found,
+    };
+    c.execute_batch(OUR_INDICES)?;
+    Ok(version)
+}
