@@ -2,7 +2,8 @@
 # `make run` and `make test` are the README's two commands.
 
 SHELL := /bin/bash
-GENERATOR_VERSION := 7.26.0
+# The generator version is stated once, in build.rs.
+GENERATOR_VERSION := $(shell sed -n 's/^pub const GENERATOR_VERSION: &str = "\(.*\)";/\1/p' build.rs)
 VENV := .tools/venv
 GENERATOR := $(VENV)/bin/openapi-generator-cli
 PYVENV := .tools/pytest
@@ -12,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
+.PHONY: all tools generate build run test lint test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
 
 all: build
 
@@ -54,13 +55,21 @@ clients/typescript/.stamp: $(SPEC) | tools
 	$(GENERATOR) generate -g typescript-fetch -i $(SPEC) -o clients/typescript >/dev/null
 	touch $@
 
-# The whole test suite: Rust (unit, black-box, generation pipeline), then schemathesis
-# and the generated Python and TypeScript clients against a live server, then a real
-# Prosody 0.12 on the same database.
-test: test-rust test-contract test-ts test-interop bench-smoke
+# The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
+# generation pipeline), then schemathesis and the generated Python and TypeScript
+# clients against a live server, then real Prosody 0.12 and 13 on the same database.
+test: lint test-rust test-contract test-ts test-interop bench-smoke
 
+# Our crates only: generated/ is the generator's output, never reformatted or linted.
+lint: tools
+	$(CARGO) fmt -p prosody-admin -p prosody-admin-backend -p bare-hyper --check
+	$(CARGO) clippy --locked --all-targets --no-deps -- -D warnings
+
+# The version-independent black-box suites run on Prosody 13's layout (the default),
+# then again on 0.12's; the layout-specific ones choose their version themselves.
 test-rust: tools
 	$(CARGO) test --locked
+	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
 
 $(PYVENV)/.stamp: tests/contract/requirements.txt clients/python/.stamp
 	python3 -m venv $(PYVENV)
@@ -82,10 +91,11 @@ tests/ts/node_modules/.stamp: tests/ts/package.json tests/ts/package-lock.json
 test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
 	cd tests/ts && rm -rf build && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) npm test --silent
 
-# Prosody from Debian's packages (installed if missing), driven over XMPP on loopback.
+# Prosody 0.12 and 13 from Debian's packages (installed if missing), driven over XMPP
+# and HTTP on loopback.
 test-interop: $(PYVENV)/.stamp $(BIN)
 	tests/interop/install-prosody.sh
-	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -q -p no:cacheprovider .
+	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -v -p no:cacheprovider .
 
 # Load tests (release build, wrk on loopback, the bare hyper ceiling in the same run);
 # writes BENCHMARKS.md. Not part of `make test`; its smoke variant is.

@@ -34,7 +34,7 @@ pub const GENERATOR_ARGS: &[&str] = &[
 /// Files and directories the generator emits that we do not keep.
 const DROPPED: &[&str] = &[".cargo", ".gitignore"];
 const STAMP: &str = ".stamp";
-const TOOLS_HINT: &str = "run `make tools` (installs openapi-generator-cli==7.26.0 into .tools/venv), \
+const TOOLS_HINT: &str = "run `make tools` (installs the pinned openapi-generator-cli into .tools/venv), \
 or set PROSODY_ADMIN_GENERATOR to an openapi-generator-cli executable";
 
 fn main() {
@@ -81,10 +81,7 @@ pub fn stamp_for(root: &Path) -> io::Result<String> {
         h.write(t.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
         h.write(&fs::read(&t)?);
     }
-    Ok(format!(
-        "openapi-generator {GENERATOR_VERSION}; api-spec hash {:016x}\n",
-        h.0
-    ))
+    Ok(format!("openapi-generator {GENERATOR_VERSION}; api-spec hash {:016x}\n", h.0))
 }
 
 fn template_files(root: &Path) -> io::Result<Vec<PathBuf>> {
@@ -126,9 +123,8 @@ pub fn generator(root: &Path) -> Option<PathBuf> {
 /// Generates the crate from `root`'s spec into `out` (which is replaced), post-processed
 /// exactly as the committed `generated/` is.
 pub fn generate_into(root: &Path, out: &Path) -> Result<(), String> {
-    let gen = generator(root).ok_or_else(|| {
-        format!("openapi-generator-cli {GENERATOR_VERSION} was not found: {TOOLS_HINT}")
-    })?;
+    let gen = generator(root)
+        .ok_or_else(|| format!("openapi-generator-cli {GENERATOR_VERSION} was not found: {TOOLS_HINT}"))?;
     let tmp = out.with_extension("tmp");
     let _ = fs::remove_dir_all(&tmp);
     let output = Command::new(&gen)

@@ -12,7 +12,11 @@ use crate::config::{Common, Config, ServeArgs, BOOTSTRAP_ADMIN};
 use crate::http;
 
 #[derive(Debug, Parser)]
-#[command(name = "prosody-admin", version, about = "Prosody's administration REST API (/admin_api) on Prosody's own SQLite storage")]
+#[command(
+    name = "prosody-admin",
+    version,
+    about = "Prosody's administration REST API (/admin_api) on Prosody's own SQLite storage"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -119,9 +123,7 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         println!("prosody-admin listening on http://{addr}{}", http::BASE_PATH);
         let _ = std::io::stdout().flush();
         let app = http::App::new(backend, config.max_body_bytes);
-        http::serve(listener, app, http::shutdown_signal(), Duration::from_secs(10))
-            .await
-            .map_err(|e| e.to_string())
+        http::serve(listener, app, http::shutdown_signal(), Duration::from_secs(10)).await.map_err(|e| e.to_string())
     })
 }
 

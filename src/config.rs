@@ -167,7 +167,8 @@ mod tests {
     fn flags_beat_file_beat_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
-        std::fs::write(&f, "host = \"example.org\"\nsite_name = \"From file\"\nadmins = [\"boss@example.org\"]\n").unwrap();
+        std::fs::write(&f, "host = \"example.org\"\nsite_name = \"From file\"\nadmins = [\"boss@example.org\"]\n")
+            .unwrap();
         let common = Common { config: Some(f.clone()), ..Default::default() };
         let serve = ServeArgs { site_name: Some("From flag".into()), ..Default::default() };
         let c = Config::resolve(&common, &serve).unwrap();
@@ -179,7 +180,10 @@ mod tests {
         assert_eq!(c.token_file(), PathBuf::from("data/admin-token"));
         assert_eq!(c.prosody_version, None);
         std::fs::write(&f, "prosody_version = \"0.12\"\n").unwrap();
-        assert_eq!(Config::resolve(&common, &ServeArgs::default()).unwrap().prosody_version, Some(ProsodyVersion::V0_12));
+        assert_eq!(
+            Config::resolve(&common, &ServeArgs::default()).unwrap().prosody_version,
+            Some(ProsodyVersion::V0_12)
+        );
         let flag = Common { prosody_version: Some(ProsodyVersion::V13), ..common.clone() };
         assert_eq!(Config::resolve(&flag, &ServeArgs::default()).unwrap().prosody_version, Some(ProsodyVersion::V13));
         std::fs::write(&f, "prosody_version = \"12.5\"\n").unwrap();

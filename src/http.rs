@@ -166,7 +166,8 @@ impl App {
 
         let (parts, body) = req.into_parts();
         let max = self.inner.max_body;
-        let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > max as u64) {
             return Err(too_large(max));
         }
@@ -194,7 +195,11 @@ impl App {
                 };
                 if let Some(k) = cache_key.as_deref() {
                     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
-                    self.inner.responses.insert(k, generation, crate::response_cache::Cached { content_type, body: body.clone() });
+                    self.inner.responses.insert(
+                        k,
+                        generation,
+                        crate::response_cache::Cached { content_type, body: body.clone() },
+                    );
                 }
                 Ok(Response::from_parts(parts, Full::new(body).boxed()))
             }

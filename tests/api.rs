@@ -95,7 +95,8 @@ fn users_get_update_delete() {
     assert_eq!(s.admin("DELETE", "/users/bob", None).status, 404);
     assert_eq!(s.admin("DELETE", "/users/a%40b", None).status, 400);
     let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE user='bob'", [], |r| r.get(0)).unwrap();
-    let m: i64 = s.sqlite().query_row("SELECT count(*) FROM prosodyarchive WHERE user='bob'", [], |r| r.get(0)).unwrap();
+    let m: i64 =
+        s.sqlite().query_row("SELECT count(*) FROM prosodyarchive WHERE user='bob'", [], |r| r.get(0)).unwrap();
     assert_eq!((n, m), (0, 0));
 }
 
@@ -157,14 +158,18 @@ fn groups_and_memberships() {
     // Deleting a user removes their memberships and affiliations.
     assert_eq!(s.admin("DELETE", "/users/alice", None).status, 200);
     assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).json()["members"], json!([]));
-    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE key='alice@localhost' OR key='alice'", [], |r| r.get(0)).unwrap();
+    let n: i64 = s
+        .sqlite()
+        .query_row("SELECT count(*) FROM prosody WHERE key='alice@localhost' OR key='alice'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0);
 
     // Delete groups: 204, then 404; the room rows go too.
     assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 204);
     assert_eq!(s.admin("GET", &format!("/groups/{mid}"), None).status, 404);
     assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 404);
-    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
+    let n: i64 =
+        s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 0);
     assert_eq!(s.admin("GET", "/groups/nosuchgroup", None).status, 404);
 
@@ -199,13 +204,25 @@ fn invites_of_every_kind() {
     assert!(a["created_at"].as_i64().unwrap() >= t0);
 
     // With username, ttl, groups.
-    let b = s.admin("POST", "/invites/account", Some(&format!(r#"{{"username":"Newbie","ttl":600,"groups":["{gid}"]}}"#))).json();
+    let b = s
+        .admin("POST", "/invites/account", Some(&format!(r#"{{"username":"Newbie","ttl":600,"groups":["{gid}"]}}"#)))
+        .json();
     assert_eq!(b["jid"], "newbie@localhost");
     assert_eq!(b["groups"], json!([gid]));
     assert_eq!(b["expires"].as_i64().unwrap() - b["created_at"].as_i64().unwrap(), 600);
     assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"groups":["nosuch"]}"#)).status, 404);
     assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"username":"carol"}"#)).status, 409, "already registered");
-    for bad in [r#"{"username":"a@b"}"#, r#"{"ttl":"abc"}"#, r#"{"ttl":-5}"#, r#"{"ttl":0}"#, r#"{"ttl":1e300}"#, r#"{"groups":"x"}"#, "null", "[]", "{"] {
+    for bad in [
+        r#"{"username":"a@b"}"#,
+        r#"{"ttl":"abc"}"#,
+        r#"{"ttl":-5}"#,
+        r#"{"ttl":0}"#,
+        r#"{"ttl":1e300}"#,
+        r#"{"groups":"x"}"#,
+        "null",
+        "[]",
+        "{",
+    ] {
         assert_eq!(s.admin("POST", "/invites/account", Some(bad)).status, 400, "{bad}");
     }
 
@@ -320,7 +337,13 @@ fn malformed_bodies_are_400_and_write_nothing() {
 fn oversized_bodies_are_413() {
     let s = Server::start_with(&["--max-body-bytes", "1024"]);
     let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2000));
-    for (m, p) in [("POST", "/groups"), ("PUT", "/users/admin"), ("POST", "/invites/account"), ("POST", "/invites/group"), ("POST", "/invites/reset")] {
+    for (m, p) in [
+        ("POST", "/groups"),
+        ("PUT", "/users/admin"),
+        ("POST", "/invites/account"),
+        ("POST", "/invites/group"),
+        ("POST", "/invites/reset"),
+    ] {
         assert_eq!(s.admin(m, p, Some(&big)).status, 413, "{m} {p}");
     }
     // Without a Content-Length (chunked), the limit holds too.
@@ -377,7 +400,10 @@ fn cli_tokens() {
     // After `user add --admin`, a token of that user works; revoking it stops it.
     let o = s.cli(&["user", "add", "root2", "--admin"], Some("secret\n"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let t = String::from_utf8(s.cli(&["token", "create", "--user", "root2", "--ttl", "3600"], None).stdout).unwrap().trim().to_string();
+    let t = String::from_utf8(s.cli(&["token", "create", "--user", "root2", "--ttl", "3600"], None).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     assert_eq!(s.request("GET", "/admin_api/users", None, Some(&t)).status, 200);
     let list = String::from_utf8(s.cli(&["token", "list"], None).stdout).unwrap();
     assert!(list.contains("root2@localhost") && !list.contains(&t), "{list}");
@@ -387,7 +413,12 @@ fn cli_tokens() {
     assert!(!s.cli(&["token", "revoke", &t], None).status.success());
     assert!(!s.cli(&["token", "create", "--user", "nobody"], None).status.success());
     // Subcommands have --help.
-    for sub in [&["serve", "--help"][..], &["token", "create", "--help"], &["user", "add", "--help"], &["user", "passwd", "--help"]] {
+    for sub in [
+        &["serve", "--help"][..],
+        &["token", "create", "--help"],
+        &["user", "add", "--help"],
+        &["user", "passwd", "--help"],
+    ] {
         assert!(s.cli(sub, None).status.success(), "{sub:?}");
     }
 }

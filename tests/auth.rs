@@ -35,18 +35,29 @@ fn every_operation_refuses_bad_credentials() {
     s.add_user("bob", "pw");
     let c = s.sqlite();
     // Tokens as Prosody's mod_tokenauth stores them.
-    let row = |id: &str, v: serde_json::Value| put_row(&c, "localhost", "admin", "auth_tokens", id, "json", &v.to_string());
+    let row =
+        |id: &str, v: serde_json::Value| put_row(&c, "localhost", "admin", "auth_tokens", id, "json", &v.to_string());
     let session = json!({"username": "admin", "host": "localhost", "auth_scope": "prosody:scope:admin"});
-    row("expiredtokenid", json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now() - 100, "expires": now() - 10, "session": session}));
-    row("noscopetokenid", json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now(), "session": {"username": "admin", "host": "localhost"}}));
-    row("userscopetokenid", json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now(), "session": {"username": "admin", "host": "localhost", "auth_scope": "prosody:scope:default"}}));
+    row(
+        "expiredtokenid",
+        json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now() - 100, "expires": now() - 10, "session": session}),
+    );
+    row(
+        "noscopetokenid",
+        json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now(), "session": {"username": "admin", "host": "localhost"}}),
+    );
+    row(
+        "userscopetokenid",
+        json!({"owner": "admin@localhost", "jid": "admin@localhost", "created": now(), "session": {"username": "admin", "host": "localhost", "auth_scope": "prosody:scope:default"}}),
+    );
     let expired = token_string("admin@localhost", "expiredtokenid");
     let no_scope = token_string("admin@localhost", "noscopetokenid");
     let user_scope = token_string("admin@localhost", "userscopetokenid");
     let out = s.cli(&["token", "create", "--user", "admin"], None);
     let revoked = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(s.cli(&["token", "revoke", &revoked], None).status.success());
-    let non_admin = String::from_utf8(s.cli(&["token", "create", "--user", "bob"], None).stdout).unwrap().trim().to_string();
+    let non_admin =
+        String::from_utf8(s.cli(&["token", "create", "--user", "bob"], None).stdout).unwrap().trim().to_string();
     let other_host = token_string("admin@example.org", "whatever");
 
     let cases: Vec<(&str, Option<String>, u16)> = vec![
@@ -69,7 +80,11 @@ fn every_operation_refuses_bad_credentials() {
             common::check_invariants(method, &path, &r);
             assert_eq!(r.status, *want, "{method} {path} with {name}: {}", r.body);
             if *want == 401 {
-                assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"localhost/admin_api\""), "{method} {path} {name}");
+                assert_eq!(
+                    r.header("www-authenticate"),
+                    Some("Bearer realm=\"localhost/admin_api\""),
+                    "{method} {path} {name}"
+                );
             }
         }
     }

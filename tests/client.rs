@@ -8,10 +8,10 @@ use common::Server;
 use prosody_admin_api::models;
 use prosody_admin_api::{
     AddGroupMemberResponse, ApiNoContext, Client, ContextWrapperExt, CreateGroupResponse,
-    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupResponse,
-    DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse,
-    GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse,
-    ListGroupsResponse, ListInvitesResponse, ListUsersResponse, UpdateUserResponse,
+    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupResponse, DeleteInviteResponse,
+    DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse, GetServerInfoResponse, GetUserByNameResponse,
+    GetUserDebugInfoResponse, GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
+    UpdateUserResponse,
 };
 use swagger::auth::AuthData;
 use swagger::{ContextBuilder, EmptyContext, Nullable, Push, XSpanIdString};
@@ -19,7 +19,12 @@ use swagger::{ContextBuilder, EmptyContext, Nullable, Push, XSpanIdString};
 type Ctx = swagger::make_context_ty!(ContextBuilder, EmptyContext, Option<AuthData>, XSpanIdString);
 
 fn client(s: &Server, token: &str) -> impl ApiNoContext<Ctx> {
-    let ctx: Ctx = swagger::make_context!(ContextBuilder, EmptyContext, Some(AuthData::Bearer(token.to_string())), XSpanIdString::default());
+    let ctx: Ctx = swagger::make_context!(
+        ContextBuilder,
+        EmptyContext,
+        Some(AuthData::Bearer(token.to_string())),
+        XSpanIdString::default()
+    );
     Client::try_new_http(&format!("http://{}", s.addr)).expect("client").with_context(ctx)
 }
 
@@ -40,8 +45,14 @@ async fn typed_scenario() {
         }
         other => panic!("{other:?}"),
     };
-    assert_eq!(c.add_group_member(gid.clone(), "alice".into()).await.unwrap(), AddGroupMemberResponse::SuccessfulOperation);
-    assert!(matches!(c.add_group_member(gid.clone(), "nobody".into()).await.unwrap(), AddGroupMemberResponse::GroupOrUserNotFound(_)));
+    assert_eq!(
+        c.add_group_member(gid.clone(), "alice".into()).await.unwrap(),
+        AddGroupMemberResponse::SuccessfulOperation
+    );
+    assert!(matches!(
+        c.add_group_member(gid.clone(), "nobody".into()).await.unwrap(),
+        AddGroupMemberResponse::GroupOrUserNotFound(_)
+    ));
     match c.get_group_by_id(gid.clone()).await.unwrap() {
         GetGroupByIdResponse::SuccessfulOperation(g) => assert_eq!(g.members, ["alice"]),
         other => panic!("{other:?}"),
@@ -51,7 +62,9 @@ async fn typed_scenario() {
         other => panic!("{other:?}"),
     }
     match c.get_user_groups("alice".into()).await.unwrap() {
-        GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo(g) => assert_eq!(g, [gid.clone()]),
+        GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo(g) => {
+            assert_eq!(g, std::slice::from_ref(&gid))
+        }
         other => panic!("{other:?}"),
     }
 
@@ -59,7 +72,9 @@ async fn typed_scenario() {
     up.display_name = Some(Nullable::Present("Alice".into()));
     up.roles = Some(vec!["custom:role".into()]);
     match c.update_user("alice".into(), up).await.unwrap() {
-        UpdateUserResponse::SuccessfulOperation(u) => assert_eq!(u.display_name, Some(Nullable::Present("Alice".into()))),
+        UpdateUserResponse::SuccessfulOperation(u) => {
+            assert_eq!(u.display_name, Some(Nullable::Present("Alice".into())))
+        }
         other => panic!("{other:?}"),
     }
     match c.get_user_by_name("alice".into()).await.unwrap() {
@@ -89,10 +104,15 @@ async fn typed_scenario() {
     };
     let mut bad = models::NewAccountInvite::new();
     bad.groups = Some(Nullable::Present(vec!["nosuch".into()]));
-    assert!(matches!(c.create_invite_for_account(Some(bad)).await.unwrap(), CreateInviteForAccountResponse::GroupNotFound(_)));
+    assert!(matches!(
+        c.create_invite_for_account(Some(bad)).await.unwrap(),
+        CreateInviteForAccountResponse::GroupNotFound(_)
+    ));
     let mut gi = models::NewGroupInvite::new();
     gi.groups = Some(Nullable::Present(vec![gid.clone()]));
-    assert!(matches!(c.create_invite_for_group(Some(gi)).await.unwrap(), CreateInviteForGroupResponse::SuccessfulOperation(i) if i.reusable));
+    assert!(
+        matches!(c.create_invite_for_group(Some(gi)).await.unwrap(), CreateInviteForGroupResponse::SuccessfulOperation(i) if i.reusable)
+    );
     assert!(matches!(c.get_invite_by_id(id.clone()).await.unwrap(), GetInviteByIdResponse::SuccessfulOperation(_)));
     match c.list_invites().await.unwrap() {
         ListInvitesResponse::SuccessfulOperation(l) => assert_eq!(l.len(), 2),

@@ -12,7 +12,9 @@ const NICK_NODE: &str = "http://jabber.org/protocol/nick";
 fn rows(s: &Server, host: &str, user: &str, store: &str) -> Vec<(String, String, String)> {
     let c = s.sqlite();
     let mut st = c
-        .prepare(r#"SELECT "key","type","value" FROM "prosody" WHERE "host"=? AND "user"=? AND "store"=? ORDER BY "key""#)
+        .prepare(
+            r#"SELECT "key","type","value" FROM "prosody" WHERE "host"=? AND "user"=? AND "store"=? ORDER BY "key""#,
+        )
         .unwrap();
     st.query_map([host, user, store], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
 }
@@ -34,8 +36,26 @@ fn reads_what_prosody_wrote() {
     put_row(&c, h, "bob", "accounts", "iteration_count", "number", "10000");
     put_row(&c, h, "alice", "roles", "custom:role", "boolean", "true");
     put_row(&c, h, "alice", "roles", "prosody:admin", "boolean", "true");
-    put_row(&c, h, "alice", "pep", NICK_NODE, "json", r#"{"config":{"_defaults_only":true,"access_model":"open"},"name":"http://jabber.org/protocol/nick","affiliations":{},"subscribers":{}}"#);
-    put_archive(&c, h, "alice", "pep_http://jabber.org/protocol/nick", "current", 1795687791, "", "xml", "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>");
+    put_row(
+        &c,
+        h,
+        "alice",
+        "pep",
+        NICK_NODE,
+        "json",
+        r#"{"config":{"_defaults_only":true,"access_model":"open"},"name":"http://jabber.org/protocol/nick","affiliations":{},"subscribers":{}}"#,
+    );
+    put_archive(
+        &c,
+        h,
+        "alice",
+        "pep_http://jabber.org/protocol/nick",
+        "current",
+        1795687791,
+        "",
+        "xml",
+        "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>",
+    );
     put_row(&c, h, "DAMedeC5NArp", "group_info", "name", "string", "Team A");
     put_row(&c, h, "xg-rZPdwC5_7", "group_info", "muc_jid", "string", "7phsobppujq5@groups.localhost");
     put_row(&c, h, "xg-rZPdwC5_7", "group_info", "name", "string", "Team MUC");
@@ -43,33 +63,100 @@ fn reads_what_prosody_wrote() {
     put_row(&c, h, "DAMedeC5NArp", "groups", "alice", "json", "{}");
     put_row(&c, h, "DAMedeC5NArp", "groups", "bob", "json", "{}");
     let exp = now() + 3600;
-    put_row(&c, h, "", "invite_token", "qe9A98YmhqKuPzBF7ojL77YM", "json", &format!(
-        r#"{{"expires":{exp},"allow_registration":true,"type":"register","token":"qe9A98YmhqKuPzBF7ojL77YM","created_at":1795687791,"additional_data":{{"groups":["DAMedeC5NArp"],"source":"admin@localhost/admin_api"}},"jid":"newbie@localhost","uri":"xmpp:newbie@localhost?register;preauth=qe9A98YmhqKuPzBF7ojL77YM"}}"#));
-    put_row(&c, h, "", "invite_token", "L31ZEL2RIq4U2D8dlkzb_wSH", "json", &format!(
-        r#"{{"allow_registration":true,"type":"register","uri":"xmpp:localhost?register;preauth=L31ZEL2RIq4U2D8dlkzb_wSH","expires":{exp},"created_at":1795687792,"token":"L31ZEL2RIq4U2D8dlkzb_wSH","additional_data":{{"groups":["DAMedeC5NArp"],"source":"admin@localhost/admin_api"}},"jid":"localhost","reusable":true}}"#));
-    put_row(&c, h, "", "invite_token", "wB47i2-h0aDeuorYoTZDFsPZ", "json", &format!(
-        r#"{{"expires":{exp},"allow_registration":true,"type":"register","token":"wB47i2-h0aDeuorYoTZDFsPZ","created_at":1795687793,"additional_data":{{"allow_reset":"carol"}},"jid":"carol@localhost","uri":"xmpp:carol@localhost?register;preauth=wB47i2-h0aDeuorYoTZDFsPZ"}}"#));
+    put_row(
+        &c,
+        h,
+        "",
+        "invite_token",
+        "qe9A98YmhqKuPzBF7ojL77YM",
+        "json",
+        &format!(
+            r#"{{"expires":{exp},"allow_registration":true,"type":"register","token":"qe9A98YmhqKuPzBF7ojL77YM","created_at":1795687791,"additional_data":{{"groups":["DAMedeC5NArp"],"source":"admin@localhost/admin_api"}},"jid":"newbie@localhost","uri":"xmpp:newbie@localhost?register;preauth=qe9A98YmhqKuPzBF7ojL77YM"}}"#
+        ),
+    );
+    put_row(
+        &c,
+        h,
+        "",
+        "invite_token",
+        "L31ZEL2RIq4U2D8dlkzb_wSH",
+        "json",
+        &format!(
+            r#"{{"allow_registration":true,"type":"register","uri":"xmpp:localhost?register;preauth=L31ZEL2RIq4U2D8dlkzb_wSH","expires":{exp},"created_at":1795687792,"token":"L31ZEL2RIq4U2D8dlkzb_wSH","additional_data":{{"groups":["DAMedeC5NArp"],"source":"admin@localhost/admin_api"}},"jid":"localhost","reusable":true}}"#
+        ),
+    );
+    put_row(
+        &c,
+        h,
+        "",
+        "invite_token",
+        "wB47i2-h0aDeuorYoTZDFsPZ",
+        "json",
+        &format!(
+            r#"{{"expires":{exp},"allow_registration":true,"type":"register","token":"wB47i2-h0aDeuorYoTZDFsPZ","created_at":1795687793,"additional_data":{{"allow_reset":"carol"}},"jid":"carol@localhost","uri":"xmpp:carol@localhost?register;preauth=wB47i2-h0aDeuorYoTZDFsPZ"}}"#
+        ),
+    );
     // Push and OMEMO rows of the debug-info fixture.
-    put_row(&c, h, "alice", "cloud_notify", "push.example.com<abc", "json", r#"{"resource":"fixture","language":"en","node":"abc","timestamp":1795688298,"jid":"push.example.com"}"#);
-    put_row(&c, h, "alice", "pep", "eu.siacs.conversations.axolotl.bundles:1001", "json", r#"{"name":"eu.siacs.conversations.axolotl.bundles:1001","affiliations":{},"subscribers":{},"config":{"persist_items":true,"access_model":"open","max_items":1}}"#);
-    put_row(&c, h, "alice", "pep", "eu.siacs.conversations.axolotl.devicelist", "json", r#"{"name":"eu.siacs.conversations.axolotl.devicelist","affiliations":{},"subscribers":{},"config":{"persist_items":true,"access_model":"open","max_items":1}}"#);
-    put_archive(&c, h, "alice", "pep_eu.siacs.conversations.axolotl.devicelist", "current", 1795688298, "alice@localhost", "xml", "<list xmlns='eu.siacs.conversations.axolotl'><device id='1001'/><device id='2002'/></list>");
+    put_row(
+        &c,
+        h,
+        "alice",
+        "cloud_notify",
+        "push.example.com<abc",
+        "json",
+        r#"{"resource":"fixture","language":"en","node":"abc","timestamp":1795688298,"jid":"push.example.com"}"#,
+    );
+    put_row(
+        &c,
+        h,
+        "alice",
+        "pep",
+        "eu.siacs.conversations.axolotl.bundles:1001",
+        "json",
+        r#"{"name":"eu.siacs.conversations.axolotl.bundles:1001","affiliations":{},"subscribers":{},"config":{"persist_items":true,"access_model":"open","max_items":1}}"#,
+    );
+    put_row(
+        &c,
+        h,
+        "alice",
+        "pep",
+        "eu.siacs.conversations.axolotl.devicelist",
+        "json",
+        r#"{"name":"eu.siacs.conversations.axolotl.devicelist","affiliations":{},"subscribers":{},"config":{"persist_items":true,"access_model":"open","max_items":1}}"#,
+    );
+    put_archive(
+        &c,
+        h,
+        "alice",
+        "pep_eu.siacs.conversations.axolotl.devicelist",
+        "current",
+        1795688298,
+        "alice@localhost",
+        "xml",
+        "<list xmlns='eu.siacs.conversations.axolotl'><device id='1001'/><device id='2002'/></list>",
+    );
     put_archive(&c, h, "alice", "pep_eu.siacs.conversations.axolotl.bundles:1001", "current", 1795688298, "alice@localhost", "xml", "<bundle xmlns='eu.siacs.conversations.axolotl'><signedPreKeyPublic signedPreKeyId='1'>BbyIW3HCvwWbaz1t6KSlvPvqzjSMLKSsjh2FYMko8zUa</signedPreKeyPublic><identityKey>Bf0pW0pM5DGGzHDi/k3kGAe7zRpT5tzGiblPKik7dOAt</identityKey></bundle>");
 
     let users = s.admin("GET", "/users", None).json();
     let names: Vec<&str> = users.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
     assert_eq!(names, ["admin", "alice", "bob"]);
     let alice = s.admin("GET", "/users/alice", None).json();
-    assert_eq!(alice, json!({"username": "alice", "display_name": "Alice Liddell", "roles": ["custom:role", "prosody:admin"], "groups": ["DAMedeC5NArp"]}));
+    assert_eq!(
+        alice,
+        json!({"username": "alice", "display_name": "Alice Liddell", "roles": ["custom:role", "prosody:admin"], "groups": ["DAMedeC5NArp"]})
+    );
     assert_eq!(users[1], alice, "list and get agree");
     assert_eq!(s.admin("GET", "/users/bob/groups", None).json(), json!(["DAMedeC5NArp"]));
 
     let groups = s.admin("GET", "/groups", None).json();
-    assert_eq!(groups, json!([
-        {"id": "DAMedeC5NArp", "name": "Team A", "muc_jid": null, "members": ["alice", "bob"]},
-        {"id": "N8mbr7r_0001", "name": "42", "muc_jid": null, "members": []},
-        {"id": "xg-rZPdwC5_7", "name": "Team MUC", "muc_jid": "7phsobppujq5@groups.localhost", "members": []},
-    ]));
+    assert_eq!(
+        groups,
+        json!([
+            {"id": "DAMedeC5NArp", "name": "Team A", "muc_jid": null, "members": ["alice", "bob"]},
+            {"id": "N8mbr7r_0001", "name": "42", "muc_jid": null, "members": []},
+            {"id": "xg-rZPdwC5_7", "name": "Team MUC", "muc_jid": "7phsobppujq5@groups.localhost", "members": []},
+        ])
+    );
 
     let invites = s.admin("GET", "/invites", None).json();
     let ids: Vec<&str> = invites.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
@@ -84,15 +171,21 @@ fn reads_what_prosody_wrote() {
 
     // Debug info, as the reference module reported it for these rows (sessions aside).
     let d = s.admin("GET", "/users/alice/debug", None).json();
-    assert_eq!(d["push_registrations"], json!({"push.example.com<abc": {"node": "abc", "since": 1795688298, "service": "push.example.com", "error_count": 0.0}}));
+    assert_eq!(
+        d["push_registrations"],
+        json!({"push.example.com<abc": {"node": "abc", "since": 1795688298, "service": "push.example.com", "error_count": 0.0}})
+    );
     let cfg = json!({"access_model": "open", "max_items": 1, "persist_items": true, "publish_model": "publishers", "send_last_published_item": "on_sub_and_presence"});
-    assert_eq!(d["omemo"], json!({
-        "devices": [
-            {"bundle_config": cfg, "have_bundle": true, "id": 1001, "valid": true},
-            {"id": 2002, "valid": false},
-        ],
-        "status": {"config": cfg, "config_valid": true, "valid": false},
-    }));
+    assert_eq!(
+        d["omemo"],
+        json!({
+            "devices": [
+                {"bundle_config": cfg, "have_bundle": true, "id": 1001, "valid": true},
+                {"id": 2002, "valid": false},
+            ],
+            "status": {"config": cfg, "config_valid": true, "valid": false},
+        })
+    );
     assert_eq!(d["sessions"], json!([]));
 }
 
@@ -105,7 +198,10 @@ fn writes_what_prosody_reads() {
     // accounts: 4 rows, Prosody's types; keys verify against the password.
     let acc = rows(&s, "localhost", "alice", "accounts");
     let keys: Vec<(&str, &str)> = acc.iter().map(|(k, t, _)| (k.as_str(), t.as_str())).collect();
-    assert_eq!(keys, [("iteration_count", "number"), ("salt", "string"), ("server_key", "string"), ("stored_key", "string")]);
+    assert_eq!(
+        keys,
+        [("iteration_count", "number"), ("salt", "string"), ("server_key", "string"), ("stored_key", "string")]
+    );
     assert_eq!(acc[0].2, "10000");
     let salt = &acc[1].2;
     assert_eq!(salt.len(), 36);
@@ -114,12 +210,21 @@ fn writes_what_prosody_reads() {
     assert_eq!((acc[2].2.as_str(), acc[3].2.as_str()), (expect.server_key.as_str(), expect.stored_key.as_str()));
 
     // Nick: the pep node row and the archive item, exactly as through Prosody.
-    let r = s.admin("PUT", "/users/alice", Some(r#"{"display_name":"Alice Liddell","roles":["custom:role","prosody:admin"]}"#));
+    let r = s.admin(
+        "PUT",
+        "/users/alice",
+        Some(r#"{"display_name":"Alice Liddell","roles":["custom:role","prosody:admin"]}"#),
+    );
     assert_eq!(r.status, 200);
     let pep = rows(&s, "localhost", "alice", "pep");
     assert_eq!(pep.len(), 1);
     assert_eq!((pep[0].0.as_str(), pep[0].1.as_str()), (NICK_NODE, "json"));
-    assert_eq!(json_of(&pep[0].2), json_of(r#"{"config":{"_defaults_only":true,"access_model":"open"},"name":"http://jabber.org/protocol/nick","affiliations":{},"subscribers":{}}"#));
+    assert_eq!(
+        json_of(&pep[0].2),
+        json_of(
+            r#"{"config":{"_defaults_only":true,"access_model":"open"},"name":"http://jabber.org/protocol/nick","affiliations":{},"subscribers":{}}"#
+        )
+    );
     let (key, with, ty, value): (String, String, String, String) = s
         .sqlite()
         .query_row(
@@ -132,7 +237,10 @@ fn writes_what_prosody_reads() {
     assert_eq!(value, "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>");
     assert_eq!(
         rows(&s, "localhost", "alice", "roles"),
-        [("custom:role".into(), "boolean".into(), "true".into()), ("prosody:admin".into(), "boolean".into(), "true".into())]
+        [
+            ("custom:role".into(), "boolean".into(), "true".into()),
+            ("prosody:admin".into(), "boolean".into(), "true".into())
+        ]
     );
 
     // Groups: group_info name (string), membership rows json {}.
@@ -150,10 +258,14 @@ fn writes_what_prosody_reads() {
     assert_eq!(room.len(), 12);
     assert_eq!(s.admin("PUT", &format!("/groups/{mid}/members/carol"), None).status, 200);
     let cfg = rows(&s, "groups.localhost", room, "config");
-    let map: std::collections::HashMap<&str, (&str, &str)> = cfg.iter().map(|(k, t, v)| (k.as_str(), (t.as_str(), v.as_str()))).collect();
+    let map: std::collections::HashMap<&str, (&str, &str)> =
+        cfg.iter().map(|(k, t, v)| (k.as_str(), (t.as_str(), v.as_str()))).collect();
     assert_eq!(map.len(), 4, "{cfg:?}");
     assert_eq!(map["_data"].0, "json");
-    assert_eq!(json_of(map["_data"].1), json!({"name": "Team MUC", "persistent": true, "members_only": true, "whois": "anyone", "hidden": true}));
+    assert_eq!(
+        json_of(map["_data"].1),
+        json!({"name": "Team MUC", "persistent": true, "members_only": true, "whois": "anyone", "hidden": true})
+    );
     assert_eq!(map["_affiliation_data"], ("json", "{}"));
     assert_eq!(map["_jid"], ("string", muc));
     assert_eq!(map["carol@localhost"], ("string", "member"));
@@ -166,11 +278,15 @@ fn writes_what_prosody_reads() {
     let gi = s.admin("POST", "/invites/group", Some(&format!(r#"{{"groups":["{gid}"],"ttl":600}}"#))).json();
     let inv = rows(&s, "localhost", "", "invite_token");
     assert_eq!(inv.len(), 3);
-    let by_key = |k: &Value| json_of(&inv.iter().find(|(key, t, _)| key == k.as_str().unwrap() && t == "json").unwrap().2);
+    let by_key =
+        |k: &Value| json_of(&inv.iter().find(|(key, t, _)| key == k.as_str().unwrap() && t == "json").unwrap().2);
     let va = by_key(&a["id"]);
     let mut fields: Vec<&String> = va.as_object().unwrap().keys().collect();
     fields.sort();
-    assert_eq!(fields, ["additional_data", "allow_registration", "created_at", "expires", "jid", "token", "type", "uri"]);
+    assert_eq!(
+        fields,
+        ["additional_data", "allow_registration", "created_at", "expires", "jid", "token", "type", "uri"]
+    );
     assert_eq!(va["allow_registration"], true);
     assert_eq!(va["type"], "register");
     assert_eq!(va["jid"], "newbie@localhost");

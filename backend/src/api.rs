@@ -12,11 +12,10 @@ use async_trait::async_trait;
 use prosody_admin_api::models;
 use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupResponse, CreateInviteForAccountResetResponse,
-    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse,
-    GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
-    GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
-    UpdateUserResponse,
+    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupMemberResponse, DeleteGroupResponse,
+    DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse, GetOpenApiJsonResponse,
+    GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
+    GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -103,10 +102,15 @@ where
     }
 
     async fn delete_group(&self, id: String, _: &C) -> Result<DeleteGroupResponse, ApiError> {
-        respond("deleteGroup", self.delete_group(id).await, |()| DeleteGroupResponse::GroupDeleted, |s, e| match s {
-            Status::NotFound => Some(DeleteGroupResponse::GroupNotFound(e)),
-            _ => None,
-        })
+        respond(
+            "deleteGroup",
+            self.delete_group(id).await,
+            |()| DeleteGroupResponse::GroupDeleted,
+            |s, e| match s {
+                Status::NotFound => Some(DeleteGroupResponse::GroupNotFound(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn get_group_by_id(&self, id: String, _: &C) -> Result<GetGroupByIdResponse, ApiError> {
@@ -121,23 +125,38 @@ where
             Ok(u) => self.add_group_member(id, u).await,
             Err(e) => Err(e),
         };
-        respond("addGroupMember", r, |()| AddGroupMemberResponse::SuccessfulOperation, |s, e| match s {
-            Status::BadRequest => Some(AddGroupMemberResponse::BadRequest(e)),
-            Status::NotFound => Some(AddGroupMemberResponse::GroupOrUserNotFound(e)),
-            Status::Conflict => None,
-        })
+        respond(
+            "addGroupMember",
+            r,
+            |()| AddGroupMemberResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::BadRequest => Some(AddGroupMemberResponse::BadRequest(e)),
+                Status::NotFound => Some(AddGroupMemberResponse::GroupOrUserNotFound(e)),
+                Status::Conflict => None,
+            },
+        )
     }
 
-    async fn delete_group_member(&self, id: String, username: String, _: &C) -> Result<DeleteGroupMemberResponse, ApiError> {
+    async fn delete_group_member(
+        &self,
+        id: String,
+        username: String,
+        _: &C,
+    ) -> Result<DeleteGroupMemberResponse, ApiError> {
         let r = match self::username(&username) {
             Ok(u) => self.remove_group_member(id, u).await,
             Err(e) => Err(e),
         };
-        respond("deleteGroupMember", r, |()| DeleteGroupMemberResponse::SuccessfulOperation, |s, e| match s {
-            Status::BadRequest => Some(DeleteGroupMemberResponse::BadRequest(e)),
-            Status::NotFound => Some(DeleteGroupMemberResponse::GroupOrUserNotFound(e)),
-            Status::Conflict => None,
-        })
+        respond(
+            "deleteGroupMember",
+            r,
+            |()| DeleteGroupMemberResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::BadRequest => Some(DeleteGroupMemberResponse::BadRequest(e)),
+                Status::NotFound => Some(DeleteGroupMemberResponse::GroupOrUserNotFound(e)),
+                Status::Conflict => None,
+            },
+        )
     }
 
     async fn create_invite_for_account(
@@ -165,10 +184,12 @@ where
             (Ok(req), Ok(who)) => self.create_invite(req, &who).await,
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        respond("createInviteForAccountReset", r, CreateInviteForAccountResetResponse::SuccessfulOperation, |s, e| match s {
-            Status::BadRequest => Some(CreateInviteForAccountResetResponse::BadRequest(e)),
-            Status::NotFound => Some(CreateInviteForAccountResetResponse::UserNotFound(e)),
-            Status::Conflict => None,
+        respond("createInviteForAccountReset", r, CreateInviteForAccountResetResponse::SuccessfulOperation, |s, e| {
+            match s {
+                Status::BadRequest => Some(CreateInviteForAccountResetResponse::BadRequest(e)),
+                Status::NotFound => Some(CreateInviteForAccountResetResponse::UserNotFound(e)),
+                Status::Conflict => None,
+            }
         })
     }
 
@@ -193,17 +214,27 @@ where
     }
 
     async fn delete_invite(&self, id: String, _: &C) -> Result<DeleteInviteResponse, ApiError> {
-        respond("deleteInvite", self.delete_invite(id).await, |()| DeleteInviteResponse::SuccessfulOperation, |s, e| match s {
-            Status::NotFound => Some(DeleteInviteResponse::InviteNotFound(e)),
-            _ => None,
-        })
+        respond(
+            "deleteInvite",
+            self.delete_invite(id).await,
+            |()| DeleteInviteResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::NotFound => Some(DeleteInviteResponse::InviteNotFound(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn get_invite_by_id(&self, id: String, _: &C) -> Result<GetInviteByIdResponse, ApiError> {
-        respond("getInviteById", self.get_invite(id).await, GetInviteByIdResponse::SuccessfulOperation, |s, e| match s {
-            Status::NotFound => Some(GetInviteByIdResponse::InviteNotFound(e)),
-            _ => None,
-        })
+        respond(
+            "getInviteById",
+            self.get_invite(id).await,
+            GetInviteByIdResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::NotFound => Some(GetInviteByIdResponse::InviteNotFound(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn get_server_info(&self, _: &C) -> Result<GetServerInfoResponse, ApiError> {
@@ -231,11 +262,16 @@ where
             (Ok(u), Ok(who)) => self.delete_user(u, &who).await,
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
-        respond("deleteUser", r, |()| DeleteUserResponse::SuccessfulOperation, |s, e| match s {
-            Status::BadRequest => Some(DeleteUserResponse::BadRequest(e)),
-            Status::NotFound => Some(DeleteUserResponse::UserNotFound(e)),
-            Status::Conflict => Some(DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse(e)),
-        })
+        respond(
+            "deleteUser",
+            r,
+            |()| DeleteUserResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::BadRequest => Some(DeleteUserResponse::BadRequest(e)),
+                Status::NotFound => Some(DeleteUserResponse::UserNotFound(e)),
+                Status::Conflict => Some(DeleteUserResponse::CannotDeleteTheAccountOfTheTokenInUse(e)),
+            },
+        )
     }
 
     async fn get_user_by_name(&self, username: String, _: &C) -> Result<GetUserByNameResponse, ApiError> {
@@ -267,14 +303,20 @@ where
             Ok(u) => self.user_groups(u).await,
             Err(e) => Err(e),
         };
-        respond("getUserGroups", r, GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo, |s, e| match s {
+        respond("getUserGroups", r, GetUserGroupsResponse::ReturnsAnArrayOfGroupIDsThatTheUserBelongsTo, |s, e| match s
+        {
             Status::BadRequest => Some(GetUserGroupsResponse::BadRequest(e)),
             Status::NotFound => Some(GetUserGroupsResponse::UserNotFound(e)),
             Status::Conflict => None,
         })
     }
 
-    async fn update_user(&self, username: String, body: models::User, context: &C) -> Result<UpdateUserResponse, ApiError> {
+    async fn update_user(
+        &self,
+        username: String,
+        body: models::User,
+        context: &C,
+    ) -> Result<UpdateUserResponse, ApiError> {
         let parsed = self::username(&username).and_then(|u| Update::from_body(&u, body).map(|up| (u, up)));
         let r = match (parsed, caller(context)) {
             (Ok((u, up)), Ok(who)) => self.update_user(u, up, &who).await,
@@ -295,16 +337,26 @@ mod tests {
     #[test]
     fn undeclared_outcomes_are_500_not_relabelled() {
         let r: Result<(), Failure> = Err(Failure::NotFound("nope".into()));
-        let out = respond("createGroup", r, |()| CreateGroupResponse::BadRequest(error_body(400, "")), |s, e| match s {
-            Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
-            _ => None,
-        });
+        let out = respond(
+            "createGroup",
+            r,
+            |()| CreateGroupResponse::BadRequest(error_body(400, "")),
+            |s, e| match s {
+                Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+                _ => None,
+            },
+        );
         assert!(out.is_err(), "a 404 must not become the operation's 400");
         let r: Result<(), Failure> = Err(Failure::BadRequest("bad".into()));
-        match respond("createGroup", r, |()| unreachable!(), |s, e| match s {
-            Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
-            _ => None,
-        }) {
+        match respond(
+            "createGroup",
+            r,
+            |()| unreachable!(),
+            |s, e| match s {
+                Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+                _ => None,
+            },
+        ) {
             Ok(CreateGroupResponse::BadRequest(e)) => assert_eq!(e.error.code, 400),
             other => panic!("{other:?}"),
         }

@@ -137,11 +137,8 @@ impl Backend {
         }
         let b = self.clone();
         let key = token.to_string();
-        let out = self
-            .store()
-            .read(move |db| check(db, b.settings(), bearer, now))
-            .await
-            .map_err(Denied::Internal)??;
+        let out =
+            self.store().read(move |db| check(db, b.settings(), bearer, now)).await.map_err(Denied::Internal)??;
         self.caches().auth.insert(key, gen, out.clone());
         Ok(out.0)
     }

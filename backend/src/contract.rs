@@ -67,7 +67,9 @@ fn routes() -> &'static [Route] {
                 let mut methods: Vec<String> = ops
                     .iter()
                     .map(|(m, _)| m.clone())
-                    .filter(|m| ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str()))
+                    .filter(|m| {
+                        ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"].contains(&m.as_str())
+                    })
                     .collect();
                 methods.sort();
                 let cacheable = ops

@@ -29,7 +29,9 @@ impl From<r2d2_sqlite::rusqlite::Error> for Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Conflict(t) | Failure::Internal(t) => f.write_str(t),
+            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Conflict(t) | Failure::Internal(t) => {
+                f.write_str(t)
+            }
         }
     }
 }

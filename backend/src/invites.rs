@@ -115,7 +115,10 @@ fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
     );
     m.inviter = Some(v.inviter.clone().map(Nullable::Present).unwrap_or(Nullable::Null));
     m.source = Some(
-        add.and_then(|a| a.get("source")).and_then(|x| x.as_str()).map(|x| Nullable::Present(x.to_string())).unwrap_or(Nullable::Null),
+        add.and_then(|a| a.get("source"))
+            .and_then(|x| x.as_str())
+            .map(|x| Nullable::Present(x.to_string()))
+            .unwrap_or(Nullable::Null),
     );
     m.landing_page = Some(s.landing_page_for(&v.token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
     m
@@ -189,7 +192,11 @@ impl NewInvite {
     }
 
     pub fn reset(body: models::NewResetInvite) -> Result<NewInvite, Failure> {
-        Ok(NewInvite { kind: Kind::Reset { username: Username::parse(&body.username)? }, ttl: ttl(body.ttl)?, new_group: None })
+        Ok(NewInvite {
+            kind: Kind::Reset { username: Username::parse(&body.username)? },
+            ttl: ttl(body.ttl)?,
+            new_group: None,
+        })
     }
 }
 
@@ -200,7 +207,13 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 }
 
 /// Checks the invite against the database and stores it, in one transaction.
-fn create_checked(db: &Db, s: &Settings, mut req: NewInvite, source: &str, now: i64) -> Result<models::Invite, Failure> {
+fn create_checked(
+    db: &Db,
+    s: &Settings,
+    mut req: NewInvite,
+    source: &str,
+    now: i64,
+) -> Result<models::Invite, Failure> {
     let expires = match (&req.kind, req.ttl) {
         (_, Some(t)) => now + t,
         (Kind::Account { .. }, None) => now + s.account_invite_ttl,

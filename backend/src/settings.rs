@@ -41,14 +41,14 @@ impl Settings {
 
     /// Whether `username` is an admin by configuration.
     pub fn is_config_admin(&self, username: &str) -> bool {
-        self.admins.iter().any(|jid| {
-            jid.split_once('@').is_some_and(|(node, host)| host == self.host && node == username)
-        })
+        self.admins
+            .iter()
+            .any(|jid| jid.split_once('@').is_some_and(|(node, host)| host == self.host && node == username))
     }
 
     pub fn landing_page_for(&self, token: &str, uri: &str) -> Option<String> {
-        self.landing_page.as_ref().map(|t| {
-            t.replace("{token}", token).replace("{host}", &self.host).replace("{uri}", uri)
-        })
+        self.landing_page
+            .as_ref()
+            .map(|t| t.replace("{token}", token).replace("{host}", &self.host).replace("{uri}", uri))
     }
 }

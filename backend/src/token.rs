@@ -195,7 +195,8 @@ mod tests {
         assert_eq!(t.encode(), s);
         assert!(!format!("{t:?}").contains("lSe4"));
         assert!(matches!(Bearer::parse(s), Some(Bearer::V13(_))));
-        for bad in ["secret-token:", "secret-token:!!!", &format!("secret-token:{}", STANDARD.encode("2;id;short;a@b"))] {
+        for bad in ["secret-token:", "secret-token:!!!", &format!("secret-token:{}", STANDARD.encode("2;id;short;a@b"))]
+        {
             assert!(Bearer::parse(bad).is_none(), "{bad}");
         }
     }

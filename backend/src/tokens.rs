@@ -34,7 +34,14 @@ fn expiry(now: i64, ttl: Option<u64>) -> Option<i64> {
     ttl.map(|t| now.saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
 }
 
-fn mint(db: &Db, user: &Username, host: &str, now: i64, ttl: Option<u64>, config_admin: bool) -> Result<Minted, Failure> {
+fn mint(
+    db: &Db,
+    user: &Username,
+    host: &str,
+    now: i64,
+    ttl: Option<u64>,
+    config_admin: bool,
+) -> Result<Minted, Failure> {
     let name = user.as_str();
     if !db.accounts().exists(name)? {
         return Err(Failure::NotFound(format!("user {user} not found")));

@@ -17,8 +17,9 @@ impl Username {
         if raw.is_empty() {
             return Err(Failure::BadRequest("username must not be empty".into()));
         }
-        let prepped = stringprep::nodeprep(raw)
-            .map_err(|_| Failure::BadRequest(format!("invalid username {raw:?}: not a valid JID node (nodeprep failed)")))?;
+        let prepped = stringprep::nodeprep(raw).map_err(|_| {
+            Failure::BadRequest(format!("invalid username {raw:?}: not a valid JID node (nodeprep failed)"))
+        })?;
         if prepped.is_empty() {
             return Err(Failure::BadRequest("username must not be empty".into()));
         }
@@ -31,7 +32,6 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
 }
 
 impl std::fmt::Display for Username {

@@ -5,10 +5,10 @@ use serde_json::json;
 use swagger::Nullable;
 
 use crate::error::Failure;
-use crate::storage::NICK_NODE;
 use crate::storage::kinds::Item;
 use crate::storage::stores::roles::RoleSet;
 use crate::storage::Db;
+use crate::storage::NICK_NODE;
 use crate::username::Username;
 use crate::values::Value;
 use crate::xml;
@@ -138,7 +138,14 @@ impl Update {
     }
 }
 
-pub fn update(db: &Db, s: &Settings, user: &Username, up: &Update, caller: &str, now: i64) -> Result<models::User, Failure> {
+pub fn update(
+    db: &Db,
+    s: &Settings,
+    user: &Username,
+    up: &Update,
+    caller: &str,
+    now: i64,
+) -> Result<models::User, Failure> {
     require(db, user)?;
     let name = user.as_str();
     if let Some(d) = &up.display_name {
@@ -195,7 +202,9 @@ impl Backend {
     /// could lock the last admin out).
     pub async fn delete_user(&self, user: Username, caller: &str) -> Result<(), Failure> {
         if user.as_str() == caller {
-            return Err(Failure::Conflict(format!("{user} is the account of the token in use; use another admin's token")));
+            return Err(Failure::Conflict(format!(
+                "{user} is the account of the token in use; use another admin's token"
+            )));
         }
         self.store().write(move |db| delete(db, &user)).await
     }

@@ -122,7 +122,13 @@ mod tests {
         }
         assert_eq!(Value::Number(1.5).encode().1, "1.5");
         assert!(matches!(Value::decode("boolean", "maybe".into()), Value::Other(..)));
-        for j in [serde_json::json!("s"), serde_json::json!(10000), serde_json::json!(1.5), serde_json::json!(true), serde_json::json!({"a": [1]})] {
+        for j in [
+            serde_json::json!("s"),
+            serde_json::json!(10000),
+            serde_json::json!(1.5),
+            serde_json::json!(true),
+            serde_json::json!({"a": [1]}),
+        ] {
             assert_eq!(Value::from_json(j.clone()).and_then(|v| v.to_json()), Some(j));
         }
         assert_eq!(Value::from_json(Json::Null), None);

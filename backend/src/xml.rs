@@ -126,10 +126,7 @@ mod tests {
 
     #[test]
     fn nick_round_trip() {
-        assert_eq!(
-            nick_element("Alice Liddell"),
-            "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>"
-        );
+        assert_eq!(nick_element("Alice Liddell"), "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>");
         for s in ["Alice Liddell", "a<b>&'\"", "", "jürgen"] {
             assert_eq!(nick_text(&nick_element(s)).as_deref(), Some(s));
         }

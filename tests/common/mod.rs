@@ -180,9 +180,14 @@ pub fn check_invariants(method: &str, path: &str, r: &Resp) {
             r.status,
             r.headers
         );
-        let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|_| panic!("{method} {path}: error body not JSON: {:?}", r.body));
+        let v: Value = serde_json::from_str(&r.body)
+            .unwrap_or_else(|_| panic!("{method} {path}: error body not JSON: {:?}", r.body));
         assert_eq!(v["error"]["code"].as_u64(), Some(u64::from(r.status)), "{method} {path}: {}", r.body);
-        assert!(v["error"]["type"].is_string() && v["error"]["condition"].is_string() && v["error"]["text"].is_string(), "{}", r.body);
+        assert!(
+            v["error"]["type"].is_string() && v["error"]["condition"].is_string() && v["error"]["text"].is_string(),
+            "{}",
+            r.body
+        );
     }
 }
 
@@ -191,7 +196,14 @@ pub fn raw(addr: SocketAddr, method: &str, path: &str, body: Option<&str>, autho
     raw_bytes(addr, method, path, body.map(str::as_bytes), authorization, &[])
 }
 
-pub fn raw_bytes(addr: SocketAddr, method: &str, path: &str, body: Option<&[u8]>, authorization: Option<&str>, extra: &[(&str, &str)]) -> Resp {
+pub fn raw_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    authorization: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -245,7 +257,15 @@ fn dechunk(mut s: &str) -> String {
 
 /// Writes rows the way Prosody does (the storage reference), for tests that play
 /// Prosody's part.
-pub fn put_row(c: &backend::rusqlite::Connection, host: &str, user: &str, store: &str, key: &str, ty: &str, value: &str) {
+pub fn put_row(
+    c: &backend::rusqlite::Connection,
+    host: &str,
+    user: &str,
+    store: &str,
+    key: &str,
+    ty: &str,
+    value: &str,
+) {
     c.execute(
         r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES (?,?,?,?,?,?)"#,
         [host, user, store, key, ty, value],
@@ -253,7 +273,19 @@ pub fn put_row(c: &backend::rusqlite::Connection, host: &str, user: &str, store:
     .expect("insert row");
 }
 
-pub fn put_archive(c: &backend::rusqlite::Connection, host: &str, user: &str, store: &str, key: &str, when: i64, with: &str, ty: &str, value: &str) {
+// One argument per column of `prosodyarchive`.
+#[allow(clippy::too_many_arguments)]
+pub fn put_archive(
+    c: &backend::rusqlite::Connection,
+    host: &str,
+    user: &str,
+    store: &str,
+    key: &str,
+    when: i64,
+    with: &str,
+    ty: &str,
+    value: &str,
+) {
     c.execute(
         r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value") VALUES (?,?,?,?,?,?,?,?)"#,
         backend::rusqlite::params![host, user, store, key, when, with, ty, value],

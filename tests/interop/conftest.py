@@ -1,8 +1,12 @@
-"""A real Prosody 0.12 (Debian's package) and prosody-admin on the same SQLite file.
+"""A real Prosody and prosody-admin on the same SQLite file, for each Prosody version:
+0.12.3 (Debian's package) and 13.0.1 (bookworm-backports, unpacked into .tools/prosody13
+by install-prosody.sh). Each module of tests runs once per version; the test ids say
+which (`[0.12]`, `[13]`).
 
 Prosody runs from a temporary config and data directory, on loopback only: c2s on a free
-127.0.0.1 port, no s2s, no HTTP. Plain SASL is allowed because the c2s port is loopback
-only and has no certificate."""
+127.0.0.1 port, no s2s; HTTP (for mod_http_oauth2) on a free loopback port on 13 only.
+Plain SASL is allowed because the c2s port is loopback only and has no certificate.
+Prosody creates the database itself; prosody-admin gets no version option and detects it."""
 
 import os
 import pathlib
@@ -20,20 +24,30 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+PROSODY13 = ROOT / ".tools" / "prosody13" / "bin"
+VERSIONS = {
+    "0.12": {"prosody": "prosody", "prosodyctl": "prosodyctl"},
+    "13": {"prosody": str(PROSODY13 / "prosody"), "prosodyctl": str(PROSODY13 / "prosodyctl")},
+}
+OAUTH2_KEY = "interop-registration-key-that-is-long-enough-0123456789"
+
 CONFIG = """
 run_as_root = true
 pidfile = "{dir}/prosody.pid"
 data_path = "{dir}/data"
-admins = {{ "admin@localhost" }}
 plugin_paths = {{ "{plugins}" }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "pep"; "register"; "invites"; "invites_register";
-                    "tokenauth"; "admin_shell"; "admin_socket"; "ping"; "sql_busy_timeout" }}
+                    "tokenauth"; "admin_shell"; "admin_socket"; "ping"; "sql_busy_timeout"; {extra_modules} }}
 modules_disabled = {{ "s2s" }}
 c2s_ports = {{ {port} }}
 c2s_interfaces = {{ "127.0.0.1" }}
 s2s_ports = {{ }}
-http_ports = {{ }}
+http_ports = {{ {http_ports} }}
+http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
+http_default_host = "localhost"
+allowed_oauth2_grant_types = {{ "password" }}
+oauth2_registration_key = "{oauth2_key}"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 allow_registration = true
@@ -43,6 +57,7 @@ storage = "sql"
 sql = {{ driver = "SQLite3", database = "{db}" }}
 log = {{ info = "{dir}/prosody.log" }}
 VirtualHost "localhost"
+admins = {{ "admin@localhost" }}
 """
 
 
@@ -76,17 +91,20 @@ def wait_port(port, proc, what):
 
 
 class Setup:
-    def __init__(self, d):
+    def __init__(self, d, version):
+        self.version = version
+        self.bins = VERSIONS[version]
         self.dir = d
         self.db = os.path.join(d, "shared.sqlite")
         self.cfg = os.path.join(d, "prosody.cfg.lua")
         self.c2s = free_port()
+        self.http = free_port() if version == "13" else None
         os.makedirs(os.path.join(d, "data"))
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(dir=d, port=self.c2s, db=self.db, plugins=ROOT / "prosody"))
-        self.prosody = subprocess.Popen(["prosody", "--config", self.cfg, "-F"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.c2s, self.prosody, "prosody")
+            f.write(CONFIG.format(dir=d, port=self.c2s, db=self.db, plugins=ROOT / "prosody",
+                                  extra_modules='"http_oauth2"; "account_activity"' if version == "13" else "",
+                                  http_ports=self.http or "", oauth2_key=OAUTH2_KEY))
+        self.start_prosody()
         self.bin = os.environ.get("PROSODY_ADMIN_BIN", str(ROOT / "target" / "debug" / "prosody-admin"))
         # The operator's steps: an admin account made by Prosody, a token made by us.
         self.prosodyctl("register", "admin", "localhost", "adminpw")
@@ -101,15 +119,30 @@ class Setup:
                 self.url = m.group(1)
                 break
 
+    def start_prosody(self):
+        self.prosody = subprocess.Popen([self.bins["prosody"], "--config", self.cfg, "-F"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.c2s, self.prosody, f"prosody {self.version}")
+        if self.http:
+            wait_port(self.http, self.prosody, f"prosody {self.version} (http)")
+
+    def stop_prosody(self):
+        self.prosody.terminate()
+        self.prosody.wait(timeout=15)
+
     def prosodyctl(self, *args, stdin=None):
-        return subprocess.run(["prosodyctl", "--config", self.cfg, *args], input=stdin,
+        return subprocess.run([self.bins["prosodyctl"], "--config", self.cfg, *args], input=stdin,
                               capture_output=True, text=True, check=True, timeout=60).stdout
+
+    def shell(self, line):
+        """One line of Prosody's admin shell (a command, or `> lua`); its output."""
+        out = subprocess.run([self.bins["prosodyctl"], "--config", self.cfg, "shell"], input=f"{line}\n",
+                             capture_output=True, text=True, timeout=60)
+        return out.stdout + out.stderr
 
     def prosody_shell(self, lua):
         """Runs Lua inside the running Prosody (its admin shell) and returns the result."""
-        out = subprocess.run(["prosodyctl", "--config", self.cfg, "shell"], input=f"> {lua}\n",
-                             capture_output=True, text=True, timeout=60)
-        out = out.stdout + out.stderr
+        out = self.shell(f"> {lua}")
         m = re.search(r"Result: (\S+)", out)
         assert m, out
         return m.group(1)
@@ -137,16 +170,16 @@ class Setup:
     def stop(self):
         self.api.terminate()
         self.api.wait(timeout=15)
-        self.prosody.terminate()
-        self.prosody.wait(timeout=15)
+        self.stop_prosody()
 
 
-@pytest.fixture(scope="module")
-def env():
-    if shutil.which("prosody") is None:
-        pytest.fail("Prosody is not installed: `make test` installs it (Debian packages prosody, lua-dbi-sqlite3)")
+@pytest.fixture(scope="module", params=["0.12", "13"])
+def env(request):
+    version = request.param
+    if shutil.which(VERSIONS[version]["prosody"]) is None:
+        pytest.fail(f"Prosody {version} is not installed: `make test` installs it (tests/interop/install-prosody.sh)")
     with tempfile.TemporaryDirectory() as d:
-        s = Setup(d)
+        s = Setup(d, version)
         try:
             yield s
         finally:

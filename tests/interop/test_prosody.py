@@ -1,9 +1,15 @@
-"""prosody-admin administering a real Prosody 0.12 through their shared SQLite file.
-Every step asserts what Prosody itself does (log in, register, serve PEP), not our own
-reading of the rows."""
+"""prosody-admin administering a real Prosody (0.12 and 13) through their shared SQLite
+file. Every step asserts what Prosody itself does (log in, register, serve PEP, enforce
+roles), not our own reading of the rows."""
 
+import json
 import sqlite3
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
 
 import xmpp
 from conftest import eventually
@@ -62,6 +68,8 @@ def test_invites_are_redeemed_by_prosody(env):
 
 
 def test_tokens_minted_by_prosody(env):
+    if env.version != "0.12":
+        pytest.skip("0.12's create_jid_token; 13's grants are tested below")
     # mod_tokenauth's own create_jid_token, called inside the running Prosody.
     mint = ('local t = prosody.hosts["localhost"].modules.tokenauth.create_jid_token('
             '"admin@localhost", "admin@localhost", "%s", 3600); return t')
@@ -128,3 +136,134 @@ def test_concurrent_writers(env):
         names = [u["username"] for u in env.call("GET", "/users")[1]]
         return all(f"busy{i}" in names for i in range(25))
     assert eventually(all_listed, True)
+
+
+# --- Prosody 13 only -------------------------------------------------------------------
+
+def only13(env):
+    if env.version != "13":
+        pytest.skip("Prosody 13 semantics")
+
+
+def mint13(env, user, role, ttl=3600):
+    """A grant and a token made by Prosody 13's own mod_tokenauth."""
+    lua = ('local tm = prosody.hosts["localhost"].modules.tokenauth; '
+           f'local g = tm.create_grant("{user}@localhost", "{user}@localhost", nil, nil); '
+           f'return (tm.create_token("{user}@localhost", g, "{role}", {ttl}, nil))')
+    tok = env.prosody_shell(lua)
+    assert tok.startswith("secret-token:"), tok
+    return tok
+
+
+def prosody_role(env, user):
+    return env.prosody_shell('local um = require "prosody.core.usermanager"; '
+                             f'return um.get_user_role("{user}", "localhost").name')
+
+
+def test_13_tokens_minted_by_prosody(env):
+    only13(env)
+    assert env.call("GET", "/users", token=mint13(env, "admin", "prosody:admin"))[0] == 200
+    env.prosodyctl("register", "plain13", "localhost", "pw")
+    status, body = env.call("GET", "/users", token=mint13(env, "plain13", "prosody:registered"))
+    assert status == 403 and body["error"]["code"] == 403
+    # A forged secret: right grant, wrong secret.
+    good = mint13(env, "admin", "prosody:admin")
+    import base64
+    raw = base64.b64decode(good[len("secret-token:"):])
+    gid, rest = raw[2:].split(b";", 1)
+    forged = "secret-token:" + base64.b64encode(b"2;" + gid + b";" + b"x" * 18 + rest[18:]).decode()
+    status, body = env.call("GET", "/users", token=forged)
+    assert status == 401 and body["error"]["code"] == 401
+
+
+def post(req):
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raise AssertionError(f"{req.full_url}: {e.code} {e.read()!r}")
+
+
+def oauth2_password_token(env, user, password):
+    base = f"http://127.0.0.1:{env.http}/oauth2"
+    meta = {"client_name": "interop", "client_uri": "https://portal.example.org/",
+            "redirect_uris": ["https://portal.example.org/callback"], "grant_types": ["password"],
+            "token_endpoint_auth_method": "client_secret_post"}
+    req = urllib.request.Request(base + "/register", data=json.dumps(meta).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "Host": "localhost"})
+    client = post(req)
+    form = urllib.parse.urlencode({"grant_type": "password", "username": f"{user}@localhost", "password": password,
+                                   "client_id": client["client_id"], "client_secret": client["client_secret"],
+                                   "scope": "prosody:restricted prosody:registered prosody:admin"}).encode()
+    req = urllib.request.Request(base + "/token", data=form, method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded", "Host": "localhost"})
+    return post(req)["access_token"]
+
+
+def test_13_oauth2_password_grant_tokens(env):
+    only13(env)
+    tok = oauth2_password_token(env, "admin", "adminpw")
+    assert tok.startswith("secret-token:")
+    assert env.call("GET", "/users", token=tok)[0] == 200
+    env.prosodyctl("register", "oauth_user", "localhost", "pw-o")
+    status, _ = env.call("GET", "/users", token=oauth2_password_token(env, "oauth_user", "pw-o"))
+    assert status == 403
+
+
+def test_13_roles_both_ways(env):
+    only13(env)
+    env.prosodyctl("register", "roly", "localhost", "pw")
+    env.shell('user:set_role("roly@localhost", "prosody:member")')
+    roles = lambda: env.call("GET", "/users/roly")[1]["roles"]
+    assert eventually(roles, ["prosody:member"]) == ["prosody:member"]
+    # Set here, enforced by Prosody: it now treats roly as an admin, and a token of
+    # role prosody:admin minted by Prosody for roly works here.
+    assert env.call("PUT", "/users/roly", {"roles": ["prosody:admin"]})[0] == 200
+    assert prosody_role(env, "roly") == "prosody:admin"
+    assert env.call("GET", "/users", token=mint13(env, "roly", "prosody:admin"))[0] == 200
+    # And taken away again.
+    assert env.call("PUT", "/users/roly", {"roles": ["prosody:registered"]})[0] == 200
+    assert prosody_role(env, "roly") == "prosody:registered"
+
+
+def test_13_disabled_account_token_refused(env):
+    only13(env)
+    env.prosodyctl("register", "dis_admin", "localhost", "pw")
+    env.shell('user:set_role("dis_admin@localhost", "prosody:admin")')
+    tok = mint13(env, "dis_admin", "prosody:admin")
+    assert env.call("GET", "/users", token=tok)[0] == 200
+    assert "OK" in env.shell('user:disable("dis_admin@localhost")')
+    assert eventually(lambda: env.call("GET", "/users", token=tok)[0], 401) == 401
+    assert not xmpp.can_login(env.c2s, "dis_admin", "pw")
+
+
+def test_13_cli_accounts_and_api_invites(env):
+    only13(env)
+    # `user add` writes what 13 writes: Prosody logs the account in, and reports it enabled.
+    env.cli("user", "add", "cli13", stdin="pw13\n")
+    assert xmpp.can_login(env.c2s, "cli13", "pw13")
+    info = env.prosody_shell('local um = require "prosody.core.usermanager"; '
+                             'local i = um.get_account_info("cli13", "localhost"); '
+                             'return tostring(i.enabled) .. "/" .. tostring(i.created ~= nil)')
+    assert info == "true/true"
+    # A password change here voids the tokens Prosody granted before it.
+    env.shell('user:set_role("cli13@localhost", "prosody:admin")')
+    tok = mint13(env, "cli13", "prosody:admin")
+    assert env.call("GET", "/users", token=tok)[0] == 200
+    import time
+    time.sleep(1.1)  # grants compare whole seconds
+    env.cli("user", "passwd", "cli13", stdin="pw13-new\n")
+    assert eventually(lambda: env.call("GET", "/users", token=tok)[0], 401) == 401
+    assert xmpp.can_login(env.c2s, "cli13", "pw13-new")
+    assert env.call("DELETE", "/users/cli13")[0] == 200
+    assert not xmpp.can_login(env.c2s, "cli13", "pw13-new")
+
+
+def test_zz_prosody_restarts_on_the_file(env):
+    """Last in the module: after every write above, Prosody starts again on the file."""
+    env.stop_prosody()
+    with sqlite3.connect(env.db) as c:
+        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    env.start_prosody()
+    assert xmpp.can_login(env.c2s, "via_group", "grp-pw")
+    assert env.prosody_errors() == []

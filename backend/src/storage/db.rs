@@ -53,7 +53,10 @@ impl<'c> Db<'c> {
     }
 
     pub fn roles(&self) -> Roles<'_> {
-        Roles { map: Map::new(self.c, &self.scope.host, roles::store_name(self.scope.version)), version: self.scope.version }
+        Roles {
+            map: Map::new(self.c, &self.scope.host, roles::store_name(self.scope.version)),
+            version: self.scope.version,
+        }
     }
 
     pub fn auth_tokens(&self) -> AuthTokens<'_> {
@@ -100,7 +103,12 @@ impl<'c> Db<'c> {
         };
         let version = self.scope.version;
         rows::list_accounts(self.c, &self.scope.host, &stores, |u| {
-            visit(ListedUser { name: u.name, nick: u.nick, roles: RoleSet::from_rows(version, u.roles), groups: u.groups });
+            visit(ListedUser {
+                name: u.name,
+                nick: u.nick,
+                roles: RoleSet::from_rows(version, u.roles),
+                groups: u.groups,
+            });
             Ok(())
         })?;
         Ok(())

@@ -23,7 +23,8 @@ fn bad(store: &str, user: &str, what: impl std::fmt::Display) -> StoreError {
 
 /// Decodes one stored value into `V`.
 fn decode<V: DeserializeOwned>(store: &str, user: &str, key: &str, v: Value) -> Result<V, StoreError> {
-    let j = v.to_json().ok_or_else(|| bad(store, user, format!("key {key:?} has a value of type {:?}", v.encode().0)))?;
+    let j =
+        v.to_json().ok_or_else(|| bad(store, user, format!("key {key:?} has a value of type {:?}", v.encode().0)))?;
     serde_json::from_value(j).map_err(|e| bad(store, user, format!("key {key:?}: {e}")))
 }
 
@@ -87,9 +88,9 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
     pub fn every(&self) -> Result<Vec<(String, T)>, StoreError> {
         let mut tables: Vec<(String, JsonMap<String, Json>)> = Vec::new();
         for (user, k, v) in rows::store_rows(self.c, self.at)? {
-            let j = v
-                .to_json()
-                .ok_or_else(|| bad(self.at.store, &user, format!("key {k:?} has a value of type {:?}", v.encode().0)))?;
+            let j = v.to_json().ok_or_else(|| {
+                bad(self.at.store, &user, format!("key {k:?} has a value of type {:?}", v.encode().0))
+            })?;
             match tables.last_mut() {
                 Some((u, t)) if *u == user => {
                     t.insert(k, j);
@@ -99,7 +100,9 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
         }
         tables
             .into_iter()
-            .map(|(u, t)| serde_json::from_value(Json::Object(t)).map(|t| (u, t)).map_err(|e| bad(self.at.store, "", e)))
+            .map(|(u, t)| {
+                serde_json::from_value(Json::Object(t)).map(|t| (u, t)).map_err(|e| bad(self.at.store, "", e))
+            })
             .collect()
     }
 

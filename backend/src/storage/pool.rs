@@ -45,8 +45,7 @@ impl Store {
     /// the schema of a new database. A mismatch is an error before anything is written.
     pub fn open(path: &Path, host: &str, muc_host: &str, version: Option<ProsodyVersion>) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
@@ -54,10 +53,8 @@ impl Store {
             c.set_prepared_statement_cache_capacity(64);
             Ok(())
         });
-        let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
-            .connection_timeout(Duration::from_secs(10))
-            .build(manager)?;
+        let pool =
+            r2d2::Pool::builder().max_size(POOL_SIZE).connection_timeout(Duration::from_secs(10)).build(manager)?;
         let conn = pool.get()?;
         // Before anything is written: which Prosody's layout, and does it fit.
         let version = schema::prepare(&conn, version)?;

@@ -88,7 +88,8 @@ pub(super) fn store_rows(c: &Connection, at: At) -> R<Vec<(String, String, Value
     let mut st = c.prepare_cached(
         r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user", "key""#,
     )?;
-    let rows = st.query_map(params![at.host, at.store], |r| Ok((r.get(0)?, r.get(1)?, decode(r.get(2)?, r.get(3)?))))?;
+    let rows =
+        st.query_map(params![at.host, at.store], |r| Ok((r.get(0)?, r.get(1)?, decode(r.get(2)?, r.get(3)?))))?;
     rows.collect()
 }
 
@@ -171,10 +172,14 @@ pub(super) struct ListedRows {
 /// Every account of a host, in username order, with its nick, roles and groups: four
 /// index-ordered queries merged in one pass (no per-user queries, no hash maps), so
 /// that 100 000 accounts list in one scan of each index.
-pub(super) fn list_accounts(c: &Connection, host: &str, s: &ListingStores, mut visit: impl FnMut(ListedRows) -> R<()>) -> R<()> {
-    let mut accounts = c.prepare_cached(
-        r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#,
-    )?;
+pub(super) fn list_accounts(
+    c: &Connection,
+    host: &str,
+    s: &ListingStores,
+    mut visit: impl FnMut(ListedRows) -> R<()>,
+) -> R<()> {
+    let mut accounts =
+        c.prepare_cached(r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#)?;
     let mut nicks = c.prepare_cached(
         r#"SELECT "user", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
     )?;

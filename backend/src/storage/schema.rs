@@ -22,7 +22,8 @@ CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "u
 /// Prosody 0.12: a non-unique index on `prosody` (keyval writes delete, then insert).
 const INDEX_0_12: &str = r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");"#;
 /// Prosody 13: the same columns, unique (13 refuses to start while `prosody_index` exists).
-const INDEX_13: &str = r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#;
+const INDEX_13: &str =
+    r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#;
 
 /// Indices of our own for lookups across users, which Prosody ignores: members of a
 /// group and the groups of a user (host, store, key), listings in user order (host,
@@ -42,8 +43,7 @@ pub enum Detected {
 }
 
 fn has(c: &Connection, kind: &str, name: &str) -> Result<bool, StoreError> {
-    Ok(c
-        .query_row(r#"SELECT 1 FROM "sqlite_master" WHERE "type"=? AND "name"=?"#, params![kind, name], |_| Ok(()))
+    Ok(c.query_row(r#"SELECT 1 FROM "sqlite_master" WHERE "type"=? AND "name"=?"#, params![kind, name], |_| Ok(()))
         .optional()?
         .is_some())
 }

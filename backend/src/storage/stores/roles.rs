@@ -36,7 +36,10 @@ pub struct RoleSet {
 
 impl RoleSet {
     /// From the rows that say something: `true` keys, and `_default` on 13.
-    pub(in crate::storage) fn from_rows(version: ProsodyVersion, rows: impl IntoIterator<Item = (String, Value)>) -> RoleSet {
+    pub(in crate::storage) fn from_rows(
+        version: ProsodyVersion,
+        rows: impl IntoIterator<Item = (String, Value)>,
+    ) -> RoleSet {
         let mut r = RoleSet { version, primary: None, secondary: BTreeSet::new() };
         for (k, v) in rows {
             match (version, k.as_str(), v) {
