@@ -112,7 +112,9 @@ def main():
     db_s, db_l = os.path.join(tmp, "small.sqlite"), os.path.join(tmp, "large.sqlite")
     t0 = time.time()
     for db in (db_s, db_l):  # prosody-admin creates Prosody's schema on open
-        subprocess.run([str(BIN), "--database", db, "token", "list"], check=True, capture_output=True)
+        # The seed writes Prosody 0.12 rows (roles, a 0.12 token): a 0.12 layout.
+        subprocess.run([str(BIN), "--database", db, "--prosody-version", "0.12", "token", "list"], check=True,
+                       capture_output=True)
     token = seed.seed(db_s, small)
     seed.seed(db_l, large)
     print(f"seeded {small} and {large} accounts in {time.time() - t0:.1f}s")
