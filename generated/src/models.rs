@@ -2314,7 +2314,7 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<Vec<String>>,
 
-    /// Names of the user's roles (e.g. prosody:admin); a PUT replaces them.
+    /// Names of the roles the user holds (e.g. prosody:admin); a PUT replaces them. On Prosody 13: the primary role in effect (prosody:registered when none is set) and the secondary roles; a PUT makes the most powerful built-in role given primary and the others secondary.
     #[serde(rename = "roles")]
     #[cfg_attr(not(feature = "validate"), validate(
             length(max = 64),
