@@ -5,7 +5,6 @@ use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
 
 use crate::error::Failure;
-use crate::values::Value;
 
 pub const ITERATIONS: u32 = 10000;
 
@@ -42,16 +41,6 @@ impl Credentials {
             stored_key: hex(&stored_key),
             server_key: hex(&server_key),
         })
-    }
-
-    /// The rows as (key, value), in the types Prosody writes.
-    pub fn rows(&self) -> [(&'static str, Value); 4] {
-        [
-            ("iteration_count", Value::Number(f64::from(self.iteration_count))),
-            ("salt", Value::String(self.salt.clone())),
-            ("server_key", Value::String(self.server_key.clone())),
-            ("stored_key", Value::String(self.stored_key.clone())),
-        ]
     }
 }
 

@@ -23,9 +23,13 @@ fn bad(store: &str, user: &str, what: impl std::fmt::Display) -> StoreError {
 
 /// Decodes one stored value into `V`.
 fn decode<V: DeserializeOwned>(store: &str, user: &str, key: &str, v: Value) -> Result<V, StoreError> {
-    let j =
-        v.to_json().ok_or_else(|| bad(store, user, format!("key {key:?} has a value of type {:?}", v.encode().0)))?;
-    serde_json::from_value(j).map_err(|e| bad(store, user, format!("key {key:?}: {e}")))
+    serde_json::from_value(field(store, user, key, &v)?).map_err(|e| bad(store, user, format!("key {key:?}: {e}")))
+}
+
+/// One stored value as the Lua value it stands for (an error for types a keyval or map
+/// store of ours never holds, such as `xml`).
+fn field(store: &str, user: &str, key: &str, v: &Value) -> Result<Json, StoreError> {
+    v.to_json().ok_or_else(|| bad(store, user, format!("key {key:?} has a value of type {:?}", v.encode().0)))
 }
 
 fn encode<V: Serialize>(store: &str, user: &str, v: &V) -> Result<Json, StoreError> {
@@ -52,9 +56,7 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
         }
         let mut table = JsonMap::new();
         for (k, v) in rows {
-            let j = v
-                .to_json()
-                .ok_or_else(|| bad(self.at.store, user, format!("key {k:?} has a value of type {:?}", v.encode().0)))?;
+            let j = field(self.at.store, user, &k, &v)?;
             table.insert(k, j);
         }
         serde_json::from_value(Json::Object(table)).map(Some).map_err(|e| bad(self.at.store, user, e))
@@ -88,9 +90,7 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
     pub fn every(&self) -> Result<Vec<(String, T)>, StoreError> {
         let mut tables: Vec<(String, JsonMap<String, Json>)> = Vec::new();
         for (user, k, v) in rows::store_rows(self.c, self.at)? {
-            let j = v.to_json().ok_or_else(|| {
-                bad(self.at.store, &user, format!("key {k:?} has a value of type {:?}", v.encode().0))
-            })?;
+            let j = field(self.at.store, &user, &k, &v)?;
             match tables.last_mut() {
                 Some((u, t)) if *u == user => {
                     t.insert(k, j);
