@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{default_roles, now, Server};
+use common::{default_roles, eventually, is_13, now, put_archive, put_row, seed_fields, token_string, Server};
 use serde_json::{json, Value};
 
 fn count_rows(s: &Server) -> (i64, i64) {
@@ -31,7 +31,11 @@ fn first_start_creates_admin_and_private_token_file() {
     assert_eq!(v["site_name"], "localhost");
     assert!(v["version"].as_str().unwrap().contains(env!("CARGO_PKG_VERSION")));
     let users = s.admin("GET", "/users", None).json();
-    assert_eq!(users, json!([{"username": "admin", "display_name": null, "roles": ["prosody:admin"], "groups": []}]));
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(
+        seed_fields(&users[0]),
+        json!({"username": "admin", "display_name": null, "roles": ["prosody:admin"], "groups": []})
+    );
 }
 
 #[test]
@@ -54,7 +58,10 @@ fn users_get_update_delete() {
 
     let bob = s.admin("GET", "/users/bob", None);
     assert_eq!(bob.status, 200);
-    assert_eq!(bob.json(), json!({"username": "bob", "display_name": null, "roles": default_roles(), "groups": []}));
+    assert_eq!(
+        seed_fields(&bob.json()),
+        json!({"username": "bob", "display_name": null, "roles": default_roles(), "groups": []})
+    );
     assert_eq!(s.admin("GET", "/users/CAROL", None).json()["username"], "carol");
     assert_eq!(s.admin("GET", "/users/nobody", None).status, 404);
     assert_eq!(s.admin("GET", "/users/a%40b", None).status, 400);
@@ -448,7 +455,7 @@ fn serves_its_own_contract_without_auth() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 21);
+    assert_eq!(checked, 22);
 }
 
 #[test]
@@ -477,4 +484,97 @@ fn sigterm_lets_in_flight_requests_finish() {
     assert!(out.contains(r#""name":"late""#), "{out}");
     let status = s.wait();
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// The later module's user fields and writes, on the test version's layout.
+#[test]
+fn users_later_fields_and_enable() {
+    let s = Server::start();
+    s.add_user("dave", "pw");
+    let h = "localhost";
+    let c = s.sqlite();
+    put_archive(&c, h, "dave", "pep_urn:xmpp:avatar:metadata", "current", now(), "", "xml",
+        "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='2048' height='32' id='0123abcd' type='image/png' width='32'/></metadata>");
+    put_row(&c, h, "dave", "account_activity", "timestamp", "number", "1795000000");
+    let dave = eventually(
+        || s.admin("GET", "/users/dave", None).json()["avatar_info"].clone(),
+        json!([{"bytes": 2048, "hash": "0123abcd", "type": "image/png", "width": 32, "height": 32}]),
+    );
+    assert_eq!(dave, json!([{"bytes": 2048, "hash": "0123abcd", "type": "image/png", "width": 32, "height": 32}]));
+    let dave = s.admin("GET", "/users/dave", None).json();
+    assert_eq!(dave["jid"], "dave@localhost");
+    assert_eq!(dave["enabled"], true);
+    assert_eq!(dave["last_active"], json!(1795000000));
+    assert_eq!(dave["deletion_request"], Value::Null);
+    let listed = s.admin("GET", "/users", None).json();
+    assert_eq!(listed[1], dave, "list and get agree");
+    if is_13() {
+        assert_eq!((dave["role"].clone(), dave["secondary_roles"].clone()), (json!("prosody:registered"), json!([])));
+        assert_eq!(s.admin("GET", "/users/admin", None).json()["role"], "prosody:admin");
+        // PUT role: primary; unknown roles refused.
+        let r = s.admin("PUT", "/users/dave", Some(r#"{"role":"prosody:member"}"#));
+        assert_eq!((r.status, r.json()["role"].clone()), (200, json!("prosody:member")));
+        assert_eq!(s.admin("PUT", "/users/dave", Some(r#"{"role":"custom:thing"}"#)).status, 400);
+        // PATCH disables: Prosody's flag; a pending deletion shows while disabled.
+        let r = s.admin("PATCH", "/users/dave", Some(r#"{"enabled":false}"#));
+        assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(false)));
+        let disabled: String = s
+            .sqlite()
+            .query_row("SELECT value FROM prosody WHERE user='dave' AND store='accounts' AND key='disabled'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(disabled, "true");
+        put_row(&s.sqlite(), h, "dave", "accounts_cleanup", "deleted_at", "number", "1795000100");
+        put_row(&s.sqlite(), h, "dave", "accounts_cleanup", "pending_until", "number", "1795604900");
+        let want = json!({"deleted_at": 1795000100i64, "pending_until": 1795604900i64});
+        assert_eq!(
+            eventually(|| s.admin("GET", "/users/dave", None).json()["deletion_request"].clone(), want.clone()),
+            want
+        );
+        assert_eq!(s.admin("GET", "/users", None).json()[1]["deletion_request"], want);
+        let r = s.admin("PUT", "/users/dave", Some(r#"{"enabled":true}"#));
+        assert_eq!(
+            (r.status, r.json()["enabled"].clone(), r.json()["deletion_request"].clone()),
+            (200, json!(true), Value::Null)
+        );
+        // The caller cannot disable themselves.
+        assert_eq!(s.admin("PATCH", "/users/admin", Some(r#"{"enabled":false}"#)).status, 409);
+        assert_eq!(s.admin("PUT", "/users/admin", Some(r#"{"role":"prosody:member"}"#)).status, 409);
+    } else {
+        assert_eq!((dave["role"].clone(), dave["secondary_roles"].clone()), (Value::Null, json!([])));
+        // 0.12 cannot disable accounts, nor set a primary role: clear 400s, nothing written.
+        let before = count_rows(&s);
+        for (m, body) in
+            [("PATCH", r#"{"enabled":false}"#), ("PUT", r#"{"enabled":false}"#), ("PUT", r#"{"role":"prosody:admin"}"#)]
+        {
+            let r = s.admin(m, "/users/dave", Some(body));
+            assert_eq!(r.status, 400, "{m} {body}");
+            assert!(r.json()["error"]["text"].as_str().unwrap().contains("0.12"), "{}", r.body);
+        }
+        assert_eq!(count_rows(&s), before);
+        // Enabling an enabled account is no change.
+        assert_eq!(s.admin("PATCH", "/users/dave", Some(r#"{"enabled":true}"#)).status, 200);
+    }
+    assert_eq!(s.admin("PATCH", "/users/nobody", Some(r#"{"enabled":true}"#)).status, 404);
+    assert_eq!(s.admin("PATCH", "/users/dave", Some(r#"{}"#)).status, 400);
+    assert_eq!(s.admin("PATCH", "/users/dave", Some(r#"{"enabled":"yes"}"#)).status, 400);
+}
+
+/// The last enabled admin stays one, whoever asks (here a configured admin without an
+/// account, whose 0.12 token needs none).
+#[test]
+fn last_admin_stays_admin() {
+    let s = Server::start_version("0.12", &["--admins", "ghost@localhost"]);
+    let session = json!({"username": "ghost", "host": "localhost", "auth_scope": "prosody:scope:admin"});
+    let row = json!({"owner": "ghost@localhost", "jid": "ghost@localhost", "created": now(), "session": session});
+    put_row(&s.sqlite(), "localhost", "ghost", "auth_tokens", "ghosttokenid", "json", &row.to_string());
+    let ghost = token_string("ghost@localhost", "ghosttokenid");
+    let put = |body: &str| s.request("PUT", "/admin_api/users/admin", Some(body), Some(&ghost));
+    let r = eventually(|| put(r#"{"roles":[]}"#).status, 409);
+    assert_eq!(r, 409);
+    assert!(put(r#"{"roles":[]}"#).json()["error"]["text"].as_str().unwrap().contains("last enabled admin"));
+    s.add_user("eve", "pw");
+    assert_eq!(s.admin("PUT", "/users/eve", Some(r#"{"roles":["prosody:admin"]}"#)).status, 200);
+    assert_eq!(put(r#"{"roles":[]}"#).status, 200, "not the last one any more");
 }

@@ -6,11 +6,12 @@ mod common;
 use common::{now, put_row, token_string, Server};
 use serde_json::json;
 
-/// All 19 operations of the spec, with a body where one is expected.
+/// Every operation of the spec that needs a token, with a body where one is expected.
 const OPERATIONS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/users", None),
     ("GET", "/users/bob", None),
     ("PUT", "/users/bob", Some(r#"{"display_name":"x"}"#)),
+    ("PATCH", "/users/bob", Some(r#"{"enabled":true}"#)),
     ("DELETE", "/users/bob", None),
     ("GET", "/users/bob/groups", None),
     ("GET", "/users/bob/debug", None),

@@ -15,7 +15,8 @@ use prosody_admin_api::{
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupMemberResponse, DeleteGroupResponse,
     DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse, GetOpenApiJsonResponse,
     GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
-    GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, UpdateUserResponse,
+    GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
+    UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -308,6 +309,23 @@ where
             Status::BadRequest => Some(GetUserGroupsResponse::BadRequest(e)),
             Status::NotFound => Some(GetUserGroupsResponse::UserNotFound(e)),
             Status::Conflict => None,
+        })
+    }
+
+    async fn patch_user(
+        &self,
+        username: String,
+        body: models::UserPatch,
+        context: &C,
+    ) -> Result<PatchUserResponse, ApiError> {
+        let r = match (self::username(&username), caller(context)) {
+            (Ok(u), Ok(who)) => self.update_user(u, Update::enabled(body.enabled), &who).await,
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        respond("patchUser", r, PatchUserResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(PatchUserResponse::BadRequest(e)),
+            Status::NotFound => Some(PatchUserResponse::UserNotFound(e)),
+            Status::Conflict => Some(PatchUserResponse::WouldLockTheCallerOrTheLastAdminOut(e)),
         })
     }
 

@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn routes_follow_the_spec() {
         let m = |p: &str| super::route("/admin_api", p).map(|r| r.methods.clone());
-        assert_eq!(m("/admin_api/users/bob").unwrap(), ["DELETE", "GET", "PUT"]);
+        assert_eq!(m("/admin_api/users/bob").unwrap(), ["DELETE", "GET", "PATCH", "PUT"]);
         assert_eq!(m("/admin_api/invites/account").unwrap(), ["POST"], "concrete path wins");
         assert_eq!(m("/admin_api/invites/abc").unwrap(), ["DELETE", "GET"]);
         assert_eq!(m("/admin_api/groups").unwrap(), ["GET", "POST"]);

@@ -6,9 +6,10 @@ use swagger::Nullable;
 
 use crate::error::Failure;
 use crate::storage::kinds::Item;
+use crate::storage::stores::activity::DeletionRequest;
 use crate::storage::stores::roles::RoleSet;
-use crate::storage::Db;
 use crate::storage::NICK_NODE;
+use crate::storage::{Db, ProsodyVersion, AVATAR_METADATA_NODE};
 use crate::username::Username;
 use crate::values::Value;
 use crate::xml;
@@ -57,31 +58,102 @@ pub fn set_nick(db: &Db, user: &str, nick: Option<&str>, now: i64) -> Result<(),
     Ok(())
 }
 
-fn to_model(username: String, display_name: Option<String>, roles: Vec<String>, groups: Vec<String>) -> models::User {
+/// What the API shows of an account, however it was read.
+struct View {
+    name: String,
+    nick: Option<Value>,
+    avatar: Option<Value>,
+    roles: RoleSet,
+    groups: Vec<String>,
+    enabled: bool,
+    last_active: Option<i64>,
+    deletion_request: Option<DeletionRequest>,
+}
+
+fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
+    let Some(Value::Xml(x)) = v else { return Vec::new() };
+    xml::avatar_infos(&x)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            let mut m = models::AvatarInfo::new();
+            let n = |v: Option<i64>| Some(v.map(Nullable::Present).unwrap_or(Nullable::Null));
+            m.bytes = n(a.bytes);
+            m.width = n(a.width);
+            m.height = n(a.height);
+            m.hash = Some(a.id.map(Nullable::Present).unwrap_or(Nullable::Null));
+            m.r#type = Some(a.media_type.map(Nullable::Present).unwrap_or(Nullable::Null));
+            m
+        })
+        .collect()
+}
+
+fn to_model(s: &Settings, v: View) -> models::User {
+    let config_admin = s.is_config_admin(&v.name);
     let mut u = models::User::new();
-    u.username = Some(username);
-    u.display_name = Some(match display_name {
+    u.jid = Some(format!("{}@{}", v.name, s.host));
+    u.display_name = Some(match nick_of(v.nick) {
         Some(d) => Nullable::Present(d),
         None => Nullable::Null,
     });
-    u.roles = Some(roles);
-    u.groups = Some(groups);
+    u.roles = Some(v.roles.names(config_admin));
+    u.role = Some(v.roles.effective_primary(config_admin).map(Nullable::Present).unwrap_or(Nullable::Null));
+    u.secondary_roles = Some(match v.roles.effective_primary(false) {
+        Some(_) => v.roles.secondary_names(),
+        None => Vec::new(), // 0.12: every role is in `roles`; there is no primary one
+    });
+    u.groups = Some(v.groups);
+    u.enabled = Some(v.enabled);
+    u.last_active = Some(v.last_active.map(Nullable::Present).unwrap_or(Nullable::Null));
+    u.avatar_info = Some(avatar_info(v.avatar));
+    // As the later module: shown while the account is disabled pending deletion.
+    u.deletion_request = Some(match v.deletion_request.filter(|_| !v.enabled) {
+        Some(DeletionRequest { deleted_at: Some(d), pending_until: Some(p), .. }) => {
+            Nullable::Present(models::UserDeletionRequest::new(d, p))
+        }
+        _ => Nullable::Null,
+    });
+    u.username = Some(v.name);
     u
 }
 
 pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failure> {
-    require(db, user)?;
     let name = user.as_str();
-    let roles = db.roles().of(name)?.names(s.is_config_admin(name));
-    Ok(to_model(name.to_string(), nick(db, name)?, roles, db.groups().of_user(name)?))
+    let Some(account) = db.accounts().get(name)? else {
+        return Err(Failure::NotFound(format!("user {user} not found")));
+    };
+    let pep = db.pep();
+    let life = db.lifecycle();
+    let view = View {
+        name: name.to_string(),
+        nick: pep.item(name, NICK_NODE, CURRENT)?.map(|i| i.value),
+        avatar: pep.item(name, AVATAR_METADATA_NODE, CURRENT)?.map(|i| i.value),
+        roles: db.roles().of(name)?,
+        groups: db.groups().of_user(name)?,
+        enabled: account.enabled(),
+        last_active: life.last_active(name)?,
+        deletion_request: life.deletion_request(name)?,
+    };
+    Ok(to_model(s, view))
 }
 
-/// Every account, sorted by username, in four queries whatever the number of users.
+/// Every account, sorted by username, in one query per store whatever the number of users.
 pub fn list(db: &Db, s: &Settings) -> Result<Vec<models::User>, Failure> {
     let mut out = Vec::new();
     db.list_accounts(|u| {
-        let roles = u.roles.names(s.is_config_admin(&u.name));
-        out.push(to_model(u.name, nick_of(u.nick), roles, u.groups));
+        out.push(to_model(
+            s,
+            View {
+                name: u.name,
+                nick: u.nick,
+                avatar: u.avatar,
+                roles: u.roles,
+                groups: u.groups,
+                enabled: u.enabled,
+                last_active: u.last_active,
+                deletion_request: u.deletion_request,
+            },
+        ));
     })?;
     Ok(out)
 }
@@ -93,6 +165,9 @@ pub struct Update {
     pub display_name: Option<Option<String>>,
     /// Sorted, without duplicates.
     pub roles: Option<Vec<String>>,
+    /// The primary role to set (Prosody 13).
+    pub role: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 impl Update {
@@ -129,13 +204,50 @@ impl Update {
                 }
             }
         }
+        let role = match body.role {
+            None | Some(Nullable::Null) => None,
+            Some(Nullable::Present(r)) => {
+                if !RoleSet::is_builtin(&r) {
+                    return Err(Failure::BadRequest(format!(
+                        "role {r:?} is not one of Prosody's built-in roles (prosody:guest, prosody:registered, \
+                         prosody:member, prosody:admin, prosody:operator)"
+                    )));
+                }
+                Some(r)
+            }
+        };
         let mut roles = body.roles;
         if let Some(r) = roles.as_mut() {
             r.sort();
             r.dedup();
         }
-        Ok(Update { display_name, roles })
+        Ok(Update { display_name, roles, role, enabled: body.enabled })
     }
+
+    /// A PATCH: only `enabled`.
+    pub fn enabled(enabled: bool) -> Update {
+        Update { display_name: None, roles: None, role: None, enabled: Some(enabled) }
+    }
+}
+
+/// The enabled admins of the host: configured admins with an account, and accounts whose
+/// stored roles make them admins, minus disabled accounts.
+fn enabled_admins(db: &Db, s: &Settings) -> Result<Vec<String>, Failure> {
+    let mut names: Vec<String> = s
+        .admins
+        .iter()
+        .filter_map(|jid| jid.split_once('@').filter(|(_, h)| *h == s.host).map(|(n, _)| n.to_string()))
+        .collect();
+    names.extend(db.roles().admins()?);
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for n in names {
+        if db.accounts().get(&n)?.is_some_and(|a| a.enabled()) {
+            out.push(n);
+        }
+    }
+    Ok(out)
 }
 
 pub fn update(
@@ -146,21 +258,57 @@ pub fn update(
     caller: &str,
     now: i64,
 ) -> Result<models::User, Failure> {
-    require(db, user)?;
     let name = user.as_str();
+    let Some(account) = db.accounts().get(name)? else {
+        return Err(Failure::NotFound(format!("user {user} not found")));
+    };
+    let config_admin = s.is_config_admin(name);
+    // Everything is checked before anything is written.
+    let old_roles = db.roles().of(name)?;
+    let mut roles = match &up.roles {
+        Some(names) => RoleSet::from_names(db.version(), names),
+        None => old_roles.clone(),
+    };
+    if let Some(r) = &up.role {
+        if db.version() == ProsodyVersion::V0_12 {
+            return Err(Failure::BadRequest("Prosody 0.12 has no primary role: set `roles` instead of `role`".into()));
+        }
+        roles.set_primary(r);
+    }
+    let was_enabled = account.enabled();
+    let enabled = up.enabled.unwrap_or(was_enabled);
+    if enabled != was_enabled && !db.accounts().can_disable() {
+        return Err(Failure::BadRequest(format!(
+            "Prosody {}'s accounts cannot be disabled (Prosody 13 can)",
+            db.version()
+        )));
+    }
+    let was_admin = was_enabled && old_roles.is_admin(config_admin);
+    let is_admin = enabled && roles.is_admin(config_admin);
+    if was_admin && !is_admin {
+        // Removing the caller's own admin role, or disabling the caller, would revoke the
+        // token in use; removing the last admin would leave nobody to administer.
+        if name == caller {
+            return Err(Failure::Conflict(format!(
+                "this would take the admin role from {user} or disable it, the account of the token in use; \
+                 use another admin's token"
+            )));
+        }
+        if enabled_admins(db, s)?.iter().all(|a| a == name) {
+            return Err(Failure::Conflict(format!("{user} is the last enabled admin")));
+        }
+    }
+    if !enabled && name == caller {
+        return Err(Failure::Conflict(format!("{user} is the account of the token in use: it cannot disable itself")));
+    }
     if let Some(d) = &up.display_name {
         set_nick(db, name, d.as_deref(), now)?;
     }
-    if let Some(names) = &up.roles {
-        let roles = RoleSet::from_names(db.version(), names);
-        // The caller may not take the admin role from their own account: that would
-        // revoke the token in use (config admins stay admins whatever is stored).
-        if name == caller && !roles.is_admin(s.is_config_admin(name)) {
-            return Err(Failure::Conflict(format!(
-                "these roles would take the admin role from {user}, the account of the token in use; use another admin's token"
-            )));
-        }
+    if up.roles.is_some() || up.role.is_some() {
         db.roles().set(name, &roles)?;
+    }
+    if enabled != was_enabled {
+        db.accounts().set_enabled(name, enabled, now)?;
     }
     get(db, s, user)
 }

@@ -4,12 +4,12 @@
 
 pub const NS_NICK: &str = "http://jabber.org/protocol/nick";
 
-/// `<nick xmlns='http://jabber.org/protocol/nick'>text</nick>`.
 /// Characters XML 1.0 cannot carry (nicks and group names end up in stanzas).
 pub fn forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// `<nick xmlns='http://jabber.org/protocol/nick'>text</nick>`.
 pub fn nick_element(text: &str) -> String {
     format!("<nick xmlns='{NS_NICK}'>{}</nick>", escape(text))
 }
@@ -28,21 +28,60 @@ pub fn nick_text(xml: &str) -> Option<String> {
     (close > open_end).then(|| unescape(&xml[open_end + 1..close]))
 }
 
-/// The `id` attributes of the `<device/>` children of an OMEMO device list, in order.
-pub fn device_ids(xml: &str) -> Vec<String> {
-    let mut ids = Vec::new();
+/// The attribute text of every `<name .../>` start tag in `xml`, in order.
+fn tags<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    let mut out = Vec::new();
     let mut rest = xml;
-    while let Some(i) = rest.find("<device") {
-        rest = &rest[i + "<device".len()..];
+    while let Some(i) = rest.find(&open) {
+        rest = &rest[i + open.len()..];
         let end = rest.find('>').unwrap_or(rest.len());
         let tag = &rest[..end];
-        // `<devices` or similar is another element
+        // `<devices` for `<device`, or similar, is another element
         if !tag.starts_with(|c: char| c.is_whitespace() || c == '/' || c == '>') && !tag.is_empty() {
             continue;
         }
-        ids.push(attribute(tag, "id").unwrap_or_default());
+        out.push(tag);
     }
-    ids
+    out
+}
+
+/// The `id` attributes of the `<device/>` children of an OMEMO device list, in order.
+pub fn device_ids(xml: &str) -> Vec<String> {
+    tags(xml, "device").into_iter().map(|t| attribute(t, "id").unwrap_or_default()).collect()
+}
+
+/// One `<info/>` of a XEP-0084 avatar metadata item.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AvatarInfo {
+    pub bytes: Option<i64>,
+    pub id: Option<String>,
+    pub media_type: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+/// The `<info/>` children of a stored `<metadata xmlns='urn:xmpp:avatar:metadata'/>`
+/// (None when the payload is not avatar metadata), as mod_http_admin_api reads them:
+/// numbers that do not parse are absent.
+pub fn avatar_infos(xml: &str) -> Option<Vec<AvatarInfo>> {
+    let x = xml.trim_start();
+    if !x.starts_with("<metadata") || !x.contains("urn:xmpp:avatar:metadata") {
+        return None;
+    }
+    let num = |t: &str, n: &str| attribute(t, n).and_then(|v| v.trim().parse::<i64>().ok());
+    Some(
+        tags(x, "info")
+            .into_iter()
+            .map(|t| AvatarInfo {
+                bytes: num(t, "bytes"),
+                id: attribute(t, "id"),
+                media_type: attribute(t, "type"),
+                width: num(t, "width"),
+                height: num(t, "height"),
+            })
+            .collect(),
+    )
 }
 
 /// Whether the payload is an OMEMO bundle element.
@@ -139,5 +178,15 @@ mod tests {
     fn device_list() {
         let x = "<list xmlns='eu.siacs.conversations.axolotl'><device id='1001'/><device id=\"2002\" label='x'/><device/></list>";
         assert_eq!(device_ids(x), vec!["1001", "2002", ""]);
+    }
+
+    #[test]
+    fn avatar_metadata() {
+        let x = "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='12345' height='64' id='111f4b3c50d7b0df729d299bc6f8e9ef9066971f' type='image/png' width='64'/><info id='x' bytes='n/a'/></metadata>";
+        let a = avatar_infos(x).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!((a[0].bytes, a[0].width, a[0].media_type.as_deref()), (Some(12345), Some(64), Some("image/png")));
+        assert_eq!((a[1].bytes, a[1].id.as_deref()), (None, Some("x")));
+        assert_eq!(avatar_infos("<nick xmlns='http://jabber.org/protocol/nick'>a</nick>"), None);
     }
 }

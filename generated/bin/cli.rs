@@ -27,6 +27,7 @@ use prosody_admin_api::{
     GetUserByNameResponse,
     GetUserDebugInfoResponse,
     GetUserGroupsResponse,
+    PatchUserResponse,
     UpdateUserResponse,
 };
 use simple_logger::SimpleLogger;
@@ -182,6 +183,13 @@ enum Operation {
     GetUserGroups {
         /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
         username: String,
+    },
+    /// Enable or disable a user
+    PatchUser {
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        username: String,
+        #[clap(value_parser = parse_json::<models::UserPatch>)]
+        body: models::UserPatch,
     },
     /// Update user
     UpdateUser {
@@ -1076,6 +1084,65 @@ async fn main() -> Result<()> {
                 GetUserGroupsResponse::UserNotFound
                 (body)
                 => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::PatchUser {
+            username,
+            body,
+        } => {
+            info!("Performing a PatchUser request on {:?}", (
+                &username
+            ));
+
+            let result = client.patch_user(
+                username,
+                body,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                PatchUserResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::WouldLockTheCallerOrTheLastAdminOut
+                (body)
+                => "WouldLockTheCallerOrTheLastAdminOut\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                PatchUserResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -544,6 +544,44 @@ pub enum GetUserGroupsResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum PatchUserResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::User)
+    ,
+    /// Would lock the caller or the last admin out
+    WouldLockTheCallerOrTheLastAdminOut
+    (models::Error)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum UpdateUserResponse {
     /// successful operation
     SuccessfulOperation
@@ -701,6 +739,13 @@ pub trait Api<C: Send + Sync> {
         username: String,
         context: &C) -> Result<GetUserGroupsResponse, ApiError>;
 
+    /// Enable or disable a user
+    async fn patch_user(
+        &self,
+        username: String,
+        body: models::UserPatch,
+        context: &C) -> Result<PatchUserResponse, ApiError>;
+
     /// Update user
     async fn update_user(
         &self,
@@ -837,6 +882,13 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         username: String,
         ) -> Result<GetUserGroupsResponse, ApiError>;
+
+    /// Enable or disable a user
+    async fn patch_user(
+        &self,
+        username: String,
+        body: models::UserPatch,
+        ) -> Result<PatchUserResponse, ApiError>;
 
     /// Update user
     async fn update_user(
@@ -1060,6 +1112,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_user_groups(username, &context).await
+    }
+
+    /// Enable or disable a user
+    async fn patch_user(
+        &self,
+        username: String,
+        body: models::UserPatch,
+        ) -> Result<PatchUserResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().patch_user(username, body, &context).await
     }
 
     /// Update user

@@ -19,6 +19,260 @@ where
     <T as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+#[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct AvatarInfo {
+    /// Size of the image in bytes.
+    #[serde(rename = "bytes")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub bytes: Option<swagger::Nullable<i64>>,
+
+    /// SHA-1 of the image (the item id).
+    #[serde(rename = "hash")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub hash: Option<swagger::Nullable<String>>,
+
+    /// Media type, e.g. image/png.
+    #[serde(rename = "type")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub r#type: Option<swagger::Nullable<String>>,
+
+    #[serde(rename = "width")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub width: Option<swagger::Nullable<i64>>,
+
+    #[serde(rename = "height")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub height: Option<swagger::Nullable<i64>>,
+
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for AvatarInfo {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for AvatarInfo {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+
+
+impl AvatarInfo {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> AvatarInfo {
+        AvatarInfo {
+            bytes: None,
+            hash: None,
+            r#type: None,
+            width: None,
+            height: None,
+        }
+    }
+}
+
+/// Converts the AvatarInfo value to the Query Parameters representation (style=form, explode=false)
+/// specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde serializer
+impl std::fmt::Display for AvatarInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<Option<String>> = vec![
+            self.bytes.as_ref().map(|bytes| {
+                [
+                    "bytes".to_string(),
+                    bytes.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            self.hash.as_ref().map(|hash| {
+                [
+                    "hash".to_string(),
+                    hash.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            self.r#type.as_ref().map(|r#type| {
+                [
+                    "type".to_string(),
+                    r#type.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            self.width.as_ref().map(|width| {
+                [
+                    "width".to_string(),
+                    width.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            self.height.as_ref().map(|height| {
+                [
+                    "height".to_string(),
+                    height.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+        ];
+
+        write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
+    }
+}
+
+/// Converts Query Parameters representation (style=form, explode=false) to a AvatarInfo value
+/// as specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde deserializer
+impl std::str::FromStr for AvatarInfo {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        /// An intermediate representation of the struct to use for parsing.
+        #[derive(Default)]
+        #[allow(dead_code)]
+        struct IntermediateRep {
+            pub bytes: Vec<swagger::Nullable<i64>>,
+            pub hash: Vec<swagger::Nullable<String>>,
+            pub r#type: Vec<swagger::Nullable<String>>,
+            pub width: Vec<swagger::Nullable<i64>>,
+            pub height: Vec<swagger::Nullable<i64>>,
+        }
+
+        let mut intermediate_rep = IntermediateRep::default();
+
+        // Parse into intermediate representation
+        let mut string_iter = s.split(',');
+        let mut key_result = string_iter.next();
+
+        while key_result.is_some() {
+            let val = match string_iter.next() {
+                Some(x) => x,
+                None => return std::result::Result::Err("Missing value while parsing AvatarInfo".to_string())
+            };
+
+            if let Some(key) = key_result {
+                #[allow(clippy::match_single_binding)]
+                match key {
+                    "bytes" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in AvatarInfo".to_string()),
+                    "hash" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in AvatarInfo".to_string()),
+                    "type" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in AvatarInfo".to_string()),
+                    "width" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in AvatarInfo".to_string()),
+                    "height" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in AvatarInfo".to_string()),
+                    _ => return std::result::Result::Err("Unexpected key while parsing AvatarInfo".to_string())
+                }
+            }
+
+            // Get the next key
+            key_result = string_iter.next();
+        }
+
+        // Use the intermediate representation to return the struct
+        std::result::Result::Ok(AvatarInfo {
+            bytes: std::result::Result::Err("Nullable types not supported in AvatarInfo".to_string())?,
+            hash: std::result::Result::Err("Nullable types not supported in AvatarInfo".to_string())?,
+            r#type: std::result::Result::Err("Nullable types not supported in AvatarInfo".to_string())?,
+            width: std::result::Result::Err("Nullable types not supported in AvatarInfo".to_string())?,
+            height: std::result::Result::Err("Nullable types not supported in AvatarInfo".to_string())?,
+        })
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<AvatarInfo> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<AvatarInfo>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<AvatarInfo>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for AvatarInfo - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<AvatarInfo> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <AvatarInfo as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into AvatarInfo - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<AvatarInfo>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<AvatarInfo>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<AvatarInfo>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<AvatarInfo> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <AvatarInfo as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into AvatarInfo - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
 /// An error, in the style of Prosody's util.error.
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
@@ -2325,6 +2579,61 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub roles: Option<Vec<String>>,
 
+    /// The user's bare JID.
+    #[serde(rename = "jid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub jid: Option<String>,
+
+    /// Primary role (Prosody 13): the stored one, `prosody:registered` when none is set, `prosody:admin` for configured admins. A PUT sets it (a Prosody built-in role: prosody:guest, prosody:registered, prosody:member, prosody:admin, prosody:operator). Prosody 0.12 has no primary role: `null`, and a PUT with a role is refused (400); use `roles` there. 
+    #[serde(rename = "role")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub role: Option<swagger::Nullable<String>>,
+
+    /// Secondary roles (Prosody 13); empty on Prosody 0.12.
+    #[serde(rename = "secondary_roles")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub secondary_roles: Option<Vec<String>>,
+
+    /// Whether the account may log in (Prosody 13's `disabled` flag, which Prosody enforces). Always true on Prosody 0.12, which cannot disable accounts: a write of `false` there is refused (400). 
+    #[serde(rename = "enabled")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub enabled: Option<bool>,
+
+    /// Unix time of the last login or logout Prosody 13 recorded (mod_account_activity); null when none is recorded, and on Prosody 0.12. 
+    #[serde(rename = "last_active")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub last_active: Option<swagger::Nullable<i64>>,
+
+    /// The user's avatars, from their PEP avatar metadata (XEP-0084).
+    #[serde(rename = "avatar_info")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[cfg_attr(feature = "validate", validate)]
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub avatar_info: Option<Vec<models::AvatarInfo>>,
+
+    #[serde(rename = "deletion_request")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[cfg_attr(feature = "validate", validate)]
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub deletion_request: Option<swagger::Nullable<models::UserDeletionRequest>>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -2361,6 +2670,13 @@ impl User {
             phone: None,
             groups: None,
             roles: None,
+            jid: None,
+            role: None,
+            secondary_roles: None,
+            enabled: None,
+            last_active: None,
+            avatar_info: None,
+            deletion_request: None,
         }
     }
 }
@@ -2407,6 +2723,38 @@ impl std::fmt::Display for User {
                     roles.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
                 ].join(",")
             }),
+            self.jid.as_ref().map(|jid| {
+                [
+                    "jid".to_string(),
+                    jid.to_string(),
+                ].join(",")
+            }),
+            self.role.as_ref().map(|role| {
+                [
+                    "role".to_string(),
+                    role.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            self.secondary_roles.as_ref().map(|secondary_roles| {
+                [
+                    "secondary_roles".to_string(),
+                    secondary_roles.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                ].join(",")
+            }),
+            self.enabled.as_ref().map(|enabled| {
+                [
+                    "enabled".to_string(),
+                    enabled.to_string(),
+                ].join(",")
+            }),
+            self.last_active.as_ref().map(|last_active| {
+                [
+                    "last_active".to_string(),
+                    last_active.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
+            // Skipping non-primitive type avatar_info in query parameter serialization
+            // Skipping non-primitive type deletion_request in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -2430,6 +2778,13 @@ impl std::str::FromStr for User {
             pub phone: Vec<swagger::Nullable<String>>,
             pub groups: Vec<Vec<String>>,
             pub roles: Vec<Vec<String>>,
+            pub jid: Vec<String>,
+            pub role: Vec<swagger::Nullable<String>>,
+            pub secondary_roles: Vec<Vec<String>>,
+            pub enabled: Vec<bool>,
+            pub last_active: Vec<swagger::Nullable<i64>>,
+            pub avatar_info: Vec<Vec<models::AvatarInfo>>,
+            pub deletion_request: Vec<swagger::Nullable<models::UserDeletionRequest>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -2454,6 +2809,15 @@ impl std::str::FromStr for User {
                     "phone" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
                     "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
+                    #[allow(clippy::redundant_clone)]
+                    "jid" => intermediate_rep.jid.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    "role" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
+                    "secondary_roles" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
+                    #[allow(clippy::redundant_clone)]
+                    "enabled" => intermediate_rep.enabled.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    "last_active" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
+                    "avatar_info" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
+                    "deletion_request" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing User".to_string())
                 }
             }
@@ -2470,6 +2834,13 @@ impl std::str::FromStr for User {
             phone: std::result::Result::Err("Nullable types not supported in User".to_string())?,
             groups: intermediate_rep.groups.into_iter().next(),
             roles: intermediate_rep.roles.into_iter().next(),
+            jid: intermediate_rep.jid.into_iter().next(),
+            role: std::result::Result::Err("Nullable types not supported in User".to_string())?,
+            secondary_roles: intermediate_rep.secondary_roles.into_iter().next(),
+            enabled: intermediate_rep.enabled.into_iter().next(),
+            last_active: std::result::Result::Err("Nullable types not supported in User".to_string())?,
+            avatar_info: intermediate_rep.avatar_info.into_iter().next(),
+            deletion_request: std::result::Result::Err("Nullable types not supported in User".to_string())?,
         })
     }
 }
@@ -4821,6 +5192,375 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
                             std::result::Result::Ok(value) => std::result::Result::Ok(value),
                             std::result::Result::Err(err) => std::result::Result::Err(
                                 format!("Unable to convert header value '{hdr_value}' into UserDebugSessionInfoStatus - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
+/// Set while the user's own deletion request is pending (Prosody 13's mod_user_account_management keeps the account disabled until then). 
+#[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct UserDeletionRequest {
+    /// Unix time the deletion was requested.
+    #[serde(rename = "deleted_at")]
+
+    pub deleted_at: i64,
+
+    /// Unix time after which Prosody deletes the account.
+    #[serde(rename = "pending_until")]
+
+    pub pending_until: i64,
+
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for UserDeletionRequest {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for UserDeletionRequest {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+
+
+impl UserDeletionRequest {
+    #[allow(clippy::new_without_default)]
+    pub fn new(deleted_at: i64, pending_until: i64, ) -> UserDeletionRequest {
+        UserDeletionRequest {
+            deleted_at,
+            pending_until,
+        }
+    }
+}
+
+/// Converts the UserDeletionRequest value to the Query Parameters representation (style=form, explode=false)
+/// specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde serializer
+impl std::fmt::Display for UserDeletionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<Option<String>> = vec![
+            Some("deleted_at".to_string()),
+            Some(self.deleted_at.to_string()),
+            Some("pending_until".to_string()),
+            Some(self.pending_until.to_string()),
+        ];
+
+        write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
+    }
+}
+
+/// Converts Query Parameters representation (style=form, explode=false) to a UserDeletionRequest value
+/// as specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde deserializer
+impl std::str::FromStr for UserDeletionRequest {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        /// An intermediate representation of the struct to use for parsing.
+        #[derive(Default)]
+        #[allow(dead_code)]
+        struct IntermediateRep {
+            pub deleted_at: Vec<i64>,
+            pub pending_until: Vec<i64>,
+        }
+
+        let mut intermediate_rep = IntermediateRep::default();
+
+        // Parse into intermediate representation
+        let mut string_iter = s.split(',');
+        let mut key_result = string_iter.next();
+
+        while key_result.is_some() {
+            let val = match string_iter.next() {
+                Some(x) => x,
+                None => return std::result::Result::Err("Missing value while parsing UserDeletionRequest".to_string())
+            };
+
+            if let Some(key) = key_result {
+                #[allow(clippy::match_single_binding)]
+                match key {
+                    #[allow(clippy::redundant_clone)]
+                    "deleted_at" => intermediate_rep.deleted_at.push(<i64 as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "pending_until" => intermediate_rep.pending_until.push(<i64 as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    _ => return std::result::Result::Err("Unexpected key while parsing UserDeletionRequest".to_string())
+                }
+            }
+
+            // Get the next key
+            key_result = string_iter.next();
+        }
+
+        // Use the intermediate representation to return the struct
+        std::result::Result::Ok(UserDeletionRequest {
+            deleted_at: intermediate_rep.deleted_at.into_iter().next().ok_or_else(|| "deleted_at missing in UserDeletionRequest".to_string())?,
+            pending_until: intermediate_rep.pending_until.into_iter().next().ok_or_else(|| "pending_until missing in UserDeletionRequest".to_string())?,
+        })
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<UserDeletionRequest> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<UserDeletionRequest>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<UserDeletionRequest>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for UserDeletionRequest - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<UserDeletionRequest> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <UserDeletionRequest as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into UserDeletionRequest - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<UserDeletionRequest>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<UserDeletionRequest>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<UserDeletionRequest>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<UserDeletionRequest> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <UserDeletionRequest as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into UserDeletionRequest - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct UserPatch {
+    /// Enable (true) or disable (false) the account.
+    #[serde(rename = "enabled")]
+
+    pub enabled: bool,
+
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for UserPatch {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for UserPatch {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+
+
+impl UserPatch {
+    #[allow(clippy::new_without_default)]
+    pub fn new(enabled: bool, ) -> UserPatch {
+        UserPatch {
+            enabled,
+        }
+    }
+}
+
+/// Converts the UserPatch value to the Query Parameters representation (style=form, explode=false)
+/// specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde serializer
+impl std::fmt::Display for UserPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<Option<String>> = vec![
+            Some("enabled".to_string()),
+            Some(self.enabled.to_string()),
+        ];
+
+        write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
+    }
+}
+
+/// Converts Query Parameters representation (style=form, explode=false) to a UserPatch value
+/// as specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde deserializer
+impl std::str::FromStr for UserPatch {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        /// An intermediate representation of the struct to use for parsing.
+        #[derive(Default)]
+        #[allow(dead_code)]
+        struct IntermediateRep {
+            pub enabled: Vec<bool>,
+        }
+
+        let mut intermediate_rep = IntermediateRep::default();
+
+        // Parse into intermediate representation
+        let mut string_iter = s.split(',');
+        let mut key_result = string_iter.next();
+
+        while key_result.is_some() {
+            let val = match string_iter.next() {
+                Some(x) => x,
+                None => return std::result::Result::Err("Missing value while parsing UserPatch".to_string())
+            };
+
+            if let Some(key) = key_result {
+                #[allow(clippy::match_single_binding)]
+                match key {
+                    #[allow(clippy::redundant_clone)]
+                    "enabled" => intermediate_rep.enabled.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    _ => return std::result::Result::Err("Unexpected key while parsing UserPatch".to_string())
+                }
+            }
+
+            // Get the next key
+            key_result = string_iter.next();
+        }
+
+        // Use the intermediate representation to return the struct
+        std::result::Result::Ok(UserPatch {
+            enabled: intermediate_rep.enabled.into_iter().next().ok_or_else(|| "enabled missing in UserPatch".to_string())?,
+        })
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<UserPatch> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<UserPatch>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<UserPatch>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for UserPatch - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<UserPatch> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <UserPatch as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into UserPatch - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<UserPatch>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<UserPatch>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<UserPatch>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<UserPatch> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <UserPatch as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into UserPatch - {err}"))
                         }
                     })
                 }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;

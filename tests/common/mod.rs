@@ -59,6 +59,17 @@ pub fn default_roles() -> Value {
     }
 }
 
+/// The seed's fields of a User (the later module's fields are tested on their own).
+pub fn seed_fields(u: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in ["username", "display_name", "roles", "groups"] {
+        if let Some(v) = u.get(k) {
+            out.insert(k.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 impl Server {
     /// A fresh server on the test version's layout: empty database, so the first start
     /// creates `admin` and a token.

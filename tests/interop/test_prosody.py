@@ -259,6 +259,33 @@ def test_13_cli_accounts_and_api_invites(env):
     assert not xmpp.can_login(env.c2s, "cli13", "pw13-new")
 
 
+def test_13_patch_disables_and_enables_logins(env):
+    only13(env)
+    env.prosodyctl("register", "toggle", "localhost", "pw-t")
+    assert xmpp.can_login(env.c2s, "toggle", "pw-t")
+    status, u = env.call("PATCH", "/users/toggle", {"enabled": False})
+    assert status == 200 and u["enabled"] is False
+    assert not xmpp.can_login(env.c2s, "toggle", "pw-t")
+    enabled = env.prosody_shell('local um = require "prosody.core.usermanager"; '
+                                'return tostring(um.user_is_enabled("toggle", "localhost"))')
+    assert enabled == "false"
+    status, u = env.call("PATCH", "/users/toggle", {"enabled": True})
+    assert status == 200 and u["enabled"] is True
+    assert xmpp.can_login(env.c2s, "toggle", "pw-t")
+    # Disabled in Prosody, shown here.
+    env.shell('user:disable("toggle@localhost")')
+    assert eventually(lambda: env.call("GET", "/users/toggle")[1]["enabled"], False) is False
+
+
+def test_0_12_cannot_disable(env):
+    if env.version != "0.12":
+        pytest.skip("0.12's answer")
+    env.prosodyctl("register", "stays", "localhost", "pw-s")
+    status, body = env.call("PATCH", "/users/stays", {"enabled": False})
+    assert status == 400 and "0.12" in body["error"]["text"]
+    assert xmpp.can_login(env.c2s, "stays", "pw-s")
+
+
 def test_zz_prosody_restarts_on_the_file(env):
     """Last in the module: after every write above, Prosody starts again on the file."""
     env.stop_prosody()

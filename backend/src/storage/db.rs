@@ -8,6 +8,7 @@ use super::kinds::{KeyVal, Map};
 use super::pool::Scope;
 use super::rows::{self, ListingStores};
 use super::stores::accounts::{self, Accounts};
+use super::stores::activity::{self, DeletionRequest, Lifecycle};
 use super::stores::groups::{self, Groups};
 use super::stores::invites::{self, Invites};
 use super::stores::pep::{self, Pep};
@@ -19,6 +20,8 @@ use crate::values::Value;
 
 /// The node whose item `current` is the user's nickname (XEP-0172).
 pub const NICK_NODE: &str = "http://jabber.org/protocol/nick";
+/// The node whose item `current` is the user's avatar metadata (XEP-0084).
+pub const AVATAR_METADATA_NODE: &str = "urn:xmpp:avatar:metadata";
 
 pub struct Db<'c> {
     c: &'c Connection,
@@ -30,9 +33,14 @@ pub struct ListedUser {
     pub name: String,
     /// The item `current` of the nick node.
     pub nick: Option<Value>,
+    /// The item `current` of the avatar metadata node.
+    pub avatar: Option<Value>,
     pub roles: RoleSet,
     /// Ids of existing groups with a membership row for the user, sorted.
     pub groups: Vec<String>,
+    pub enabled: bool,
+    pub last_active: Option<i64>,
+    pub deletion_request: Option<DeletionRequest>,
 }
 
 impl<'c> Db<'c> {
@@ -77,6 +85,13 @@ impl<'c> Db<'c> {
         }
     }
 
+    pub fn lifecycle(&self) -> Lifecycle<'_> {
+        Lifecycle {
+            activity: KeyVal::new(self.c, &self.scope.host, activity::ACTIVITY),
+            cleanup: KeyVal::new(self.c, &self.scope.host, activity::CLEANUP),
+        }
+    }
+
     pub fn pep(&self) -> Pep<'_> {
         Pep { nodes: Map::new(self.c, &self.scope.host, pep::STORE), c: self.c, host: &self.scope.host }
     }
@@ -94,20 +109,28 @@ impl<'c> Db<'c> {
     /// fixed number of queries whatever the number of accounts.
     pub fn list_accounts(&self, mut visit: impl FnMut(ListedUser)) -> Result<(), StoreError> {
         let nick_archive = pep::items_store(NICK_NODE);
+        let avatar_archive = pep::items_store(AVATAR_METADATA_NODE);
         let stores = ListingStores {
             accounts: accounts::STORE,
             nick_archive: &nick_archive,
+            avatar_archive: &avatar_archive,
             roles: roles::store_name(self.scope.version),
             groups: groups::MEMBERS,
             group_info: groups::INFO,
+            activity: activity::ACTIVITY,
+            cleanup: activity::CLEANUP,
         };
         let version = self.scope.version;
         rows::list_accounts(self.c, &self.scope.host, &stores, |u| {
             visit(ListedUser {
                 name: u.name,
                 nick: u.nick,
+                avatar: u.avatar,
                 roles: RoleSet::from_rows(version, u.roles),
                 groups: u.groups,
+                enabled: u.disabled != Some(Value::Boolean(true)),
+                last_active: u.last_active.and_then(|v| v.to_json()).and_then(|j| j.as_f64()).map(|f| f as i64),
+                deletion_request: DeletionRequest::from_rows(u.cleanup),
             });
             Ok(())
         })?;

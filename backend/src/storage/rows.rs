@@ -154,24 +154,75 @@ pub(super) struct ListingStores<'a> {
     pub accounts: &'a str,
     /// Archive store whose item `current` is the nick.
     pub nick_archive: &'a str,
+    /// Archive store whose item `current` is the avatar metadata.
+    pub avatar_archive: &'a str,
     pub roles: &'a str,
     pub groups: &'a str,
     pub group_info: &'a str,
+    pub activity: &'a str,
+    pub cleanup: &'a str,
 }
 
 /// One account of a listing, as stored.
+#[derive(Default)]
 pub(super) struct ListedRows {
     pub name: String,
     pub nick: Option<Value>,
+    pub avatar: Option<Value>,
     /// The role rows that say something: `_default` and keys whose value is `true`.
     pub roles: Vec<(String, Value)>,
     /// Ids of existing groups with a membership row for the user, sorted.
     pub groups: Vec<String>,
+    /// The `accounts` row `disabled`, if any.
+    pub disabled: Option<Value>,
+    /// The `account_activity` row `timestamp`, if any.
+    pub last_active: Option<Value>,
+    /// The `accounts_cleanup` rows (`deleted_at`, `pending_until`, ...).
+    pub cleanup: Vec<(String, Value)>,
 }
 
-/// Every account of a host, in username order, with its nick, roles and groups: four
-/// index-ordered queries merged in one pass (no per-user queries, no hash maps), so
-/// that 100 000 accounts list in one scan of each index.
+/// A user-ordered stream of (user, key, value) rows.
+struct Cursor<'s> {
+    rows: rusqlite::Rows<'s>,
+    cur: Option<(String, String, Value)>,
+}
+
+impl<'s> Cursor<'s> {
+    fn new(rows: rusqlite::Rows<'s>) -> R<Self> {
+        let mut c = Cursor { rows, cur: None };
+        c.advance()?;
+        Ok(c)
+    }
+
+    fn advance(&mut self) -> R<()> {
+        self.cur = match self.rows.next()? {
+            Some(row) => Some((row.get(0)?, row.get(1)?, decode(row.get(2)?, row.get(3)?))),
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Hands `take` the rows of `name`, skipping rows of users before it (rows of names
+    /// that are not accounts).
+    fn take_for(&mut self, name: &str, mut take: impl FnMut(String, Value)) -> R<()> {
+        while let Some((user, _, _)) = &self.cur {
+            if user.as_str() > name {
+                break;
+            }
+            if let Some((user, key, v)) = self.cur.take() {
+                if user == name {
+                    take(key, v);
+                }
+            }
+            self.advance()?;
+        }
+        Ok(())
+    }
+}
+
+/// Every account of a host, in username order, with what a user listing shows: one
+/// index-ordered query per store, merged in one pass (no per-user queries, no hash
+/// maps), so that 100 000 accounts list in one scan of each index.
 pub(super) fn list_accounts(
     c: &Connection,
     host: &str,
@@ -180,69 +231,50 @@ pub(super) fn list_accounts(
 ) -> R<()> {
     let mut accounts =
         c.prepare_cached(r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#)?;
-    let mut nicks = c.prepare_cached(
-        r#"SELECT "user", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
+    let mut items = c.prepare_cached(
+        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
+    )?;
+    let mut avatars = c.prepare_cached(
+        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
     )?;
     let mut roles = c.prepare_cached(
         r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=?
            AND (("type"='boolean' AND "value"='true') OR "key"='_default') ORDER BY "user", "key""#,
     )?;
     let mut members = c.prepare_cached(
-        r#"SELECT g."key", g."user" FROM "prosody" g WHERE g."host"=?1 AND g."store"=?2 AND g."key"<>''
+        r#"SELECT g."key", g."user", 'string', '' FROM "prosody" g WHERE g."host"=?1 AND g."store"=?2 AND g."key"<>''
            AND EXISTS (SELECT 1 FROM "prosody" i WHERE i."host"=?1 AND i."user"=g."user" AND i."store"=?3)
            ORDER BY g."key", g."user""#,
     )?;
+    let mut keyed = c.prepare_cached(
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? ORDER BY "user""#,
+    )?;
+    let mut activity = c.prepare_cached(
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? ORDER BY "user""#,
+    )?;
+    let mut cleanup = c.prepare_cached(
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user", "key""#,
+    )?;
     let mut a = accounts.query(params![host, s.accounts])?;
-    let mut n = nicks.query(params![host, s.nick_archive])?;
-    let mut r = roles.query(params![host, s.roles])?;
-    let mut m = members.query(params![host, s.groups, s.group_info])?;
-    let mut next_nick = || -> R<Option<(String, Value)>> {
-        Ok(match n.next()? {
-            Some(row) => Some((row.get(0)?, decode(row.get(1)?, row.get(2)?))),
-            None => None,
-        })
-    };
-    let mut next_role = || -> R<Option<(String, (String, Value))>> {
-        Ok(match r.next()? {
-            Some(row) => Some((row.get(0)?, (row.get(1)?, decode(row.get(2)?, row.get(3)?)))),
-            None => None,
-        })
-    };
-    let mut next_member = || -> R<Option<(String, String)>> {
-        Ok(match m.next()? {
-            Some(row) => Some((row.get(0)?, row.get(1)?)),
-            None => None,
-        })
-    };
-    let (mut nick, mut role, mut member) = (next_nick()?, next_role()?, next_member()?);
+    let mut nick = Cursor::new(items.query(params![host, s.nick_archive])?)?;
+    let mut avatar = Cursor::new(avatars.query(params![host, s.avatar_archive])?)?;
+    let mut role = Cursor::new(roles.query(params![host, s.roles])?)?;
+    let mut member = Cursor::new(members.query(params![host, s.groups, s.group_info])?)?;
+    let mut disabled = Cursor::new(keyed.query(params![host, s.accounts, "disabled"])?)?;
+    let mut active = Cursor::new(activity.query(params![host, s.activity, "timestamp"])?)?;
+    let mut clean = Cursor::new(cleanup.query(params![host, s.cleanup])?)?;
     while let Some(row) = a.next()? {
         let name: String = row.get(0)?;
-        let mut u = ListedRows { nick: None, roles: Vec::new(), groups: Vec::new(), name: String::new() };
-        take_for(&mut nick, &name, &mut next_nick, |v| u.nick = Some(v))?;
-        take_for(&mut role, &name, &mut next_role, |k| u.roles.push(k))?;
-        take_for(&mut member, &name, &mut next_member, |g| u.groups.push(g))?;
+        let mut u = ListedRows::default();
+        nick.take_for(&name, |_, v| u.nick = Some(v))?;
+        avatar.take_for(&name, |_, v| u.avatar = Some(v))?;
+        role.take_for(&name, |k, v| u.roles.push((k, v)))?;
+        member.take_for(&name, |g, _| u.groups.push(g))?;
+        disabled.take_for(&name, |_, v| u.disabled = Some(v))?;
+        active.take_for(&name, |_, v| u.last_active = Some(v))?;
+        clean.take_for(&name, |k, v| u.cleanup.push((k, v)))?;
         u.name = name;
         visit(u)?;
-    }
-    Ok(())
-}
-
-/// Advances a user-ordered stream past `name`, handing `take` the items of `name`.
-fn take_for<T>(
-    cur: &mut Option<(String, T)>,
-    name: &str,
-    mut next: impl FnMut() -> R<Option<(String, T)>>,
-    mut take: impl FnMut(T),
-) -> R<()> {
-    while let Some((user, v)) = cur.take() {
-        if user.as_str() > name {
-            *cur = Some((user, v));
-            break;
-        }
-        if user == name {
-            take(v);
-        }
-        *cur = next()?;
     }
     Ok(())
 }

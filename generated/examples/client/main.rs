@@ -25,6 +25,7 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       GetUserByNameResponse,
                       GetUserDebugInfoResponse,
                       GetUserGroupsResponse,
+                      PatchUserResponse,
                       UpdateUserResponse,
                      };
 use clap::{Command, Arg};
@@ -280,6 +281,15 @@ fn main() {
         /* Disabled because there's no example.
         Some("GetUserGroups") => {
             let result = rt.block_on(client.get_user_groups(
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        /* Disabled because there's no example.
+        Some("PatchUser") => {
+            let result = rt.block_on(client.patch_user(
+                  ???,
                   ???
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());

@@ -157,6 +157,7 @@ use prosody_admin_api::{
     GetUserByNameResponse,
     GetUserDebugInfoResponse,
     GetUserGroupsResponse,
+    PatchUserResponse,
     UpdateUserResponse,
 };
 use prosody_admin_api::server::MakeService;
@@ -359,6 +360,17 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetUserGroupsResponse, ApiError>
     {
         info!("get_user_groups({:?}) - X-Span-ID: {:?}", username, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Enable or disable a user
+    async fn patch_user(
+        &self,
+        username: String,
+        body: models::UserPatch,
+        context: &C) -> Result<PatchUserResponse, ApiError>
+    {
+        info!("patch_user({:?}, {:?}) - X-Span-ID: {:?}", username, body, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

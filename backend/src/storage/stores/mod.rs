@@ -4,6 +4,7 @@
 //! not.
 
 pub mod accounts;
+pub mod activity;
 pub mod groups;
 pub mod invites;
 pub mod pep;

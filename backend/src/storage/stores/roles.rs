@@ -70,6 +70,24 @@ impl RoleSet {
         RoleSet { version, primary, secondary }
     }
 
+    /// Whether `role` is one of Prosody 13's built-in roles (the only ones a primary
+    /// role may be without the server's `custom_roles`, which we cannot see).
+    pub fn is_builtin(role: &str) -> bool {
+        BUILTIN_13.contains(&role)
+    }
+
+    /// Sets the primary role (13; the caller checked [`RoleSet::is_builtin`]), as
+    /// `set_user_role`: it stops being a secondary role; the default is not stored.
+    pub fn set_primary(&mut self, role: &str) {
+        self.secondary.remove(role);
+        self.primary = (role != DEFAULT_ROLE_13).then(|| role.to_string());
+    }
+
+    /// The secondary roles (13), or every role (0.12).
+    pub fn secondary_names(&self) -> Vec<String> {
+        self.secondary.iter().cloned().collect()
+    }
+
     /// The primary role in effect on 13 (config admins are `prosody:admin`); None on 0.12,
     /// which has no primary role.
     pub fn effective_primary(&self, config_admin: bool) -> Option<String> {
@@ -133,6 +151,23 @@ impl Roles<'_> {
             self.map.set(user, r, &serde_json::Value::Bool(true))?;
         }
         Ok(())
+    }
+
+    /// The accounts whose stored roles make them admins (configured admins aside).
+    pub fn admins(&self) -> Result<Vec<String>, StoreError> {
+        let mut by_user: Vec<(String, Vec<(String, Value)>)> = Vec::new();
+        for (user, k, j) in self.map.every()? {
+            let Some(v) = Value::from_json(j) else { continue };
+            match by_user.last_mut() {
+                Some((u, rows)) if *u == user => rows.push((k, v)),
+                _ => by_user.push((user, vec![(k, v)])),
+            }
+        }
+        Ok(by_user
+            .into_iter()
+            .filter(|(_, rows)| RoleSet::from_rows(self.version, rows.clone()).is_admin(false))
+            .map(|(u, _)| u)
+            .collect())
     }
 
     /// Makes the account an admin as this version's tools do: 0.12 `roles` row
