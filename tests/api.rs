@@ -261,7 +261,13 @@ fn invites_of_every_kind() {
     assert_eq!(r["jid"], "carol@localhost");
     assert_eq!(r["expires"].as_i64().unwrap() - r["created_at"].as_i64().unwrap(), 86400);
     assert_eq!(s.admin("POST", "/invites/reset", Some(r#"{"username":"nobody"}"#)).status, 404);
-    for bad in [r#"{}"#, r#"{"username":"a@b"}"#, r#"{"username":"carol","ttl":"1"}"#, "null"] {
+    for bad in [
+        r#"{}"#,
+        r#"{"username":"a@b"}"#,
+        r#"{"username":"carol","ttl":"1.5"}"#,
+        r#"{"username":"carol","ttl":"0"}"#,
+        "null",
+    ] {
         assert_eq!(s.admin("POST", "/invites/reset", Some(bad)).status, 400, "{bad}");
     }
     assert_eq!(s.admin("POST", "/invites/reset", None).status, 400);
@@ -577,4 +583,72 @@ fn last_admin_stays_admin() {
     s.add_user("eve", "pw");
     assert_eq!(s.admin("PUT", "/users/eve", Some(r#"{"roles":["prosody:admin"]}"#)).status, 200);
     assert_eq!(put(r#"{"roles":[]}"#).status, 200, "not the last one any more");
+}
+
+/// Invites as the later module makes them: roles and note; ttl as a string of digits.
+#[test]
+fn invites_with_roles_note_and_string_ttl() {
+    let s = Server::start();
+    let r = s.admin(
+        "POST",
+        "/invites/account",
+        Some(r#"{"ttl":"604800","roles":["prosody:member","prosody:admin"],"note":"for Ann"}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let inv = r.json();
+    assert_eq!(inv["expires"].as_i64().unwrap() - inv["created_at"].as_i64().unwrap(), 604800);
+    // 13 keeps the order (the first is primary); 0.12's roles are a set, listed sorted.
+    let want =
+        if is_13() { json!(["prosody:member", "prosody:admin"]) } else { json!(["prosody:admin", "prosody:member"]) };
+    assert_eq!(inv["roles"], want);
+    assert_eq!(inv["note"], "for Ann");
+    assert_eq!(s.admin("GET", &format!("/invites/{}", inv["id"].as_str().unwrap()), None).json(), inv);
+    // As each version's mod_invites_register reads them.
+    let stored: String = s
+        .sqlite()
+        .query_row(
+            "SELECT value FROM prosody WHERE store='invite_token' AND key=?",
+            [inv["id"].as_str().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    if is_13() {
+        assert_eq!(stored["additional_data"]["roles"], json!(["prosody:member", "prosody:admin"]));
+    } else {
+        assert_eq!(stored["additional_data"]["roles"], json!({"prosody:member": true, "prosody:admin": true}));
+    }
+    assert_eq!(stored["additional_data"]["note"], "for Ann");
+    let g = s.admin(
+        "POST",
+        "/invites/group",
+        Some(r#"{"ttl":"60","roles":["prosody:member"],"group_options":{"name":"G"}}"#),
+    );
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!((g.json()["roles"].clone(), g.json()["note"].clone()), (json!(["prosody:member"]), Value::Null));
+    let plain = s.admin("POST", "/invites/account", Some("{}")).json();
+    assert_eq!((plain["roles"].clone(), plain["note"].clone()), (json!([]), Value::Null));
+    // Bad ttl strings, bad roles, long notes: 400, nothing written.
+    let before = count_rows(&s);
+    let long_note = format!(r#"{{"note":"{}"}}"#, "n".repeat(1024));
+    for bad in [
+        r#"{"ttl":"abc"}"#,
+        r#"{"ttl":"0"}"#,
+        r#"{"ttl":"9999999999"}"#,
+        r#"{"ttl":" 60"}"#,
+        r#"{"roles":[""]}"#,
+        r#"{"roles":"prosody:admin"}"#,
+        &long_note,
+    ] {
+        assert_eq!(s.admin("POST", "/invites/account", Some(bad)).status, 400, "{bad}");
+    }
+    let custom = s.admin("POST", "/invites/account", Some(r#"{"roles":["custom:role"]}"#));
+    if is_13() {
+        assert_eq!(custom.status, 400, "13 fails registrations on roles it does not know");
+    } else {
+        assert_eq!(custom.status, 200, "0.12 roles are free-form");
+    }
+    if is_13() {
+        assert_eq!(count_rows(&s), before);
+    }
 }

@@ -4,12 +4,14 @@
 
 use prosody_admin_api::models;
 use serde_json::json;
-use swagger::Nullable;
+use swagger::{Nullable, OneOf2};
 
 use crate::error::Failure;
 use crate::settings::NEVER_EXPIRES;
-use crate::storage::stores::invites::StoredInvite;
+use crate::storage::stores::invites::{decode_roles, StoredInvite};
+use crate::storage::stores::roles::RoleSet;
 use crate::storage::Db;
+use crate::storage::ProsodyVersion;
 use crate::username::Username;
 use crate::{groups, ids, users, Backend, Settings};
 /// The name of the group a group invite creates when given neither groups nor options.
@@ -18,15 +20,61 @@ pub const DEFAULT_GROUP_NAME: &str = "Invited group";
 const MAX_TTL: f64 = 315_360_000.0;
 
 /// A validated lifetime in whole seconds.
-pub fn ttl(raw: Option<Nullable<f64>>) -> Result<Option<i64>, Failure> {
-    match raw {
-        None | Some(Nullable::Null) => Ok(None),
-        Some(Nullable::Present(t)) => {
-            if !t.is_finite() || !(1.0..=MAX_TTL).contains(&t) {
-                return Err(Failure::BadRequest(format!("ttl must be between 1 and {MAX_TTL} seconds")));
+/// A number, or a string of decimal digits as the later module accepts (`"604800"`).
+pub fn ttl(raw: Option<Nullable<models::Ttl>>) -> Result<Option<i64>, Failure> {
+    let bad = || Failure::BadRequest(format!("ttl must be between 1 and {MAX_TTL} seconds"));
+    let t = match raw {
+        None | Some(Nullable::Null) => return Ok(None),
+        Some(Nullable::Present(t)) => match &*t {
+            OneOf2::A(n) => *n,
+            OneOf2::B(digits) => {
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad());
+                }
+                digits.parse::<f64>().map_err(|_| bad())?
             }
-            Ok(Some(t.round() as i64))
+        },
+    };
+    if !t.is_finite() || !(1.0..=MAX_TTL).contains(&t) {
+        return Err(bad());
+    }
+    Ok(Some(t.round() as i64))
+}
+
+/// Longest note, in characters (the spec's `maxLength`).
+const MAX_NOTE: usize = 1023;
+/// Most roles on one invite (the spec's `maxItems`).
+const MAX_INVITE_ROLES: usize = 16;
+
+/// Roles and note of an account or group invite, validated (the roles' fit with the
+/// database's Prosody version is checked against it, in [`create_checked`]).
+#[derive(Default)]
+struct Extras {
+    /// In the order given: on 13 the first is the primary role.
+    roles: Vec<String>,
+    note: Option<String>,
+}
+
+impl Extras {
+    fn parse(roles: Option<Nullable<Vec<String>>>, note: Option<Nullable<String>>) -> Result<Extras, Failure> {
+        let roles = match roles {
+            None | Some(Nullable::Null) => Vec::new(),
+            Some(Nullable::Present(r)) => dedup(r),
+        };
+        if roles.len() > MAX_INVITE_ROLES {
+            return Err(Failure::BadRequest(format!("more than {MAX_INVITE_ROLES} roles")));
         }
+        if let Some(r) = roles.iter().find(|r| r.is_empty() || r.chars().count() > 1023 || *r == "_default") {
+            return Err(Failure::BadRequest(format!("invalid role name {r:?}")));
+        }
+        let note = match note {
+            None | Some(Nullable::Null) => None,
+            Some(Nullable::Present(n)) if n.chars().count() > MAX_NOTE => {
+                return Err(Failure::BadRequest(format!("note longer than {MAX_NOTE} characters")))
+            }
+            Some(Nullable::Present(n)) => Some(n),
+        };
+        Ok(Extras { roles, note })
     }
 }
 
@@ -54,7 +102,15 @@ pub enum Kind {
 }
 
 /// Builds and stores the invite the way mod_invites' `create_invite` does.
-fn create(db: &Db, s: &Settings, kind: &Kind, expires: i64, source: &str, now: i64) -> Result<models::Invite, Failure> {
+fn create(
+    db: &Db,
+    s: &Settings,
+    kind: &Kind,
+    extras: &Extras,
+    expires: i64,
+    source: &str,
+    now: i64,
+) -> Result<models::Invite, Failure> {
     let host = db.host().to_string();
     let token = ids::medium()?;
     let (jid, additional, reusable) = match kind {
@@ -74,6 +130,13 @@ fn create(db: &Db, s: &Settings, kind: &Kind, expires: i64, source: &str, now: i
             (format!("{username}@{host}"), json!({"allow_reset": username.as_str(), "source": source}), false)
         }
     };
+    let mut additional = additional;
+    if !extras.roles.is_empty() {
+        additional["roles"] = db.invites().encode_roles(&extras.roles);
+    }
+    if let Some(n) = &extras.note {
+        additional["note"] = json!(n);
+    }
     let uri = format!("xmpp:{}?register;preauth={token}", uri_escape(&jid));
     let invite = StoredInvite {
         kind: "register".into(),
@@ -121,6 +184,13 @@ fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
             .unwrap_or(Nullable::Null),
     );
     m.landing_page = Some(s.landing_page_for(&v.token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
+    m.roles = Some(add.and_then(|a| a.get("roles")).map(decode_roles).unwrap_or_default());
+    m.note = Some(
+        add.and_then(|a| a.get("note"))
+            .and_then(|x| x.as_str())
+            .map(|x| Nullable::Present(x.to_string()))
+            .unwrap_or(Nullable::Null),
+    );
     m
 }
 
@@ -153,6 +223,7 @@ fn require_groups(db: &Db, gids: &[String]) -> Result<(), Failure> {
 pub struct NewInvite {
     kind: Kind,
     ttl: Option<i64>,
+    extras: Extras,
     /// For a group invite without groups: the group to create first (name, create_muc).
     new_group: Option<(String, bool)>,
 }
@@ -168,7 +239,8 @@ impl NewInvite {
             None | Some(Nullable::Null) => Vec::new(),
             Some(Nullable::Present(g)) => dedup(g),
         };
-        Ok(NewInvite { kind: Kind::Account { username, groups }, ttl: ttl(body.ttl)?, new_group: None })
+        let extras = Extras::parse(body.roles, body.note)?;
+        Ok(NewInvite { kind: Kind::Account { username, groups }, ttl: ttl(body.ttl)?, extras, new_group: None })
     }
 
     pub fn group(body: Option<models::NewGroupInvite>) -> Result<NewInvite, Failure> {
@@ -188,13 +260,15 @@ impl NewInvite {
         } else {
             None
         };
-        Ok(NewInvite { kind: Kind::Group { groups }, ttl: ttl(body.ttl)?, new_group })
+        let extras = Extras::parse(body.roles, body.note)?;
+        Ok(NewInvite { kind: Kind::Group { groups }, ttl: ttl(body.ttl)?, extras, new_group })
     }
 
     pub fn reset(body: models::NewResetInvite) -> Result<NewInvite, Failure> {
         Ok(NewInvite {
             kind: Kind::Reset { username: Username::parse(&body.username)? },
             ttl: ttl(body.ttl)?,
+            extras: Extras::default(),
             new_group: None,
         })
     }
@@ -220,6 +294,15 @@ fn create_checked(
         (Kind::Reset { .. }, None) => now + s.reset_invite_ttl,
         (Kind::Group { .. }, None) => NEVER_EXPIRES,
     };
+    // Prosody 13 fails the registration on a role it does not know.
+    if db.version() == ProsodyVersion::V13 {
+        if let Some(r) = req.extras.roles.iter().find(|r| !RoleSet::is_builtin(r)) {
+            return Err(Failure::BadRequest(format!(
+                "role {r:?} is not one of Prosody 13's built-in roles (prosody:guest, prosody:registered, \
+                 prosody:member, prosody:admin, prosody:operator)"
+            )));
+        }
+    }
     match &mut req.kind {
         Kind::Account { username, groups } => {
             if let Some(u) = username {
@@ -238,7 +321,7 @@ fn create_checked(
         }
         Kind::Reset { username } => users::require(db, username)?,
     }
-    create(db, s, &req.kind, expires, source, now)
+    create(db, s, &req.kind, &req.extras, expires, source, now)
 }
 
 impl Backend {

@@ -961,6 +961,21 @@ pub struct Invite {
 
     pub reset: bool,
 
+    /// Roles the account registered with this invite gets (Prosody 13: the first is the primary role, the others secondary roles). Empty when none. 
+    #[serde(rename = "roles")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub roles: Option<Vec<String>>,
+
+    /// The note given when the invite was created (null when none).
+    #[serde(rename = "note")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub note: Option<swagger::Nullable<String>>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -1001,6 +1016,8 @@ impl Invite {
             groups,
             source: None,
             reset,
+            roles: None,
+            note: None,
         }
     }
 }
@@ -1049,6 +1066,18 @@ impl std::fmt::Display for Invite {
             }),
             Some("reset".to_string()),
             Some(self.reset.to_string()),
+            self.roles.as_ref().map(|roles| {
+                [
+                    "roles".to_string(),
+                    roles.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                ].join(",")
+            }),
+            self.note.as_ref().map(|note| {
+                [
+                    "note".to_string(),
+                    note.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -1079,6 +1108,8 @@ impl std::str::FromStr for Invite {
             pub groups: Vec<Vec<String>>,
             pub source: Vec<swagger::Nullable<String>>,
             pub reset: Vec<bool>,
+            pub roles: Vec<Vec<String>>,
+            pub note: Vec<swagger::Nullable<String>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -1118,6 +1149,8 @@ impl std::str::FromStr for Invite {
                     "source" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in Invite".to_string()),
                     #[allow(clippy::redundant_clone)]
                     "reset" => intermediate_rep.reset.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in Invite".to_string()),
+                    "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in Invite".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing Invite".to_string())
                 }
             }
@@ -1141,6 +1174,8 @@ impl std::str::FromStr for Invite {
             groups: intermediate_rep.groups.into_iter().next().ok_or_else(|| "groups missing in Invite".to_string())?,
             source: std::result::Result::Err("Nullable types not supported in Invite".to_string())?,
             reset: intermediate_rep.reset.into_iter().next().ok_or_else(|| "reset missing in Invite".to_string())?,
+            roles: intermediate_rep.roles.into_iter().next(),
+            note: std::result::Result::Err("Nullable types not supported in Invite".to_string())?,
         })
     }
 }
@@ -1223,6 +1258,150 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
+/// A note for the invite's creator (e.g. who it is for); not shown to the invitee.
+#[derive(Debug, Clone, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "validate", derive(Validate))]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct InviteNote(
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+    String
+);
+
+impl std::convert::From<String> for InviteNote {
+    fn from(x: String) -> Self {
+        InviteNote(x)
+    }
+}
+
+impl std::convert::From<InviteNote> for String {
+    fn from(x: InviteNote) -> Self {
+        x.0
+    }
+}
+
+impl std::ops::Deref for InviteNote {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for InviteNote {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.0
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for InviteNote {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for InviteNote {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+impl std::fmt::Display for InviteNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.clone())
+    }
+}
+
+impl std::str::FromStr for InviteNote {
+    type Err = ::std::convert::Infallible;
+    fn from_str(x: &str) -> std::result::Result<Self, Self::Err> {
+        std::result::Result::Ok(InviteNote(x.to_owned()))
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<InviteNote> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<InviteNote>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<InviteNote>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for InviteNote - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<InviteNote> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <InviteNote as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into InviteNote - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<InviteNote>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<InviteNote>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<InviteNote>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<InviteNote> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <InviteNote as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into InviteNote - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewAccountInvite {
@@ -1237,15 +1416,13 @@ pub struct NewAccountInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub username: Option<swagger::Nullable<String>>,
 
-    /// The time in seconds (1 to 315360000) that the invitation will be valid for (uses a sensible default if not provided).
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
-    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
-    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
+    #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
-    pub ttl: Option<swagger::Nullable<f64>>,
+    pub ttl: Option<swagger::Nullable<models::Ttl>>,
 
     /// IDs of existing groups to add the new account to
     #[serde(rename = "groups")]
@@ -1254,6 +1431,24 @@ pub struct NewAccountInvite {
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<swagger::Nullable<Vec<String>>>,
+
+    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite. Prosody 13: the first is the primary role, the others secondary roles, all of them Prosody's built-in roles (prosody:guest, prosody:registered, prosody:member, prosody:admin, prosody:operator), since Prosody fails the registration on a role it does not know. Prosody 0.12: any role names. 
+    #[serde(rename = "roles")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 16))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub roles: Option<swagger::Nullable<Vec<String>>>,
+
+    /// A note for the invite's creator (e.g. who it is for); not shown to the invitee.
+    #[serde(rename = "note")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub note: Option<swagger::Nullable<String>>,
 
 }
 
@@ -1288,6 +1483,8 @@ impl NewAccountInvite {
             username: None,
             ttl: None,
             groups: None,
+            roles: None,
+            note: None,
         }
     }
 }
@@ -1304,16 +1501,23 @@ impl std::fmt::Display for NewAccountInvite {
                     username.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
-            self.ttl.as_ref().map(|ttl| {
-                [
-                    "ttl".to_string(),
-                    ttl.as_ref().map_or("null".to_string(), |x| x.to_string()),
-                ].join(",")
-            }),
+            // Skipping non-primitive type ttl in query parameter serialization
             self.groups.as_ref().map(|groups| {
                 [
                     "groups".to_string(),
                     groups.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
+            self.roles.as_ref().map(|roles| {
+                [
+                    "roles".to_string(),
+                    roles.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
+            self.note.as_ref().map(|note| {
+                [
+                    "note".to_string(),
+                    note.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
         ];
@@ -1334,8 +1538,10 @@ impl std::str::FromStr for NewAccountInvite {
         #[allow(dead_code)]
         struct IntermediateRep {
             pub username: Vec<swagger::Nullable<String>>,
-            pub ttl: Vec<swagger::Nullable<f64>>,
+            pub ttl: Vec<swagger::Nullable<models::Ttl>>,
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
+            pub roles: Vec<swagger::Nullable<Vec<String>>>,
+            pub note: Vec<swagger::Nullable<String>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -1356,6 +1562,8 @@ impl std::str::FromStr for NewAccountInvite {
                     "username" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewAccountInvite".to_string()),
                     "ttl" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewAccountInvite".to_string()),
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in NewAccountInvite".to_string()),
+                    "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in NewAccountInvite".to_string()),
+                    "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewAccountInvite".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing NewAccountInvite".to_string())
                 }
             }
@@ -1369,6 +1577,8 @@ impl std::str::FromStr for NewAccountInvite {
             username: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
             ttl: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
             groups: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
+            roles: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
+            note: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
         })
     }
 }
@@ -1660,15 +1870,13 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewGroupInvite {
-    /// Specify that the invitation will only be valid for the specified number of seconds (1 to 315360000). If not provided, the invitation will be valid until it is manually deleted.
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
-    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
-    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
+    #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
-    pub ttl: Option<swagger::Nullable<f64>>,
+    pub ttl: Option<swagger::Nullable<models::Ttl>>,
 
     /// IDs of existing group to add the new accounts to
     #[serde(rename = "groups")]
@@ -1677,6 +1885,24 @@ pub struct NewGroupInvite {
 
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<swagger::Nullable<Vec<String>>>,
+
+    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite. Prosody 13: the first is the primary role, the others secondary roles, all of them Prosody's built-in roles (prosody:guest, prosody:registered, prosody:member, prosody:admin, prosody:operator), since Prosody fails the registration on a role it does not know. Prosody 0.12: any role names. 
+    #[serde(rename = "roles")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 16))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub roles: Option<swagger::Nullable<Vec<String>>>,
+
+    /// A note for the invite's creator (e.g. who it is for); not shown to the invitee.
+    #[serde(rename = "note")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub note: Option<swagger::Nullable<String>>,
 
     #[serde(rename = "group_options")]
     #[serde(default, deserialize_with = "deserialize_non_null")]
@@ -1714,6 +1940,8 @@ impl NewGroupInvite {
         NewGroupInvite {
             ttl: None,
             groups: None,
+            roles: None,
+            note: None,
             group_options: None,
         }
     }
@@ -1725,16 +1953,23 @@ impl NewGroupInvite {
 impl std::fmt::Display for NewGroupInvite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let params: Vec<Option<String>> = vec![
-            self.ttl.as_ref().map(|ttl| {
-                [
-                    "ttl".to_string(),
-                    ttl.as_ref().map_or("null".to_string(), |x| x.to_string()),
-                ].join(",")
-            }),
+            // Skipping non-primitive type ttl in query parameter serialization
             self.groups.as_ref().map(|groups| {
                 [
                     "groups".to_string(),
                     groups.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
+            self.roles.as_ref().map(|roles| {
+                [
+                    "roles".to_string(),
+                    roles.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
+            self.note.as_ref().map(|note| {
+                [
+                    "note".to_string(),
+                    note.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
             // Skipping non-primitive type group_options in query parameter serialization
@@ -1755,8 +1990,10 @@ impl std::str::FromStr for NewGroupInvite {
         #[derive(Default)]
         #[allow(dead_code)]
         struct IntermediateRep {
-            pub ttl: Vec<swagger::Nullable<f64>>,
+            pub ttl: Vec<swagger::Nullable<models::Ttl>>,
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
+            pub roles: Vec<swagger::Nullable<Vec<String>>>,
+            pub note: Vec<swagger::Nullable<String>>,
             pub group_options: Vec<models::NewGroup>,
         }
 
@@ -1777,6 +2014,8 @@ impl std::str::FromStr for NewGroupInvite {
                 match key {
                     "ttl" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewGroupInvite".to_string()),
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in NewGroupInvite".to_string()),
+                    "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in NewGroupInvite".to_string()),
+                    "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewGroupInvite".to_string()),
                     #[allow(clippy::redundant_clone)]
                     "group_options" => intermediate_rep.group_options.push(<models::NewGroup as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     _ => return std::result::Result::Err("Unexpected key while parsing NewGroupInvite".to_string())
@@ -1791,6 +2030,8 @@ impl std::str::FromStr for NewGroupInvite {
         std::result::Result::Ok(NewGroupInvite {
             ttl: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
             groups: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
+            roles: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
+            note: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
             group_options: intermediate_rep.group_options.into_iter().next(),
         })
     }
@@ -1889,15 +2130,13 @@ pub struct NewResetInvite {
 
     pub username: String,
 
-    /// Time in seconds (1 to 315360000) that the link will be valid. Defaults to 24 hours.
     #[serde(rename = "ttl")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
-    #[cfg_attr(feature = "validate", validate(minimum = 1swagger::Nullable<f64>))]
-    #[cfg_attr(feature = "validate", validate(maximum = 315360000swagger::Nullable<f64>))]
 
+    #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
-    pub ttl: Option<swagger::Nullable<f64>>,
+    pub ttl: Option<swagger::Nullable<models::Ttl>>,
 
 }
 
@@ -1943,12 +2182,7 @@ impl std::fmt::Display for NewResetInvite {
         let params: Vec<Option<String>> = vec![
             Some("username".to_string()),
             Some(self.username.to_string()),
-            self.ttl.as_ref().map(|ttl| {
-                [
-                    "ttl".to_string(),
-                    ttl.as_ref().map_or("null".to_string(), |x| x.to_string()),
-                ].join(",")
-            }),
+            // Skipping non-primitive type ttl in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -1967,7 +2201,7 @@ impl std::str::FromStr for NewResetInvite {
         #[allow(dead_code)]
         struct IntermediateRep {
             pub username: Vec<String>,
-            pub ttl: Vec<swagger::Nullable<f64>>,
+            pub ttl: Vec<swagger::Nullable<models::Ttl>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -2514,6 +2748,157 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
                             std::result::Result::Ok(value) => std::result::Result::Ok(value),
                             std::result::Result::Err(err) => std::result::Result::Err(
                                 format!("Unable to convert header value '{hdr_value}' into ServerInfo - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
+/// Lifetime of an invite in seconds, 1 to 315360000: a number, or a string of decimal digits (`\"604800\"`), which the later module and the Snikket portal send. Absent or null: the default (account invites 7 days, reset invites 24 hours, group invites valid until revoked). 
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "validate", derive(Validate))]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct Ttl(
+    swagger::OneOf2<f64,String>
+);
+
+impl std::convert::From<swagger::OneOf2<f64,String>> for Ttl {
+    fn from(x: swagger::OneOf2<f64,String>) -> Self {
+        Ttl(x)
+    }
+}
+
+impl std::convert::From<Ttl> for swagger::OneOf2<f64,String> {
+    fn from(x: Ttl) -> Self {
+        x.0
+    }
+}
+
+impl std::ops::Deref for Ttl {
+    type Target = swagger::OneOf2<f64,String>;
+    fn deref(&self) -> &swagger::OneOf2<f64,String> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Ttl {
+    fn deref_mut(&mut self) -> &mut swagger::OneOf2<f64,String> {
+        &mut self.0
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for Ttl {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for Ttl {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+/// Converts the Ttl value to the Query Parameters representation (style=form, explode=false)
+/// specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde serializer
+impl std::fmt::Display for Ttl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Display for this model is not supported
+        write!(f, "")
+    }
+}
+
+/// Converts Query Parameters representation (style=form, explode=false) to a Ttl value
+/// as specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde deserializer
+impl ::std::str::FromStr for Ttl {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        std::result::Result::Err("Parsing Ttl is not supported")
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<Ttl> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Ttl>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<Ttl>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for Ttl - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Ttl> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <Ttl as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into Ttl - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<Ttl>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<Ttl>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<Ttl>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<Ttl> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <Ttl as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into Ttl - {err}"))
                         }
                     })
                 }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;

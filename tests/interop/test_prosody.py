@@ -286,6 +286,26 @@ def test_0_12_cannot_disable(env):
     assert xmpp.can_login(env.c2s, "stays", "pw-s")
 
 
+def test_invite_roles_granted_by_prosody(env):
+    roles = ["prosody:member", "prosody:admin"]
+    status, inv = env.call("POST", "/invites/account", {"roles": roles, "note": "for rolf", "ttl": "3600"})
+    assert status == 200 and inv["note"] == "for rolf"
+    xmpp.register_with_invite(env.c2s, inv["id"], "rolf", "pw-r")
+    assert xmpp.can_login(env.c2s, "rolf", "pw-r")
+    if env.version == "13":
+        # Prosody made prosody:member the primary role, prosody:admin a secondary one.
+        assert prosody_role(env, "rolf") == "prosody:member"
+        secondary = env.prosody_shell('local um = require "prosody.core.usermanager"; '
+                                      'return tostring(um.get_user_secondary_roles("rolf", "localhost")["prosody:admin"] ~= nil)')
+        assert secondary == "true"
+        u = eventually(lambda: env.call("GET", "/users/rolf")[1].get("role"), "prosody:member")
+        assert u == "prosody:member"
+    else:
+        # 0.12's mod_invites_register stores the map as the account's roles.
+        got = eventually(lambda: env.call("GET", "/users/rolf")[1].get("roles"), ["prosody:admin", "prosody:member"])
+        assert got == ["prosody:admin", "prosody:member"]
+
+
 def test_zz_prosody_restarts_on_the_file(env):
     """Last in the module: after every write above, Prosody starts again on the file."""
     env.stop_prosody()

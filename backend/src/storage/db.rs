@@ -72,7 +72,7 @@ impl<'c> Db<'c> {
     }
 
     pub fn invites(&self) -> Invites<'_> {
-        Invites { map: Map::new(self.c, &self.scope.host, invites::STORE) }
+        Invites { map: Map::new(self.c, &self.scope.host, invites::STORE), version: self.scope.version }
     }
 
     pub fn groups(&self) -> Groups<'_> {

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::tokens::de_time;
 use crate::storage::kinds::Map;
-use crate::storage::StoreError;
+use crate::storage::{ProsodyVersion, StoreError};
 
 pub(in crate::storage) const STORE: &str = "invite_token";
 
@@ -42,11 +42,32 @@ pub struct StoredInvite {
 /// The host's invites.
 pub struct Invites<'a> {
     pub(in crate::storage) map: Map<'a, Json>,
+    pub(in crate::storage) version: ProsodyVersion,
+}
+
+/// The roles of `additional_data.roles`, in either version's form: 13's array (primary
+/// first) in order, or 0.12's map of role → true, sorted.
+pub fn decode_roles(j: &Json) -> Vec<String> {
+    match j {
+        Json::Array(a) => a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect(),
+        Json::Object(o) => o.iter().filter(|(_, v)| v.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 const HOST_LEVEL: &str = "";
 
 impl Invites<'_> {
+    /// `additional_data.roles` as this version's mod_invites_register reads it: 13
+    /// takes an array (the first is the primary role), 0.12 stores the value as the
+    /// account's `roles` table, a map of role → true.
+    pub fn encode_roles(&self, roles: &[String]) -> Json {
+        match self.version {
+            ProsodyVersion::V13 => Json::from(roles.to_vec()),
+            ProsodyVersion::V0_12 => Json::Object(roles.iter().map(|r| (r.clone(), Json::Bool(true))).collect()),
+        }
+    }
+
     /// A row that is not an invite is not one here either (other modules share nothing
     /// with this store, but a hand-edited row must not break every listing): skipped,
     /// with a warning.
