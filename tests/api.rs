@@ -461,7 +461,7 @@ fn serves_its_own_contract_without_auth() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22);
+    assert_eq!(checked, 25);
 }
 
 #[test]
@@ -651,4 +651,92 @@ fn invites_with_roles_note_and_string_ttl() {
     if is_13() {
         assert_eq!(count_rows(&s), before);
     }
+}
+
+/// Group rename and group chats, stored as mod_groups_internal and mod_muc store them.
+#[test]
+fn group_rename_and_chats() {
+    let s = Server::start();
+    s.add_user("gina", "pw");
+    let g = s.admin("POST", "/groups", Some(r#"{"name":"Team","create_muc":true}"#)).json();
+    let gid = g["id"].as_str().unwrap().to_string();
+    let first = g["muc_jid"].as_str().unwrap().to_string();
+    assert_eq!(
+        g["chats"],
+        json!([{"id": first.split('@').next().unwrap(), "jid": first, "name": "Team", "deleted": false}])
+    );
+    assert_eq!(s.admin("PUT", &format!("/groups/{gid}/members/gina"), None).status, 200);
+
+    // Rename: the group and its original chat.
+    assert_eq!(s.admin("PUT", &format!("/groups/{gid}"), Some(r#"{"name":"Team B"}"#)).status, 204);
+    let g = s.admin("GET", &format!("/groups/{gid}"), None).json();
+    assert_eq!((g["name"].clone(), g["chats"][0]["name"].clone()), (json!("Team B"), json!("Team B")));
+    for bad in [r#"{"name":""}"#, r#"{"name":"  "}"#, r#"{}"#, r#"{"name":5}"#] {
+        assert_eq!(s.admin("PUT", &format!("/groups/{gid}"), Some(bad)).status, 400, "{bad}");
+    }
+    assert_eq!(s.admin("PUT", "/groups/nosuchgroup", Some(r#"{"name":"x"}"#)).status, 404);
+
+    // A second chat: the members are its members; the original moves into `mucs`.
+    let r = s.admin("POST", &format!("/groups/{gid}/chats"), Some(r#"{"name":"Random"}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let chat = r.json();
+    let (cid, cjid) = (chat["id"].as_str().unwrap().to_string(), chat["jid"].as_str().unwrap().to_string());
+    assert_eq!(cjid, format!("{cid}@groups.localhost"));
+    assert_eq!((chat["name"].clone(), chat["deleted"].clone()), (json!("Random"), json!(false)));
+    let aff: String = s
+        .sqlite()
+        .query_row("SELECT value FROM prosody WHERE host='groups.localhost' AND user=? AND store='config' AND key='gina@localhost'", [&cid], |r| r.get(0))
+        .unwrap();
+    assert_eq!(aff, "member");
+    let mucs: String = s
+        .sqlite()
+        .query_row("SELECT value FROM prosody WHERE user=? AND store='group_info' AND key='mucs'", [&gid], |r| r.get(0))
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&mucs).unwrap(), json!([cjid, first]));
+    let g = s.admin("GET", &format!("/groups/{gid}"), None).json();
+    assert_eq!(g["muc_jid"], Value::Null);
+    let ids: Vec<&str> = g["chats"].as_array().unwrap().iter().map(|c| c["jid"].as_str().unwrap()).collect();
+    assert_eq!(ids, [cjid.as_str(), first.as_str()]);
+    assert_eq!(s.admin("GET", "/groups", None).json()[0]["chats"], g["chats"]);
+    // New members join every chat; leaving members leave every chat.
+    s.add_user("hank", "pw");
+    assert_eq!(s.admin("PUT", &format!("/groups/{gid}/members/hank"), None).status, 200);
+    let n: i64 = s
+        .sqlite()
+        .query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{gid}/members/hank"), None).status, 200);
+    let n: i64 = s
+        .sqlite()
+        .query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(s.admin("POST", &format!("/groups/{gid}/chats"), Some(r#"{"name":""}"#)).status, 400);
+    assert_eq!(s.admin("POST", "/groups/nosuchgroup/chats", Some(r#"{"name":"x"}"#)).status, 404);
+
+    // Removing a chat destroys its room.
+    assert_eq!(s.admin("DELETE", &format!("/groups/{gid}/chats/{cid}"), None).status, 204);
+    assert_eq!(s.admin("DELETE", &format!("/groups/{gid}/chats/{cid}"), None).status, 404);
+    assert_eq!(s.admin("DELETE", &format!("/groups/nosuchgroup/chats/{cid}"), None).status, 404);
+    let n: i64 = s
+        .sqlite()
+        .query_row(
+            "SELECT count(*) FROM prosody WHERE host='groups.localhost' AND (user=? OR key=?)",
+            [&cid, &cjid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0);
+    let g = s.admin("GET", &format!("/groups/{gid}"), None).json();
+    assert_eq!(g["chats"].as_array().unwrap().len(), 1);
+    // Deleting the group destroys the rest.
+    assert_eq!(s.admin("DELETE", &format!("/groups/{gid}"), None).status, 204);
+    let n: i64 =
+        s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
 }

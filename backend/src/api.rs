@@ -11,12 +11,12 @@
 use async_trait::async_trait;
 use prosody_admin_api::models;
 use prosody_admin_api::{
-    AddGroupMemberResponse, Api, CreateGroupResponse, CreateInviteForAccountResetResponse,
-    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupMemberResponse, DeleteGroupResponse,
-    DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse, GetOpenApiJsonResponse,
-    GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
-    GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
-    UpdateUserResponse,
+    AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
+    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
+    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse,
+    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse,
+    GetUserDebugInfoResponse, GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
+    PatchUserResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -96,6 +96,55 @@ where
             Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
             _ => None,
         })
+    }
+
+    async fn update_group(
+        &self,
+        id: String,
+        body: models::GroupUpdate,
+        _: &C,
+    ) -> Result<UpdateGroupResponse, ApiError> {
+        respond(
+            "updateGroup",
+            self.rename_group(id, body.name).await,
+            |()| UpdateGroupResponse::GroupRenamed,
+            |s, e| match s {
+                Status::BadRequest => Some(UpdateGroupResponse::BadRequest(e)),
+                Status::NotFound => Some(UpdateGroupResponse::GroupNotFound(e)),
+                Status::Conflict => None,
+            },
+        )
+    }
+
+    async fn create_group_chat(
+        &self,
+        id: String,
+        body: models::NewGroupChat,
+        _: &C,
+    ) -> Result<CreateGroupChatResponse, ApiError> {
+        respond(
+            "createGroupChat",
+            self.add_group_chat(id, body.name).await,
+            CreateGroupChatResponse::TheNewGroupChat,
+            |s, e| match s {
+                Status::BadRequest => Some(CreateGroupChatResponse::BadRequest(e)),
+                Status::NotFound => Some(CreateGroupChatResponse::GroupNotFound(e)),
+                Status::Conflict => None,
+            },
+        )
+    }
+
+    async fn delete_group_chat(&self, id: String, chat_id: String, _: &C) -> Result<DeleteGroupChatResponse, ApiError> {
+        let r = self.remove_group_chat(id, chat_id).await;
+        respond(
+            "deleteGroupChat",
+            r,
+            |()| DeleteGroupChatResponse::GroupChatRemoved,
+            |s, e| match s {
+                Status::NotFound => Some(DeleteGroupChatResponse::GroupOrChatNotFound(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn list_groups(&self, _: &C) -> Result<ListGroupsResponse, ApiError> {

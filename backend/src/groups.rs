@@ -5,7 +5,7 @@ use prosody_admin_api::models;
 use swagger::Nullable;
 
 use crate::error::Failure;
-use crate::storage::stores::groups::GroupInfo;
+use crate::storage::stores::groups::{Chat, GroupInfo};
 use crate::storage::Db;
 use crate::username::Username;
 use crate::{ids, xml, Backend};
@@ -17,32 +17,38 @@ fn require(db: &Db, gid: &str) -> Result<GroupInfo, Failure> {
     db.groups().info(gid)?.ok_or_else(|| Failure::NotFound(format!("group {gid:?} not found")))
 }
 
-fn to_model(gid: String, i: GroupInfo, members: Vec<String>) -> models::Group {
+fn chat_model(c: Chat) -> models::GroupChat {
+    models::GroupChat::new(c.id, c.jid, c.name, c.deleted)
+}
+
+fn to_model(db: &Db, gid: String, i: GroupInfo, members: Vec<String>) -> Result<models::Group, Failure> {
+    let chats = db.groups().chats(&i)?.into_iter().map(chat_model).collect();
     let mut g = models::Group::new(gid, i.name.unwrap_or_default(), members);
+    g.chats = Some(chats);
     g.muc_jid = Some(match i.muc_jid {
         Some(j) => Nullable::Present(j),
         None => Nullable::Null,
     });
-    g
+    Ok(g)
 }
 
 pub fn list(db: &Db) -> Result<Vec<models::Group>, Failure> {
     let groups = db.groups();
     let mut members = groups.all_members()?;
-    Ok(groups
+    groups
         .all()?
         .into_iter()
         .map(|(gid, i)| {
             let m = members.remove(&gid).unwrap_or_default();
-            to_model(gid, i, m)
+            to_model(db, gid, i, m)
         })
-        .collect())
+        .collect()
 }
 
 pub fn get(db: &Db, gid: &str) -> Result<models::Group, Failure> {
     let i = require(db, gid)?;
     let m = db.groups().members(gid)?;
-    Ok(to_model(gid.to_string(), i, m))
+    to_model(db, gid.to_string(), i, m)
 }
 
 /// Validates a new group's name (the spec requires it; non-blank, bounded).
@@ -70,8 +76,7 @@ pub fn create(db: &Db, name: &str, create_muc: bool) -> Result<models::Group, Fa
     }
     let mut info = GroupInfo { name: Some(name.to_string()), ..GroupInfo::default() };
     if create_muc {
-        // jid.prep lower-cases the node, as mod_groups_internal's room ids are.
-        let room = ids::short()?.to_lowercase();
+        let room = new_room(db)?;
         info.muc_jid = Some(groups.create_room(&room, name)?);
     }
     groups.set_info(&gid, &info)?;
@@ -82,6 +87,39 @@ pub fn create(db: &Db, name: &str, create_muc: bool) -> Result<models::Group, Fa
 pub fn delete(db: &Db, gid: &str) -> Result<(), Failure> {
     let i = require(db, gid)?;
     Ok(db.groups().delete(gid, &i)?)
+}
+
+/// Renames a group (and its original chat).
+pub fn rename(db: &Db, gid: &str, name: &str) -> Result<(), Failure> {
+    check_name(name)?;
+    let i = require(db, gid)?;
+    Ok(db.groups().rename(gid, &i, name)?)
+}
+
+/// A room node for a new chat: util.id.short(), lower-cased as jid.prep does.
+fn new_room(db: &Db) -> Result<String, Failure> {
+    loop {
+        let room = ids::short()?.to_lowercase();
+        if !db.groups().room_taken(&room)? {
+            return Ok(room);
+        }
+    }
+}
+
+pub fn add_chat(db: &Db, gid: &str, name: &str) -> Result<models::GroupChat, Failure> {
+    check_name(name)?;
+    let i = require(db, gid)?;
+    let room = new_room(db)?;
+    Ok(chat_model(db.groups().add_chat(gid, &i, &room, name)?))
+}
+
+pub fn remove_chat(db: &Db, gid: &str, chat_id: &str) -> Result<(), Failure> {
+    let i = require(db, gid)?;
+    if db.groups().remove_chat(gid, &i, chat_id)? {
+        Ok(())
+    } else {
+        Err(Failure::NotFound(format!("group {gid:?} has no chat {chat_id:?}")))
+    }
 }
 
 pub fn add_member(db: &Db, gid: &str, user: &Username) -> Result<(), Failure> {
@@ -112,6 +150,20 @@ impl Backend {
 
     pub async fn delete_group(&self, gid: String) -> Result<(), Failure> {
         self.store().write(move |db| delete(db, &gid)).await
+    }
+
+    pub async fn rename_group(&self, gid: String, name: String) -> Result<(), Failure> {
+        check_name(&name)?;
+        self.store().write(move |db| rename(db, &gid, &name)).await
+    }
+
+    pub async fn add_group_chat(&self, gid: String, name: String) -> Result<models::GroupChat, Failure> {
+        check_name(&name)?;
+        self.store().write(move |db| add_chat(db, &gid, &name)).await
+    }
+
+    pub async fn remove_group_chat(&self, gid: String, chat_id: String) -> Result<(), Failure> {
+        self.store().write(move |db| remove_chat(db, &gid, &chat_id)).await
     }
 
     pub async fn add_group_member(&self, gid: String, user: Username) -> Result<(), Failure> {

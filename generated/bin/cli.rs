@@ -9,9 +9,12 @@ use prosody_admin_api::{
     models, ApiNoContext, Client, ContextWrapperExt,
     CreateGroupResponse,
     ListGroupsResponse,
+    CreateGroupChatResponse,
     DeleteGroupResponse,
     GetGroupByIdResponse,
+    UpdateGroupResponse,
     AddGroupMemberResponse,
+    DeleteGroupChatResponse,
     DeleteGroupMemberResponse,
     CreateInviteForAccountResponse,
     CreateInviteForAccountResetResponse,
@@ -97,6 +100,13 @@ enum Operation {
     /// List groups
     ListGroups {
     },
+    /// Add a group chat
+    CreateGroupChat {
+        /// The id of the group
+        id: String,
+        #[clap(value_parser = parse_json::<models::NewGroupChat>)]
+        body: models::NewGroupChat,
+    },
     /// Delete group
     DeleteGroup {
         /// The id of the group to be deleted
@@ -107,12 +117,26 @@ enum Operation {
         /// The id of the group to fetch
         id: String,
     },
+    /// Rename a group
+    UpdateGroup {
+        /// The id of the group
+        id: String,
+        #[clap(value_parser = parse_json::<models::GroupUpdate>)]
+        body: models::GroupUpdate,
+    },
     /// Create group membership
     AddGroupMember {
         /// The id of the group to modify
         id: String,
         /// The username to add to or remove from the group (as for `Username`)
         username: String,
+    },
+    /// Remove a group chat
+    DeleteGroupChat {
+        /// The id of the group
+        id: String,
+        /// The id of the chat (the room's node)
+        chat_id: String,
     },
     /// Delete a group membership
     DeleteGroupMember {
@@ -347,6 +371,60 @@ async fn main() -> Result<()> {
                     &serde_json::to_string_pretty(&body)?,
             }
         }
+        Operation::CreateGroupChat {
+            id,
+            body,
+        } => {
+            info!("Performing a CreateGroupChat request on {:?}", (
+                &id
+            ));
+
+            let result = client.create_group_chat(
+                id,
+                body,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateGroupChatResponse::TheNewGroupChat
+                (body)
+                => "TheNewGroupChat\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                CreateGroupChatResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
         Operation::DeleteGroup {
             id,
         } => {
@@ -430,6 +508,58 @@ async fn main() -> Result<()> {
                     &serde_json::to_string_pretty(&body)?,
             }
         }
+        Operation::UpdateGroup {
+            id,
+            body,
+        } => {
+            info!("Performing a UpdateGroup request on {:?}", (
+                &id
+            ));
+
+            let result = client.update_group(
+                id,
+                body,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                UpdateGroupResponse::GroupRenamed
+                => "GroupRenamed\n".to_string()
+                    ,
+                UpdateGroupResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateGroupResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                UpdateGroupResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateGroupResponse::GroupNotFound
+                (body)
+                => "GroupNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateGroupResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
         Operation::AddGroupMember {
             id,
             username,
@@ -474,6 +604,50 @@ async fn main() -> Result<()> {
                 AddGroupMemberResponse::GroupOrUserNotFound
                 (body)
                 => "GroupOrUserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::DeleteGroupChat {
+            id,
+            chat_id,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a DeleteGroupChat request on {:?}", (
+                &id,
+                &chat_id
+            ));
+
+            let result = client.delete_group_chat(
+                id,
+                chat_id,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                DeleteGroupChatResponse::GroupChatRemoved
+                => "GroupChatRemoved\n".to_string()
+                    ,
+                DeleteGroupChatResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteGroupChatResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                DeleteGroupChatResponse::GroupOrChatNotFound
+                (body)
+                => "GroupOrChatNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

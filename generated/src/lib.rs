@@ -75,6 +75,40 @@ pub enum ListGroupsResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum CreateGroupChatResponse {
+    /// The new group chat
+    TheNewGroupChat
+    (models::GroupChat)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum DeleteGroupResponse {
     /// Group deleted
     GroupDeleted
@@ -126,6 +160,39 @@ pub enum GetGroupByIdResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum UpdateGroupResponse {
+    /// Group renamed
+    GroupRenamed
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group not found
+    GroupNotFound
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum AddGroupMemberResponse {
     /// successful operation
     SuccessfulOperation
@@ -150,6 +217,31 @@ pub enum AddGroupMemberResponse {
     ,
     /// Group or user not found
     GroupOrUserNotFound
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum DeleteGroupChatResponse {
+    /// Group chat removed
+    GroupChatRemoved
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// Group or chat not found
+    GroupOrChatNotFound
     (models::Error)
 }
 
@@ -634,6 +726,13 @@ pub trait Api<C: Send + Sync> {
         &self,
         context: &C) -> Result<ListGroupsResponse, ApiError>;
 
+    /// Add a group chat
+    async fn create_group_chat(
+        &self,
+        id: String,
+        body: models::NewGroupChat,
+        context: &C) -> Result<CreateGroupChatResponse, ApiError>;
+
     /// Delete group
     async fn delete_group(
         &self,
@@ -646,12 +745,26 @@ pub trait Api<C: Send + Sync> {
         id: String,
         context: &C) -> Result<GetGroupByIdResponse, ApiError>;
 
+    /// Rename a group
+    async fn update_group(
+        &self,
+        id: String,
+        body: models::GroupUpdate,
+        context: &C) -> Result<UpdateGroupResponse, ApiError>;
+
     /// Create group membership
     async fn add_group_member(
         &self,
         id: String,
         username: String,
         context: &C) -> Result<AddGroupMemberResponse, ApiError>;
+
+    /// Remove a group chat
+    async fn delete_group_chat(
+        &self,
+        id: String,
+        chat_id: String,
+        context: &C) -> Result<DeleteGroupChatResponse, ApiError>;
 
     /// Delete a group membership
     async fn delete_group_member(
@@ -778,6 +891,13 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         ) -> Result<ListGroupsResponse, ApiError>;
 
+    /// Add a group chat
+    async fn create_group_chat(
+        &self,
+        id: String,
+        body: models::NewGroupChat,
+        ) -> Result<CreateGroupChatResponse, ApiError>;
+
     /// Delete group
     async fn delete_group(
         &self,
@@ -790,12 +910,26 @@ pub trait ApiNoContext<C: Send + Sync> {
         id: String,
         ) -> Result<GetGroupByIdResponse, ApiError>;
 
+    /// Rename a group
+    async fn update_group(
+        &self,
+        id: String,
+        body: models::GroupUpdate,
+        ) -> Result<UpdateGroupResponse, ApiError>;
+
     /// Create group membership
     async fn add_group_member(
         &self,
         id: String,
         username: String,
         ) -> Result<AddGroupMemberResponse, ApiError>;
+
+    /// Remove a group chat
+    async fn delete_group_chat(
+        &self,
+        id: String,
+        chat_id: String,
+        ) -> Result<DeleteGroupChatResponse, ApiError>;
 
     /// Delete a group membership
     async fn delete_group_member(
@@ -937,6 +1071,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
         self.api().list_groups(&context).await
     }
 
+    /// Add a group chat
+    async fn create_group_chat(
+        &self,
+        id: String,
+        body: models::NewGroupChat,
+        ) -> Result<CreateGroupChatResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_group_chat(id, body, &context).await
+    }
+
     /// Delete group
     async fn delete_group(
         &self,
@@ -957,6 +1102,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
         self.api().get_group_by_id(id, &context).await
     }
 
+    /// Rename a group
+    async fn update_group(
+        &self,
+        id: String,
+        body: models::GroupUpdate,
+        ) -> Result<UpdateGroupResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().update_group(id, body, &context).await
+    }
+
     /// Create group membership
     async fn add_group_member(
         &self,
@@ -966,6 +1122,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().add_group_member(id, username, &context).await
+    }
+
+    /// Remove a group chat
+    async fn delete_group_chat(
+        &self,
+        id: String,
+        chat_id: String,
+        ) -> Result<DeleteGroupChatResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().delete_group_chat(id, chat_id, &context).await
     }
 
     /// Delete a group membership

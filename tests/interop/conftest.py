@@ -37,7 +37,8 @@ pidfile = "{dir}/prosody.pid"
 data_path = "{dir}/data"
 plugin_paths = {{ "{plugins}" }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "pep"; "register"; "invites"; "invites_register";
-                    "tokenauth"; "admin_shell"; "admin_socket"; "ping"; "sql_busy_timeout"; {extra_modules} }}
+                    "tokenauth"; "admin_shell"; "admin_socket"; "ping"; "sql_busy_timeout"; "offline";
+                    {extra_modules} }}
 modules_disabled = {{ "s2s" }}
 c2s_ports = {{ {port} }}
 c2s_interfaces = {{ "127.0.0.1" }}
@@ -58,6 +59,8 @@ sql = {{ driver = "SQLite3", database = "{db}" }}
 log = {{ info = "{dir}/prosody.log" }}
 VirtualHost "localhost"
 admins = {{ "admin@localhost" }}
+
+Component "groups.localhost" "muc"
 """
 
 

@@ -306,6 +306,30 @@ def test_invite_roles_granted_by_prosody(env):
         assert got == ["prosody:admin", "prosody:member"]
 
 
+def test_group_chats_are_rooms_prosody_serves(env):
+    env.prosodyctl("register", "chatter", "localhost", "pw-c")
+    status, g = env.call("POST", "/groups", {"name": "Chatty", "create_muc": True})
+    assert status == 200
+    gid = g["id"]
+    assert env.call("PUT", f"/groups/{gid}/members/chatter")[0] == 200
+    # Renaming renames the group's original chat (mod_groups_internal's set_info).
+    assert env.call("PUT", f"/groups/{gid}", {"name": "Chatty 2"})[0] == 204
+    status, chat = env.call("POST", f"/groups/{gid}/chats", {"name": "Side room"})
+    assert status == 200
+    status, gone = env.call("POST", f"/groups/{gid}/chats", {"name": "Short-lived"})
+    assert env.call("DELETE", f"/groups/{gid}/chats/{gone['id']}")[0] == 204
+    # After a restart Prosody loads the rooms from the file.
+    env.stop_prosody()
+    env.start_prosody()
+    s = xmpp.Stream(env.c2s).login("chatter", "pw-c")
+    try:
+        assert xmpp.room_name(s, chat["jid"]) == "Side room"
+        assert xmpp.room_name(s, g["muc_jid"]) == "Chatty 2"
+        assert xmpp.room_name(s, gone["jid"]) is None
+    finally:
+        s.close()
+
+
 def test_zz_prosody_restarts_on_the_file(env):
     """Last in the module: after every write above, Prosody starts again on the file."""
     env.stop_prosody()

@@ -123,3 +123,35 @@ def publish_nick(stream, text):
                          f"<nick xmlns='{NS_NICK}'>{text}</nick></item></publish></pubsub>")
     if r.get("type") != "result":
         raise XmppError(f"publish failed: {ET.tostring(r).decode()}")
+
+
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+
+
+def room_name(stream, room_jid):
+    """The name a MUC room announces in disco#info, or None when Prosody has no such room."""
+    r = stream.iq("get", f"<query xmlns='{NS_DISCO_INFO}'/>", to=room_jid)
+    if r.get("type") != "result":
+        return None
+    ident = r.find(f"{{{NS_DISCO_INFO}}}query/{{{NS_DISCO_INFO}}}identity[@category='conference']")
+    return None if ident is None else ident.get("name")
+
+
+def presence_and_messages(stream, timeout=5):
+    """Sends initial presence and collects the message bodies that arrive within
+    `timeout` seconds (offline messages are delivered after initial presence)."""
+    import socket as _socket
+    stream.send("<presence/>")
+    bodies = []
+    stream.sock.settimeout(timeout)
+    try:
+        while True:
+            el = stream.next()
+            if el.tag == "{jabber:client}message":
+                b = el.find("{jabber:client}body")
+                if b is not None:
+                    bodies.append(b.text or "")
+    except (_socket.timeout, TimeoutError):
+        pass
+    return bodies
+

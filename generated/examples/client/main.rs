@@ -7,9 +7,12 @@ use futures::{future, Stream, stream};
 use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, models,
                       CreateGroupResponse,
                       ListGroupsResponse,
+                      CreateGroupChatResponse,
                       DeleteGroupResponse,
                       GetGroupByIdResponse,
+                      UpdateGroupResponse,
                       AddGroupMemberResponse,
+                      DeleteGroupChatResponse,
                       DeleteGroupMemberResponse,
                       CreateInviteForAccountResponse,
                       CreateInviteForAccountResetResponse,
@@ -160,6 +163,15 @@ fn main() {
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
         /* Disabled because there's no example.
+        Some("CreateGroupChat") => {
+            let result = rt.block_on(client.create_group_chat(
+                  ???,
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        /* Disabled because there's no example.
         Some("DeleteGroup") => {
             let result = rt.block_on(client.delete_group(
                   ???
@@ -176,8 +188,26 @@ fn main() {
         },
         */
         /* Disabled because there's no example.
+        Some("UpdateGroup") => {
+            let result = rt.block_on(client.update_group(
+                  ???,
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        /* Disabled because there's no example.
         Some("AddGroupMember") => {
             let result = rt.block_on(client.add_group_member(
+                  ???,
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        /* Disabled because there's no example.
+        Some("DeleteGroupChat") => {
+            let result = rt.block_on(client.delete_group_chat(
                   ???,
                   ???
             ));

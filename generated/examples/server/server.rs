@@ -139,9 +139,12 @@ use prosody_admin_api::{
     Api,
     CreateGroupResponse,
     ListGroupsResponse,
+    CreateGroupChatResponse,
     DeleteGroupResponse,
     GetGroupByIdResponse,
+    UpdateGroupResponse,
     AddGroupMemberResponse,
+    DeleteGroupChatResponse,
     DeleteGroupMemberResponse,
     CreateInviteForAccountResponse,
     CreateInviteForAccountResetResponse,
@@ -186,6 +189,17 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
+    /// Add a group chat
+    async fn create_group_chat(
+        &self,
+        id: String,
+        body: models::NewGroupChat,
+        context: &C) -> Result<CreateGroupChatResponse, ApiError>
+    {
+        info!("create_group_chat({:?}, {:?}) - X-Span-ID: {:?}", id, body, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
     /// Delete group
     async fn delete_group(
         &self,
@@ -206,6 +220,17 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
+    /// Rename a group
+    async fn update_group(
+        &self,
+        id: String,
+        body: models::GroupUpdate,
+        context: &C) -> Result<UpdateGroupResponse, ApiError>
+    {
+        info!("update_group({:?}, {:?}) - X-Span-ID: {:?}", id, body, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
     /// Create group membership
     async fn add_group_member(
         &self,
@@ -214,6 +239,17 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<AddGroupMemberResponse, ApiError>
     {
         info!("add_group_member({:?}, {:?}) - X-Span-ID: {:?}", id, username, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Remove a group chat
+    async fn delete_group_chat(
+        &self,
+        id: String,
+        chat_id: String,
+        context: &C) -> Result<DeleteGroupChatResponse, ApiError>
+    {
+        info!("delete_group_chat({:?}, {:?}) - X-Span-ID: {:?}", id, chat_id, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
