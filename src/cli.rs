@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (on first start with an empty database, create an admin and a token)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage bearer tokens
     #[command(subcommand)]
     Token(TokenCommand),
@@ -84,7 +84,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     let serve_args = match &cli.command {
-        Command::Serve(a) => a.clone(),
+        Command::Serve(a) => (**a).clone(),
         _ => ServeArgs::default(),
     };
     let config = Config::resolve(&cli.common, &serve_args)?;

@@ -13,6 +13,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5380";
 pub const DEFAULT_DATABASE: &str = "data/prosody-admin.sqlite";
 pub const DEFAULT_HOST: &str = "localhost";
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// Prosody's default component port, on loopback.
+pub const DEFAULT_COMPONENT_ADDRESS: &str = "127.0.0.1:5347";
 /// The account the first start creates on an empty database.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
@@ -61,6 +63,18 @@ pub struct ServeArgs {
     /// Largest request body accepted, bytes [default: 65536]
     #[arg(long, env = "PROSODY_ADMIN_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Prosody's OpenMetrics endpoint (mod_http_openmetrics), for GET /server/metrics
+    #[arg(long, env = "PROSODY_ADMIN_PROSODY_METRICS_URL")]
+    pub prosody_metrics_url: Option<String>,
+    /// JID of an external component (XEP-0114) Prosody accepts: the live path for announcements
+    #[arg(long, env = "PROSODY_ADMIN_COMPONENT_JID")]
+    pub component_jid: Option<String>,
+    /// The component's secret (prefer the variable or the file: flags show in `ps`)
+    #[arg(long, env = "PROSODY_ADMIN_COMPONENT_SECRET", hide_env_values = true)]
+    pub component_secret: Option<String>,
+    /// Prosody's component port [default: 127.0.0.1:5347]
+    #[arg(long, env = "PROSODY_ADMIN_COMPONENT_ADDRESS")]
+    pub component_address: Option<String>,
 }
 
 /// The TOML file.
@@ -78,6 +92,10 @@ struct File {
     landing_page: Option<String>,
     groups_muc_host: Option<String>,
     max_body_bytes: Option<usize>,
+    prosody_metrics_url: Option<String>,
+    component_jid: Option<String>,
+    component_secret: Option<String>,
+    component_address: Option<String>,
 }
 
 /// The resolved configuration.
@@ -118,6 +136,27 @@ impl Config {
         if let Some(m) = serve.groups_muc_host.clone().or(file.groups_muc_host) {
             settings.groups_muc_host = m;
         }
+        if let Some(u) = serve.prosody_metrics_url.clone().or(file.prosody_metrics_url) {
+            if !u.starts_with("http://") {
+                return Err(format!("prosody_metrics_url must be an http:// URL, not {u:?}"));
+            }
+            settings.metrics_url = Some(u);
+        }
+        let jid = serve.component_jid.clone().or(file.component_jid);
+        let secret = serve.component_secret.clone().or(file.component_secret);
+        settings.component = match (jid, secret) {
+            (Some(jid), Some(secret)) if !jid.is_empty() && !secret.is_empty() => Some(backend::settings::Component {
+                jid,
+                secret,
+                address: serve
+                    .component_address
+                    .clone()
+                    .or(file.component_address)
+                    .unwrap_or_else(|| DEFAULT_COMPONENT_ADDRESS.to_string()),
+            }),
+            (None, None) => None,
+            _ => return Err("component_jid and component_secret go together (both set and non-empty)".into()),
+        };
         let max_body_bytes = serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY);
         if max_body_bytes == 0 {
             return Err("max_body_bytes must be positive".into());

@@ -31,6 +31,8 @@ const OPERATIONS: &[(&str, &str, Option<&str>)] = &[
     ("PUT", "/groups/someid/members/bob", None),
     ("DELETE", "/groups/someid/members/bob", None),
     ("GET", "/server/info", None),
+    ("GET", "/server/metrics", None),
+    ("POST", "/server/announcement", Some(r#"{"body":"hi","recipients":"all"}"#)),
 ];
 
 #[test]

@@ -135,7 +135,7 @@ fn prosody_13_tokens() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let o = s.cli(&["user", "passwd", "bob"], Some("new-pw\n"));
     assert!(o.status.success());
-    assert_eq!(status(&s, &bob), 401);
+    assert_eq!(eventually(|| status(&s, &bob), 401), 401);
 
     // The CLI mints, lists and revokes 13 tokens.
     let out = s.cli(&["token", "create", "--user", "admin", "--ttl", "600"], None);
@@ -146,7 +146,7 @@ fn prosody_13_tokens() {
     assert!(list.contains("admin@localhost\tscope=prosody:admin"), "{list}");
     assert!(!list.contains(&minted[14..]), "no secret in the listing");
     assert!(s.cli(&["token", "revoke", &minted], None).status.success());
-    assert_eq!(status(&s, &minted), 401);
+    assert_eq!(eventually(|| status(&s, &minted), 401), 401);
     assert!(!s.cli(&["token", "revoke", &minted], None).status.success(), "second revoke: no such token");
 }
 

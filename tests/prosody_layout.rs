@@ -157,9 +157,11 @@ fn reads_what_prosody_wrote() {
     assert_eq!(
         groups,
         json!([
-            {"id": "DAMedeC5NArp", "name": "Team A", "muc_jid": null, "members": ["alice", "bob"]},
-            {"id": "N8mbr7r_0001", "name": "42", "muc_jid": null, "members": []},
-            {"id": "xg-rZPdwC5_7", "name": "Team MUC", "muc_jid": "7phsobppujq5@groups.localhost", "members": []},
+            {"id": "DAMedeC5NArp", "name": "Team A", "muc_jid": null, "members": ["alice", "bob"], "chats": []},
+            {"id": "N8mbr7r_0001", "name": "42", "muc_jid": null, "members": [], "chats": []},
+            // The fixture has no room rows for its chat: listed, and marked deleted.
+            {"id": "xg-rZPdwC5_7", "name": "Team MUC", "muc_jid": "7phsobppujq5@groups.localhost", "members": [],
+             "chats": [{"id": "7phsobppujq5", "jid": "7phsobppujq5@groups.localhost", "name": "Team MUC", "deleted": true}]},
         ])
     );
 

@@ -36,7 +36,7 @@ impl Backend {
             if db.accounts().set_password(user.as_str(), &cred, now)? {
                 Ok(())
             } else {
-                Err(Failure::NotFound(format!("user {user} not found")))
+                Err(Failure::user_not_found(user))
             }
         })
     }

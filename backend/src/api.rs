@@ -14,14 +14,14 @@ use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
     DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse,
-    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetUserByNameResponse,
-    GetUserDebugInfoResponse, GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
-    PatchUserResponse, UpdateGroupResponse, UpdateUserResponse,
+    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetServerMetricsResponse,
+    GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse,
+    ListUsersResponse, PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
 
-use crate::error::{error_body, Failure};
+use crate::error::{app_error_body, error_body, Failure};
 use crate::invites::NewInvite;
 use crate::username::Username;
 use crate::users::Update;
@@ -61,15 +61,23 @@ fn respond<T, R>(
     ok: impl FnOnce(T) -> R,
     declared: impl FnOnce(Status, models::Error) -> Option<R>,
 ) -> Result<R, ApiError> {
-    let (status, text) = match r {
+    let (status, body, text) = match r {
         Ok(v) => return Ok(ok(v)),
-        Err(Failure::BadRequest(t)) => (Status::BadRequest, t),
-        Err(Failure::NotFound(t)) => (Status::NotFound, t),
-        Err(Failure::Conflict(t)) => (Status::Conflict, t),
+        Err(Failure::BadRequest(t)) => (Status::BadRequest, error_body(400, t.clone()), t),
+        Err(Failure::NotFound(t)) => (Status::NotFound, error_body(404, t.clone()), t),
+        Err(Failure::Conflict(t)) => (Status::Conflict, error_body(409, t.clone()), t),
+        Err(Failure::App(app, t)) => {
+            let status = match app.status() {
+                400 => Status::BadRequest,
+                404 => Status::NotFound,
+                409 => Status::Conflict,
+                other => return Err(internal(op, format!("application condition with status {other}: {t}"))),
+            };
+            (status, app_error_body(app, t.clone()), t)
+        }
         Err(Failure::Internal(t)) => return Err(internal(op, t)),
     };
-    declared(status, error_body(status.code(), text.clone()))
-        .ok_or_else(|| internal(op, format!("undeclared outcome {} ({text})", status.code())))
+    declared(status, body).ok_or_else(|| internal(op, format!("undeclared outcome {} ({text})", status.code())))
 }
 
 /// The authenticated caller's username, which the HTTP layer puts in the context. Its
@@ -290,6 +298,31 @@ where
     async fn get_server_info(&self, _: &C) -> Result<GetServerInfoResponse, ApiError> {
         let s = self.settings();
         Ok(GetServerInfoResponse::SuccessfulOperation(models::ServerInfo::new(s.site_name.clone(), s.version.clone())))
+    }
+
+    async fn get_server_metrics(&self, _: &C) -> Result<GetServerMetricsResponse, ApiError> {
+        respond(
+            "getServerMetrics",
+            self.server_metrics().await,
+            GetServerMetricsResponse::SuccessfulOperation,
+            |_, _| None,
+        )
+    }
+
+    async fn post_server_announcement(
+        &self,
+        body: models::Announcement,
+        _: &C,
+    ) -> Result<PostServerAnnouncementResponse, ApiError> {
+        let r = match crate::server::Announcement::from_body(body) {
+            Ok(a) => self.announce(a).await,
+            Err(e) => Err(e),
+        };
+        respond("postServerAnnouncement", r, PostServerAnnouncementResponse::AnnouncementSent, |s, e| match s {
+            Status::BadRequest => Some(PostServerAnnouncementResponse::BadRequest(e)),
+            Status::Conflict => Some(PostServerAnnouncementResponse::NoLivePathToProsodyForOnlineUsers(e)),
+            Status::NotFound => None,
+        })
     }
 
     async fn get_open_api_yaml(&self, _: &C) -> Result<GetOpenApiYamlResponse, ApiError> {

@@ -12,6 +12,49 @@ pub enum Failure {
     NotFound(String),
     Conflict(String),
     Internal(String),
+    /// A rejection the later module names with an application condition.
+    App(App, String),
+}
+
+/// The later mod_http_admin_api's application conditions (util.error's `extra`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    UserNotFound,
+    GroupNotFound,
+    GroupNameRequired,
+    CannotRemoveOnlyAdmin,
+}
+
+/// The namespace of those conditions.
+pub const APP_NAMESPACE: &str = "https://prosody.im/protocol/errors";
+
+impl App {
+    pub fn status(self) -> u16 {
+        match self {
+            App::UserNotFound | App::GroupNotFound => 404,
+            App::GroupNameRequired => 400,
+            App::CannotRemoveOnlyAdmin => 409,
+        }
+    }
+
+    pub fn condition(self) -> &'static str {
+        match self {
+            App::UserNotFound => "user-not-found",
+            App::GroupNotFound => "group-not-found",
+            App::GroupNameRequired => "group-name-required",
+            App::CannotRemoveOnlyAdmin => "cannot-remove-only-admin",
+        }
+    }
+}
+
+impl Failure {
+    pub fn user_not_found(user: impl std::fmt::Display) -> Failure {
+        Failure::App(App::UserNotFound, format!("user {user} not found"))
+    }
+
+    pub fn group_not_found(gid: &str) -> Failure {
+        Failure::App(App::GroupNotFound, format!("group {gid:?} not found"))
+    }
 }
 
 impl From<StoreError> for Failure {
@@ -29,9 +72,11 @@ impl From<r2d2_sqlite::rusqlite::Error> for Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::BadRequest(t) | Failure::NotFound(t) | Failure::Conflict(t) | Failure::Internal(t) => {
-                f.write_str(t)
-            }
+            Failure::BadRequest(t)
+            | Failure::NotFound(t)
+            | Failure::Conflict(t)
+            | Failure::Internal(t)
+            | Failure::App(_, t) => f.write_str(t),
         }
     }
 }
@@ -52,4 +97,11 @@ pub fn error_body(status: u16, text: impl Into<String>) -> models::Error {
         _ => ("modify", "bad-request"),
     };
     models::Error::new(models::ErrorDetail::new(status as i64, ty.to_string(), condition.to_string(), text.into()))
+}
+
+/// The `Error` body of an application condition: the status's vocabulary, plus `extra`.
+pub fn app_error_body(app: App, text: impl Into<String>) -> models::Error {
+    let mut e = error_body(app.status(), text);
+    e.error.extra = Some(models::ErrorDetailExtra::new(APP_NAMESPACE.to_string(), app.condition().to_string()));
+    e
 }

@@ -4,7 +4,7 @@
 use prosody_admin_api::models;
 use swagger::Nullable;
 
-use crate::error::Failure;
+use crate::error::{App, Failure};
 use crate::storage::stores::groups::{Chat, GroupInfo};
 use crate::storage::Db;
 use crate::username::Username;
@@ -14,7 +14,7 @@ use crate::{ids, xml, Backend};
 const MAX_NAME: usize = 1023;
 
 fn require(db: &Db, gid: &str) -> Result<GroupInfo, Failure> {
-    db.groups().info(gid)?.ok_or_else(|| Failure::NotFound(format!("group {gid:?} not found")))
+    db.groups().info(gid)?.ok_or_else(|| Failure::group_not_found(gid))
 }
 
 fn chat_model(c: Chat) -> models::GroupChat {
@@ -54,7 +54,7 @@ pub fn get(db: &Db, gid: &str) -> Result<models::Group, Failure> {
 /// Validates a new group's name (the spec requires it; non-blank, bounded).
 pub fn check_name(name: &str) -> Result<(), Failure> {
     if name.trim().is_empty() {
-        return Err(Failure::BadRequest("group name must not be blank".into()));
+        return Err(Failure::App(App::GroupNameRequired, "group name must not be blank".into()));
     }
     if name.chars().count() > MAX_NAME {
         return Err(Failure::BadRequest(format!("group name longer than {MAX_NAME} characters")));

@@ -213,7 +213,7 @@ pub fn get(db: &Db, s: &Settings, id: &str, now: i64) -> Result<models::Invite, 
 fn require_groups(db: &Db, gids: &[String]) -> Result<(), Failure> {
     for g in gids {
         if !db.groups().exists(g)? {
-            return Err(Failure::NotFound(format!("group {g:?} not found")));
+            return Err(Failure::group_not_found(g));
         }
     }
     Ok(())

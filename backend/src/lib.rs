@@ -15,6 +15,8 @@
 //!   Prosody 0.12 and 13; the pool; every call off the async runtime.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
 //!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
+//! - [`server`]: server metrics and announcements; [`openmetrics`] reads Prosody's
+//!   metrics endpoint, [`component`] is the live path to Prosody (XEP-0114).
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
 //! - [`settings`], [`error`]: configuration and the error body.
 
@@ -22,13 +24,16 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod component;
 pub mod contract;
 pub mod debug;
 pub mod error;
 pub mod groups;
 pub mod ids;
 pub mod invites;
+pub mod openmetrics;
 pub mod scram;
+pub mod server;
 pub mod settings;
 pub mod storage;
 pub mod token;

@@ -22,6 +22,28 @@ pub struct Settings {
     pub landing_page: Option<String>,
     /// The MUC component that hosts group chats (Prosody's `groups_muc_host`).
     pub groups_muc_host: String,
+    /// Prosody's OpenMetrics endpoint (mod_http_openmetrics), e.g.
+    /// `http://127.0.0.1:5280/metrics`: the source of GET /server/metrics' process figures.
+    pub metrics_url: Option<String>,
+    /// The live path to Prosody: an XEP-0114 external component connection.
+    pub component: Option<Component>,
+}
+
+/// An external component (XEP-0114) that Prosody accepts: `Component "<jid>"` with a
+/// `component_secret`, on Prosody's component port.
+#[derive(Clone)]
+pub struct Component {
+    pub jid: String,
+    pub secret: String,
+    /// Prosody's component listener, e.g. `127.0.0.1:5347`.
+    pub address: String,
+}
+
+/// The secret stays out of logs and debug output.
+impl std::fmt::Debug for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Component({} at {}, secret=…)", self.jid, self.address)
+    }
 }
 
 impl Settings {
@@ -36,6 +58,8 @@ impl Settings {
             reset_invite_ttl: 24 * 3600,
             landing_page: None,
             groups_muc_host: format!("groups.{host}"),
+            metrics_url: None,
+            component: None,
         }
     }
 

@@ -44,7 +44,7 @@ fn mint(
 ) -> Result<Minted, Failure> {
     let name = user.as_str();
     if !db.accounts().exists(name)? {
-        return Err(Failure::NotFound(format!("user {user} not found")));
+        return Err(Failure::user_not_found(user));
     }
     let roles = db.roles().of(name)?;
     let jid = format!("{name}@{host}");

@@ -4,7 +4,7 @@ use prosody_admin_api::models;
 use serde_json::json;
 use swagger::Nullable;
 
-use crate::error::Failure;
+use crate::error::{App, Failure};
 use crate::storage::kinds::Item;
 use crate::storage::stores::activity::DeletionRequest;
 use crate::storage::stores::roles::RoleSet;
@@ -25,7 +25,7 @@ pub fn require(db: &Db, user: &Username) -> Result<(), Failure> {
     if db.accounts().exists(user.as_str())? {
         Ok(())
     } else {
-        Err(Failure::NotFound(format!("user {user} not found")))
+        Err(Failure::user_not_found(user))
     }
 }
 
@@ -120,7 +120,7 @@ fn to_model(s: &Settings, v: View) -> models::User {
 pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failure> {
     let name = user.as_str();
     let Some(account) = db.accounts().get(name)? else {
-        return Err(Failure::NotFound(format!("user {user} not found")));
+        return Err(Failure::user_not_found(user));
     };
     let pep = db.pep();
     let life = db.lifecycle();
@@ -260,7 +260,7 @@ pub fn update(
 ) -> Result<models::User, Failure> {
     let name = user.as_str();
     let Some(account) = db.accounts().get(name)? else {
-        return Err(Failure::NotFound(format!("user {user} not found")));
+        return Err(Failure::user_not_found(user));
     };
     let config_admin = s.is_config_admin(name);
     // Everything is checked before anything is written.
@@ -295,7 +295,7 @@ pub fn update(
             )));
         }
         if enabled_admins(db, s)?.iter().all(|a| a == name) {
-            return Err(Failure::Conflict(format!("{user} is the last enabled admin")));
+            return Err(Failure::App(App::CannotRemoveOnlyAdmin, format!("{user} is the last enabled admin")));
         }
     }
     if !enabled && name == caller {

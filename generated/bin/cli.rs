@@ -25,6 +25,8 @@ use prosody_admin_api::{
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
     GetServerInfoResponse,
+    GetServerMetricsResponse,
+    PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
     GetUserByNameResponse,
@@ -184,6 +186,14 @@ enum Operation {
     },
     /// Get information about the server
     GetServerInfo {
+    },
+    /// Usage figures of the server
+    GetServerMetrics {
+    },
+    /// Send an announcement to users
+    PostServerAnnouncement {
+        #[clap(value_parser = parse_json::<models::Announcement>)]
+        body: models::Announcement,
     },
     /// List users
     ListUsers {
@@ -1033,6 +1043,89 @@ async fn main() -> Result<()> {
                 GetServerInfoResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetServerMetrics {
+        } => {
+            info!("Performing a GetServerMetrics request");
+
+            let result = client.get_server_metrics(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetServerMetricsResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetServerMetricsResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetServerMetricsResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::PostServerAnnouncement {
+            body,
+        } => {
+            info!("Performing a PostServerAnnouncement request");
+
+            let result = client.post_server_announcement(
+                body,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                PostServerAnnouncementResponse::AnnouncementSent
+                (body)
+                => "AnnouncementSent\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                PostServerAnnouncementResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::NoLivePathToProsodyForOnlineUsers
+                (body)
+                => "NoLivePathToProsodyForOnlineUsers\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::PayloadTooLarge
+                (body)
+                => "PayloadTooLarge\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -491,6 +491,62 @@ pub enum GetServerInfoResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum GetServerMetricsResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::ServerMetrics)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum PostServerAnnouncementResponse {
+    /// Announcement sent
+    AnnouncementSent
+    (models::AnnouncementResult)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// No live path to Prosody for online users
+    NoLivePathToProsodyForOnlineUsers
+    (models::Error)
+    ,
+    /// Payload too large
+    PayloadTooLarge
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum ListUsersResponse {
     /// successful operation
     SuccessfulOperation
@@ -823,6 +879,17 @@ pub trait Api<C: Send + Sync> {
         &self,
         context: &C) -> Result<GetServerInfoResponse, ApiError>;
 
+    /// Usage figures of the server
+    async fn get_server_metrics(
+        &self,
+        context: &C) -> Result<GetServerMetricsResponse, ApiError>;
+
+    /// Send an announcement to users
+    async fn post_server_announcement(
+        &self,
+        body: models::Announcement,
+        context: &C) -> Result<PostServerAnnouncementResponse, ApiError>;
+
     /// List users
     async fn list_users(
         &self,
@@ -987,6 +1054,17 @@ pub trait ApiNoContext<C: Send + Sync> {
     async fn get_server_info(
         &self,
         ) -> Result<GetServerInfoResponse, ApiError>;
+
+    /// Usage figures of the server
+    async fn get_server_metrics(
+        &self,
+        ) -> Result<GetServerMetricsResponse, ApiError>;
+
+    /// Send an announcement to users
+    async fn post_server_announcement(
+        &self,
+        body: models::Announcement,
+        ) -> Result<PostServerAnnouncementResponse, ApiError>;
 
     /// List users
     async fn list_users(
@@ -1230,6 +1308,25 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_server_info(&context).await
+    }
+
+    /// Usage figures of the server
+    async fn get_server_metrics(
+        &self,
+        ) -> Result<GetServerMetricsResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_server_metrics(&context).await
+    }
+
+    /// Send an announcement to users
+    async fn post_server_announcement(
+        &self,
+        body: models::Announcement,
+        ) -> Result<PostServerAnnouncementResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().post_server_announcement(body, &context).await
     }
 
     /// List users

@@ -30,6 +30,13 @@ VERSIONS = {
     "13": {"prosody": str(PROSODY13 / "prosody"), "prosodyctl": str(PROSODY13 / "prosodyctl")},
 }
 OAUTH2_KEY = "interop-registration-key-that-is-long-enough-0123456789"
+COMPONENT_JID = "announce.localhost"
+COMPONENT_SECRET = "interop-component-secret"
+# Prosody 13 only: its metrics endpoint, collected on each scrape.
+CONFIG_13 = """
+statistics = "internal"
+statistics_interval = "manual"
+"""
 
 CONFIG = """
 run_as_root = true
@@ -57,10 +64,16 @@ authentication = "internal_hashed"
 storage = "sql"
 sql = {{ driver = "SQLite3", database = "{db}" }}
 log = {{ info = "{dir}/prosody.log" }}
+component_ports = {{ {component_port} }}
+component_interfaces = {{ "127.0.0.1" }}
+{extra_config}
 VirtualHost "localhost"
 admins = {{ "admin@localhost" }}
 
 Component "groups.localhost" "muc"
+
+Component "{component_jid}"
+component_secret = "{component_secret}"
 """
 
 
@@ -102,25 +115,44 @@ class Setup:
         self.cfg = os.path.join(d, "prosody.cfg.lua")
         self.c2s = free_port()
         self.http = free_port() if version == "13" else None
+        self.component_port = free_port()
         os.makedirs(os.path.join(d, "data"))
         with open(self.cfg, "w") as f:
             f.write(CONFIG.format(dir=d, port=self.c2s, db=self.db, plugins=ROOT / "prosody",
-                                  extra_modules='"http_oauth2"; "account_activity"' if version == "13" else "",
-                                  http_ports=self.http or "", oauth2_key=OAUTH2_KEY))
+                                  extra_modules='"http_oauth2"; "account_activity"; "http_openmetrics"'
+                                  if version == "13" else "",
+                                  extra_config=CONFIG_13 if version == "13" else "",
+                                  http_ports=self.http or "", oauth2_key=OAUTH2_KEY,
+                                  component_port=self.component_port, component_jid=COMPONENT_JID,
+                                  component_secret=COMPONENT_SECRET))
         self.start_prosody()
         self.bin = os.environ.get("PROSODY_ADMIN_BIN", str(ROOT / "target" / "debug" / "prosody-admin"))
         # The operator's steps: an admin account made by Prosody, a token made by us.
         self.prosodyctl("register", "admin", "localhost", "adminpw")
         self.token = self.cli("token", "create", "--user", "admin")
-        self.api = subprocess.Popen([self.bin, "--database", self.db, "serve", "--listen", "127.0.0.1:0",
-                                     "--admins", "admin@localhost"],
-                                    stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                                    env={**os.environ, "RUST_LOG": "warn"})
-        for line in self.api.stdout:
+        extra = ["--prosody-metrics-url", f"http://127.0.0.1:{self.http}/metrics"] if self.http else []
+        self.api, self.url = self.start_api(extra)
+        self.extra_apis = []
+
+    def start_api(self, extra_args, env=None):
+        """Starts a prosody-admin on the database; (process, base URL)."""
+        api = subprocess.Popen([self.bin, "--database", self.db, "serve", "--listen", "127.0.0.1:0",
+                                "--admins", "admin@localhost", *extra_args],
+                               stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "RUST_LOG": "warn", **(env or {})})
+        for line in api.stdout:
             m = re.match(r"prosody-admin listening on (\S+)", line)
             if m:
-                self.url = m.group(1)
-                break
+                return api, m.group(1)
+        raise RuntimeError(f"prosody-admin exited with {api.wait()}")
+
+    def start_live_api(self):
+        """A second prosody-admin with the live path (component) configured; its URL."""
+        api, url = self.start_api(["--component-jid", COMPONENT_JID,
+                                   "--component-address", f"127.0.0.1:{self.component_port}"],
+                                  env={"PROSODY_ADMIN_COMPONENT_SECRET": COMPONENT_SECRET})
+        self.extra_apis.append(api)
+        return url
 
     def start_prosody(self):
         self.prosody = subprocess.Popen([self.bins["prosody"], "--config", self.cfg, "-F"],
@@ -154,10 +186,10 @@ class Setup:
         return subprocess.run([self.bin, "--database", self.db, *args], input=stdin,
                               capture_output=True, text=True, check=True).stdout.strip()
 
-    def call(self, method, path, body=None, token=None):
+    def call(self, method, path, body=None, token=None, url=None):
         """(status, parsed body) of an API request."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={
+        req = urllib.request.Request((url or self.url) + path, data=data, method=method, headers={
             "Authorization": "Bearer " + (token or self.token), "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
@@ -171,8 +203,9 @@ class Setup:
             return [l for l in f if "\terror\t" in l and "certificate" not in l]
 
     def stop(self):
-        self.api.terminate()
-        self.api.wait(timeout=15)
+        for api in [self.api, *self.extra_apis]:
+            api.terminate()
+            api.wait(timeout=15)
         self.stop_prosody()
 
 

@@ -330,6 +330,61 @@ def test_group_chats_are_rooms_prosody_serves(env):
         s.close()
 
 
+def test_announcement_to_all_reaches_the_next_login(env):
+    """Without a live path: an offline message in Prosody's store, delivered at login."""
+    env.prosodyctl("register", "later", "localhost", "pw-l")
+    status, r = env.call("POST", "/server/announcement", {"body": "Upgrade at 22:00 <UTC>", "recipients": "all"})
+    assert status == 201 and r["stored_offline"] >= 1 and r["sent_live"] == 0
+    s = xmpp.Stream(env.c2s).login("later", "pw-l")
+    try:
+        assert "Upgrade at 22:00 <UTC>" in xmpp.presence_and_messages(s, timeout=2)
+    finally:
+        s.close()
+    assert env.call("POST", "/server/announcement", {"body": "x", "recipients": "online"})[0] == 409
+
+
+def test_announcements_through_the_live_path(env):
+    """With the component configured: online users get it at once; for "all", Prosody
+    stores it for the offline ones; "online" reaches only the online ones."""
+    url = env.start_live_api()
+    env.prosodyctl("register", "here", "localhost", "pw-h")
+    env.prosodyctl("register", "away", "localhost", "pw-a")
+    on = xmpp.Stream(env.c2s).login("here", "pw-h")
+    try:
+        # Initial presence; delivers what earlier tests left offline for "here".
+        xmpp.presence_and_messages(on, timeout=1)
+        status, r = env.call("POST", "/server/announcement", {"body": "Live news", "recipients": "all"}, url=url)
+        assert status == 201 and r["sent_live"] >= 2 and r["stored_offline"] == 0, r
+        got = xmpp.presence_and_messages(on, timeout=2)
+        assert "Live news" in got
+        status, _ = env.call("POST", "/server/announcement", {"body": "Only online", "recipients": "online"}, url=url)
+        assert status == 201
+        assert "Only online" in xmpp.presence_and_messages(on, timeout=2)
+    finally:
+        on.close()
+    away = xmpp.Stream(env.c2s).login("away", "pw-a")
+    try:
+        got = xmpp.presence_and_messages(away, timeout=2)
+        assert "Live news" in got and "Only online" not in got, got
+    finally:
+        away.close()
+
+
+def test_13_metrics_show_prosodys_connections(env):
+    only13(env)
+    before = env.call("GET", "/server/metrics")[1]
+    assert "c2s" in before and "users" in before, before
+    env.prosodyctl("register", "counted", "localhost", "pw-m")
+    streams = [xmpp.Stream(env.c2s).login("counted", "pw-m") for _ in range(2)]
+    try:
+        during = env.call("GET", "/server/metrics")[1]
+        assert during["c2s"] >= before["c2s"] + 2, (before, during)
+        assert during["users"]["active_1d"] >= 1
+    finally:
+        for st in streams:
+            st.close()
+
+
 def test_zz_prosody_restarts_on_the_file(env):
     """Last in the module: after every write above, Prosody starts again on the file."""
     env.stop_prosody()

@@ -4,13 +4,14 @@
 
 use r2d2_sqlite::rusqlite::Connection;
 
-use super::kinds::{KeyVal, Map};
+use super::kinds::{Archive, KeyVal, Map};
 use super::pool::Scope;
 use super::rows::{self, ListingStores};
 use super::stores::accounts::{self, Accounts};
 use super::stores::activity::{self, DeletionRequest, Lifecycle};
 use super::stores::groups::{self, Groups};
 use super::stores::invites::{self, Invites};
+use super::stores::offline::{self, Offline};
 use super::stores::pep::{self, Pep};
 use super::stores::push::{self, Push};
 use super::stores::roles::{self, RoleSet, Roles};
@@ -90,6 +91,10 @@ impl<'c> Db<'c> {
             activity: KeyVal::new(self.c, &self.scope.host, activity::ACTIVITY),
             cleanup: KeyVal::new(self.c, &self.scope.host, activity::CLEANUP),
         }
+    }
+
+    pub fn offline(&self) -> Offline<'_> {
+        Offline { archive: Archive::new(self.c, &self.scope.host, offline::STORE.to_string()) }
     }
 
     pub fn pep(&self) -> Pep<'_> {

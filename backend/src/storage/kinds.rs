@@ -106,6 +106,16 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
             .collect()
     }
 
+    /// The users that have a table, sorted.
+    pub fn users(&self) -> Result<Vec<String>, StoreError> {
+        Ok(rows::store_users(self.c, self.at)?)
+    }
+
+    /// How many users have a numeric field `key` of at least `min`.
+    pub fn count_at_least(&self, key: &str, min: i64) -> Result<i64, StoreError> {
+        Ok(rows::count_at_least(self.c, self.at, key, min)?)
+    }
+
     /// Whether any user of the host has a table.
     pub fn any(&self) -> Result<bool, StoreError> {
         Ok(rows::store_any(self.c, self.at)?)

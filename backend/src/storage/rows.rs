@@ -82,6 +82,23 @@ pub(super) fn store_any(c: &Connection, at: At) -> R<bool> {
         .map(|o| o.is_some())
 }
 
+/// The users of a store on a host, sorted (`users()` of a keyval store).
+pub(super) fn store_users(c: &Connection, at: At) -> R<Vec<String>> {
+    let mut st =
+        c.prepare_cached(r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#)?;
+    let rows = st.query_map(params![at.host, at.store], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// How many users have a numeric `key` of at least `min` (e.g. activity since a time).
+pub(super) fn count_at_least(c: &Connection, at: At, key: &str, min: i64) -> R<i64> {
+    c.prepare_cached(
+        r#"SELECT count(DISTINCT "user") FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=?
+           AND "type"='number' AND CAST("value" AS REAL) >= ?"#,
+    )?
+    .query_row(params![at.host, at.store, key, min], |r| r.get(0))
+}
+
 /// Every (user, key, value) row of a store on a host (a map store's `get_all` without
 /// the key filter), sorted by user then key.
 pub(super) fn store_rows(c: &Connection, at: At) -> R<Vec<(String, String, Value)>> {

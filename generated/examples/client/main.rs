@@ -23,6 +23,8 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       GetOpenApiJsonResponse,
                       GetOpenApiYamlResponse,
                       GetServerInfoResponse,
+                      GetServerMetricsResponse,
+                      PostServerAnnouncementResponse,
                       ListUsersResponse,
                       DeleteUserResponse,
                       GetUserByNameResponse,
@@ -65,6 +67,7 @@ fn main() {
                 "GetOpenApiJson",
                 "GetOpenApiYaml",
                 "GetServerInfo",
+                "GetServerMetrics",
                 "ListUsers",
             ]))
             .required(true)
@@ -279,6 +282,19 @@ fn main() {
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
+        Some("GetServerMetrics") => {
+            let result = rt.block_on(client.get_server_metrics(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        /* Disabled because there's no example.
+        Some("PostServerAnnouncement") => {
+            let result = rt.block_on(client.post_server_announcement(
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
         Some("ListUsers") => {
             let result = rt.block_on(client.list_users(
             ));

@@ -155,6 +155,8 @@ use prosody_admin_api::{
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
     GetServerInfoResponse,
+    GetServerMetricsResponse,
+    PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
     GetUserByNameResponse,
@@ -347,6 +349,25 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetServerInfoResponse, ApiError>
     {
         info!("get_server_info() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Usage figures of the server
+    async fn get_server_metrics(
+        &self,
+        context: &C) -> Result<GetServerMetricsResponse, ApiError>
+    {
+        info!("get_server_metrics() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Send an announcement to users
+    async fn post_server_announcement(
+        &self,
+        body: models::Announcement,
+        context: &C) -> Result<PostServerAnnouncementResponse, ApiError>
+    {
+        info!("post_server_announcement({:?}) - X-Span-ID: {:?}", body, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

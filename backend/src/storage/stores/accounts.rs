@@ -78,6 +78,11 @@ impl Accounts<'_> {
         self.kv.exists(user)
     }
 
+    /// Every account of the host, sorted.
+    pub fn users(&self) -> Result<Vec<String>, StoreError> {
+        self.kv.users()
+    }
+
     /// Whether the host has any account.
     pub fn any(&self) -> Result<bool, StoreError> {
         self.kv.any()

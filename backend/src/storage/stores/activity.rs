@@ -57,6 +57,11 @@ impl Lifecycle<'_> {
         Ok(self.activity.get(user)?.and_then(|a| a.timestamp))
     }
 
+    /// Accounts whose last recorded activity is at `since` or later.
+    pub fn active_since(&self, since: i64) -> Result<i64, StoreError> {
+        self.activity.count_at_least("timestamp", since)
+    }
+
     pub fn deletion_request(&self, user: &str) -> Result<Option<DeletionRequest>, StoreError> {
         self.cleanup.get(user)
     }

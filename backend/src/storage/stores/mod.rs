@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod activity;
 pub mod groups;
 pub mod invites;
+pub mod offline;
 pub mod pep;
 pub mod push;
 pub mod roles;
