@@ -12,7 +12,9 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5380";
 pub const DEFAULT_DATABASE: &str = "data/prosody-admin.sqlite";
 pub const DEFAULT_HOST: &str = "localhost";
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// Large enough for every body the spec bounds (e.g. 64 roles of 1023 four-byte
+/// characters), small enough to bound what one request can make the server hold.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 /// Prosody's default component port, on loopback.
 pub const DEFAULT_COMPONENT_ADDRESS: &str = "127.0.0.1:5347";
 /// The account the first start creates on an empty database.
@@ -60,7 +62,7 @@ pub struct ServeArgs {
     /// MUC component hosting group chats [default: groups.<host>]
     #[arg(long, env = "PROSODY_ADMIN_GROUPS_MUC_HOST")]
     pub groups_muc_host: Option<String>,
-    /// Largest request body accepted, bytes [default: 65536]
+    /// Largest request body accepted, bytes [default: 1048576]
     #[arg(long, env = "PROSODY_ADMIN_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
     /// Prosody's OpenMetrics endpoint (mod_http_openmetrics), for GET /server/metrics

@@ -642,15 +642,9 @@ fn invites_with_roles_note_and_string_ttl() {
     ] {
         assert_eq!(s.admin("POST", "/invites/account", Some(bad)).status, 400, "{bad}");
     }
-    let custom = s.admin("POST", "/invites/account", Some(r#"{"roles":["custom:role"]}"#));
-    if is_13() {
-        assert_eq!(custom.status, 400, "13 fails registrations on roles it does not know");
-    } else {
-        assert_eq!(custom.status, 200, "0.12 roles are free-form");
-    }
-    if is_13() {
-        assert_eq!(count_rows(&s), before);
-    }
+    // Built-in roles only (13 fails registrations on roles it does not know).
+    assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"roles":["custom:role"]}"#)).status, 400);
+    assert_eq!(count_rows(&s), before);
 }
 
 /// Group rename and group chats, stored as mod_groups_internal and mod_muc store them.
@@ -840,8 +834,8 @@ fn announcements_without_live_path() {
     let before = count_rows(&s);
     for (body, status) in [
         (r#"{"body":"x","recipients":"online"}"#, 409),
-        (r#"{"body":"x","recipients":["someone@elsewhere.example"]}"#, 400),
-        (r#"{"body":"x","recipients":["nobody@localhost"]}"#, 400),
+        (r#"{"body":"x","recipients":["someone@elsewhere.example"]}"#, 409),
+        (r#"{"body":"x","recipients":["nobody@localhost"]}"#, 404),
         (r#"{"body":"x","recipients":["bea@localhost","not a jid"]}"#, 400),
         (r#"{"body":"x","recipients":[]}"#, 400),
         (r#"{"body":"","recipients":"all"}"#, 400),
@@ -852,4 +846,32 @@ fn announcements_without_live_path() {
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
     assert_eq!(count_rows(&s), before);
+}
+
+/// Names nodeprep refuses beyond what the spec's pattern states cannot exist: lookups
+/// are 404 and an account invite for one is 409; what the pattern refuses stays 400.
+#[test]
+fn names_that_cannot_exist() {
+    let s = Server::start();
+    let g = s.admin("POST", "/groups", Some(r#"{"name":"G"}"#)).json();
+    let gid = g["id"].as_str().unwrap();
+    // U+0378 is unassigned; U+E000 is private use: nodeprep refuses both.
+    for name in ["%CD%B8", "a%EE%80%80"] {
+        for (m, p) in [
+            ("GET", format!("/users/{name}")),
+            ("DELETE", format!("/users/{name}")),
+            ("GET", format!("/users/{name}/groups")),
+            ("GET", format!("/users/{name}/debug")),
+            ("PUT", format!("/groups/{gid}/members/{name}")),
+        ] {
+            let r = s.admin(m, &p, None);
+            assert_eq!(r.status, 404, "{m} {p}: {}", r.body);
+            assert_eq!(r.json()["error"]["extra"]["condition"], "user-not-found");
+        }
+        assert_eq!(s.admin("PATCH", &format!("/users/{name}"), Some(r#"{"enabled":true}"#)).status, 404);
+    }
+    assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"username":"\u0378"}"#)).status, 409);
+    assert_eq!(s.admin("POST", "/invites/reset", Some(r#"{"username":"\ue000"}"#)).status, 404);
+    assert_eq!(s.admin("GET", "/users/a%40b", None).status, 400, "the pattern's part stays 400");
+    assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"username":"a b"}"#)).status, 400);
 }

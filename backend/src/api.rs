@@ -89,8 +89,9 @@ fn caller<C: Has<Option<Authorization>>>(context: &C) -> Result<String, Failure>
         .ok_or_else(|| Failure::Internal("no authenticated caller in the request context".into()))
 }
 
+/// A username from a path: a name that cannot exist is 404 (see [`Username::lookup`]).
 fn username(raw: &str) -> Result<Username, Failure> {
-    Username::parse(raw)
+    Username::lookup(raw)
 }
 
 #[async_trait]
@@ -321,7 +322,7 @@ where
         respond("postServerAnnouncement", r, PostServerAnnouncementResponse::AnnouncementSent, |s, e| match s {
             Status::BadRequest => Some(PostServerAnnouncementResponse::BadRequest(e)),
             Status::Conflict => Some(PostServerAnnouncementResponse::NoLivePathToProsodyForOnlineUsers(e)),
-            Status::NotFound => None,
+            Status::NotFound => Some(PostServerAnnouncementResponse::UserNotFound(e)),
         })
     }
 

@@ -56,10 +56,13 @@ struct Extras {
 }
 
 impl Extras {
-    fn parse(roles: Option<Nullable<Vec<String>>>, note: Option<Nullable<String>>) -> Result<Extras, Failure> {
+    fn parse(
+        roles: Option<Nullable<Vec<models::InviteRolesInner>>>,
+        note: Option<Nullable<String>>,
+    ) -> Result<Extras, Failure> {
         let roles = match roles {
             None | Some(Nullable::Null) => Vec::new(),
-            Some(Nullable::Present(r)) => dedup(r),
+            Some(Nullable::Present(r)) => dedup(r.iter().map(|x| x.to_string()).collect()),
         };
         if roles.len() > MAX_INVITE_ROLES {
             return Err(Failure::BadRequest(format!("more than {MAX_INVITE_ROLES} roles")));
@@ -233,7 +236,13 @@ impl NewInvite {
         let body = body.unwrap_or_else(models::NewAccountInvite::new);
         let username = match body.username {
             None | Some(Nullable::Null) => None,
-            Some(Nullable::Present(u)) => Some(Username::parse(&u)?),
+            // A name nodeprep refuses beyond the spec's pattern can never be registered.
+            Some(Nullable::Present(u)) => Some(Username::parse(&u).map_err(|e| match e {
+                Failure::BadRequest(t) if !u.contains(|c: char| c <= ' ' || "\"&'/:<>@\x7f".contains(c)) => {
+                    Failure::Conflict(format!("{t}: no account can have this name"))
+                }
+                other => other,
+            })?),
         };
         let groups = match body.groups {
             None | Some(Nullable::Null) => Vec::new(),
@@ -266,7 +275,7 @@ impl NewInvite {
 
     pub fn reset(body: models::NewResetInvite) -> Result<NewInvite, Failure> {
         Ok(NewInvite {
-            kind: Kind::Reset { username: Username::parse(&body.username)? },
+            kind: Kind::Reset { username: Username::lookup(&body.username)? },
             ttl: ttl(body.ttl)?,
             extras: Extras::default(),
             new_group: None,

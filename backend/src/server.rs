@@ -90,14 +90,14 @@ fn local_accounts(db: &Db, s: &Settings, jids: &[String]) -> Result<Vec<String>,
         let bare = j.split('/').next().unwrap_or(j);
         let (node, domain) = bare.split_once('@').unwrap_or(("", bare));
         if domain != s.host {
-            return Err(Failure::BadRequest(format!(
+            return Err(Failure::Conflict(format!(
                 "{j} is not on {}: reaching other servers needs the live path (component_* settings)",
                 s.host
             )));
         }
-        let user = Username::parse(node)?;
+        let user = Username::lookup(node)?;
         if !db.accounts().exists(user.as_str())? {
-            return Err(Failure::BadRequest(format!("{j}: no such account")));
+            return Err(Failure::user_not_found(j));
         }
         out.push(user.as_str().to_string());
     }

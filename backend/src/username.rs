@@ -29,6 +29,23 @@ impl Username {
         Ok(Username(prepped.into_owned()))
     }
 
+    /// A username from a path, to look an account up: as [`Username::parse`], except
+    /// that a name nodeprep refuses for reasons the spec's pattern cannot state
+    /// (Unicode tables, bidi) names no account that can exist: 404, not 400.
+    pub fn lookup(raw: &str) -> Result<Username, Failure> {
+        match Username::parse(raw) {
+            Err(Failure::BadRequest(_)) if Self::fits_pattern(raw) => Err(Failure::user_not_found(raw)),
+            other => other,
+        }
+    }
+
+    /// The spec's `UsernameString` pattern and length: no ASCII control, space or any of
+    /// `"&'/:<>@`, 1 to 1023 characters.
+    fn fits_pattern(raw: &str) -> bool {
+        let n = raw.chars().count();
+        (1..=MAX_LEN).contains(&n) && !raw.chars().any(|c| c <= ' ' || c == '\x7f' || "\"&'/:<>@".contains(c))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

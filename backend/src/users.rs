@@ -97,7 +97,15 @@ fn to_model(s: &Settings, v: View) -> models::User {
         None => Nullable::Null,
     });
     u.roles = Some(v.roles.names(config_admin));
-    u.role = Some(v.roles.effective_primary(config_admin).map(Nullable::Present).unwrap_or(Nullable::Null));
+    // The spec's `role` is one of Prosody's built-in roles; a server's custom primary
+    // role is listed in `roles` only.
+    u.role = Some(
+        v.roles
+            .effective_primary(config_admin)
+            .and_then(|r| r.parse::<models::UserRole>().ok())
+            .map(Nullable::Present)
+            .unwrap_or(Nullable::Null),
+    );
     u.secondary_roles = Some(match v.roles.effective_primary(false) {
         Some(_) => v.roles.secondary_names(),
         None => Vec::new(), // 0.12: every role is in `roles`; there is no primary one
@@ -207,6 +215,7 @@ impl Update {
         let role = match body.role {
             None | Some(Nullable::Null) => None,
             Some(Nullable::Present(r)) => {
+                let r = r.to_string();
                 if !RoleSet::is_builtin(&r) {
                     return Err(Failure::BadRequest(format!(
                         "role {r:?} is not one of Prosody's built-in roles (prosody:guest, prosody:registered, \

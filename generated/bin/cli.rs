@@ -200,34 +200,34 @@ enum Operation {
     },
     /// Delete user
     DeleteUser {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
     },
     /// Get user by user name
     GetUserByName {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
     },
     /// Get user debug info
     GetUserDebugInfo {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
     },
     /// List groups that user is a member of
     GetUserGroups {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
     },
     /// Enable or disable a user
     PatchUser {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
         #[clap(value_parser = parse_json::<models::UserPatch>)]
         body: models::UserPatch,
     },
     /// Update user
     UpdateUser {
-        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`); a name nodeprep refuses (e.g. with unassigned or prohibited Unicode code points) is 400. The pattern states the ASCII part of those rules. 
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
         /// Updated user object
         #[clap(value_parser = parse_json::<models::User>)]
@@ -1116,6 +1116,11 @@ async fn main() -> Result<()> {
                 PostServerAnnouncementResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
                 PostServerAnnouncementResponse::NoLivePathToProsodyForOnlineUsers

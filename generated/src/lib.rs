@@ -536,6 +536,10 @@ pub enum PostServerAnnouncementResponse {
     Forbidden
     (models::Error)
     ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+    ,
     /// No live path to Prosody for online users
     NoLivePathToProsodyForOnlineUsers
     (models::Error)
