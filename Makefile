@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test lint test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
+.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
 
 all: build
 
@@ -58,12 +58,20 @@ clients/typescript/.stamp: $(SPEC) | tools
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
 # generation pipeline), then schemathesis and the generated Python and TypeScript
 # clients against a live server, then real Prosody 0.12 and 13 on the same database.
-test: lint test-rust test-contract test-ts test-interop bench-smoke
+test: lint lint-spec test-rust test-contract test-ts test-interop bench-smoke
 
 # Our crates only: generated/ is the generator's output, never reformatted or linted.
 lint: tools
 	$(CARGO) fmt -p prosody-admin -p prosody-admin-backend -p bare-hyper --check
 	$(CARGO) clippy --locked --all-targets --no-deps -- -D warnings
+
+# The spec through Spectral's `oas` ruleset (pinned from npm): errors fail.
+tests/lint/node_modules/.stamp: tests/lint/package.json tests/lint/package-lock.json
+	cd tests/lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-spec: tests/lint/node_modules/.stamp
+	cd tests/lint && npm run --silent lint
 
 # The version-independent black-box suites run on Prosody 13's layout (the default),
 # then again on 0.12's; the layout-specific ones choose their version themselves.
@@ -113,4 +121,4 @@ bench-smoke: bench-tools
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(PYVENV) clients generated.tmp tests/ts/node_modules tests/ts/build
+	rm -rf $(VENV) $(PYVENV) clients generated.tmp tests/ts/node_modules tests/ts/build tests/lint/node_modules
