@@ -5,7 +5,7 @@ import pytest
 
 import prosody_admin_client as pac
 from prosody_admin_client.exceptions import (
-    BadRequestException, ForbiddenException, NotFoundException, UnauthorizedException,
+    BadRequestException, ConflictException, ForbiddenException, NotFoundException, UnauthorizedException,
 )
 
 
@@ -22,7 +22,8 @@ def test_full_scenario(server):
     g = groups.create_group(pac.NewGroup(name="Py team", create_muc=True))
     assert len(g.id) == 12 and g.muc_jid.endswith("@groups.localhost") and g.members == []
 
-    acc = invites.create_invite_for_account(pac.NewAccountInvite(username="pynewbie", ttl=3600, groups=[g.id]))
+    # ttl is a number or a string of digits (spec: Ttl, oneOf): the generated client wraps it.
+    acc = invites.create_invite_for_account(pac.NewAccountInvite(username="pynewbie", ttl=pac.Ttl(3600), groups=[g.id]))
     assert acc.jid == "pynewbie@localhost" and acc.groups == [g.id] and acc.expires - acc.created_at == 3600
     grp = invites.create_invite_for_group(pac.NewGroupInvite(groups=[g.id]))
     assert grp.reusable and grp.expires == 32503680000
@@ -63,6 +64,42 @@ def test_full_scenario(server):
     users.delete_user("carol")
     with pytest.raises(NotFoundException):
         users.get_user_by_name("carol")
+
+
+def test_later_operations(server):
+    """The later module's operations, through the generated client."""
+    api = client(server, server.token)
+    users, groups, invites, srv = pac.UserApi(api), pac.GroupApi(api), pac.InviteApi(api), pac.ServerApi(api)
+
+    u = users.patch_user("bob", pac.UserPatch(enabled=False))
+    assert u.enabled is False and u.username == "bob"
+    assert users.patch_user("bob", pac.UserPatch(enabled=True)).enabled is True
+    u = users.update_user("bob", pac.User(role="prosody:member"))
+    assert u.role == "prosody:member" and u.secondary_roles == [] and u.jid == "bob@localhost"
+
+    g = groups.create_group(pac.NewGroup(name="Later", create_muc=True))
+    groups.update_group(g.id, pac.GroupUpdate(name="Later 2"))
+    chat = groups.create_group_chat(g.id, pac.NewGroupChat(name="Side"))
+    assert chat.jid == f"{chat.id}@groups.localhost" and chat.name == "Side" and chat.deleted is False
+    got = groups.get_group_by_id(g.id)
+    assert got.name == "Later 2" and chat.id in [c.id for c in got.chats]
+    groups.delete_group_chat(g.id, chat.id)
+    assert chat.id not in [c.id for c in groups.get_group_by_id(g.id).chats]
+    with pytest.raises(NotFoundException):
+        groups.delete_group_chat(g.id, chat.id)
+
+    inv = invites.create_invite_for_account(
+        pac.NewAccountInvite(ttl=pac.Ttl("604800"), roles=["prosody:member"], note="for py"))
+    assert inv.roles == ["prosody:member"] and inv.note == "for py" and inv.expires - inv.created_at == 604800
+    invites.delete_invite(inv.id)
+
+    m = srv.get_server_metrics()
+    assert m.users is not None and m.users.active_30d == 0 and m.memory is None
+    r = srv.post_server_announcement(pac.Announcement(body="Hello from Python", recipients=pac.AnnouncementRecipients("all")))
+    assert r.sent_live == 0 and r.stored_offline == len(users.list_users())
+    with pytest.raises(ConflictException):
+        srv.post_server_announcement(pac.Announcement(body="x", recipients=pac.AnnouncementRecipients("online")))
+    groups.delete_group(g.id)
 
 
 def test_typed_errors(server):

@@ -56,6 +56,29 @@ test("scenario through the generated TypeScript client", async () => {
     // A new database has Prosody 13's layout: roles include the primary role in effect.
     assert.deepEqual((await users.getUserByName({ username: "dana" })).roles, ["custom:role", "prosody:registered"]);
 
+    // The later module's operations.
+    const off = await users.patchUser({ username: "dana", body: { enabled: false } });
+    assert.equal(off.enabled, false);
+    assert.equal((await users.patchUser({ username: "dana", body: { enabled: true } })).enabled, true);
+    assert.equal((await users.updateUser({ username: "dana", body: { role: "prosody:member" } })).role, "prosody:member");
+    await groups.updateGroup({ id: g.id, body: { name: "TS team 2" } });
+    const chat = await groups.createGroupChat({ id: g.id, body: { name: "TS side" } });
+    assert.equal(chat.jid, `${chat.id}@groups.localhost`);
+    const renamed = await groups.getGroupById({ id: g.id });
+    assert.equal(renamed.name, "TS team 2");
+    assert.deepEqual(renamed.chats?.map((c) => c.name), ["TS side"]);
+    await groups.deleteGroupChat({ id: g.id, chatId: chat.id });
+    const later = await invites.createInviteForAccount({
+      newAccountInvite: { ttl: "3600", roles: ["prosody:member"], note: "for TS" },
+    });
+    assert.equal(later.expires - later.createdAt, 3600);
+    assert.deepEqual([later.roles, later.note], [["prosody:member"], "for TS"]);
+    await invites.deleteInvite({ id: later.id });
+    const server = new ServerApi(cfg);
+    assert.equal((await server.getServerMetrics()).users?.active30d, 0);
+    const sent = await server.postServerAnnouncement({ body: { body: "Hello from TS", recipients: ["dana@localhost"] } });
+    assert.deepEqual([sent.sentLive, sent.storedOffline], [0, 1]);
+
     await invites.deleteInvite({ id: inv.id });
     await groups.deleteGroup({ id: g.id });
     await users.deleteUser({ username: "dana" });
