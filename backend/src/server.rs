@@ -56,8 +56,10 @@ impl Announcement {
                     return Err(Failure::BadRequest("recipients must not be empty".into()));
                 }
                 for j in list {
-                    let ok = j.split_once('@').is_some_and(|(n, d)| !n.is_empty() && !d.is_empty())
-                        && !j.chars().any(|c| c.is_whitespace() || xml::forbidden(c) || "<>'\"&".contains(c));
+                    // Exactly the spec's pattern: one '@'; no ASCII control or space, none of /<>'"&,
+                    // nothing XML cannot carry.
+                    let ok = j.split_once('@').is_some_and(|(n, d)| !n.is_empty() && !d.is_empty() && !d.contains('@'))
+                        && !j.chars().any(|c| c <= ' ' || c == '\x7f' || xml::forbidden(c) || "/<>'\"&".contains(c));
                     if !ok {
                         return Err(Failure::BadRequest(format!("{j:?} is not a user JID")));
                     }

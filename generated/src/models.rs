@@ -1974,7 +1974,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 pub struct GroupName(
     #[cfg_attr(feature = "validate", validate(min_length = 1))]
     #[cfg_attr(feature = "validate", validate(max_length = 1023))]
-    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff][^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*[^\x00-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufffe\uffff][^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"))]
     String
 );
 
@@ -2124,7 +2124,7 @@ pub struct GroupUpdate {
         ))]
     #[cfg_attr(feature = "validate", validate(min_length = 1))]
     #[cfg_attr(feature = "validate", validate(max_length = 1023))]
-    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
 
     pub name: String,
 
@@ -2151,7 +2151,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for GroupUpdate {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_GROUPUPDATE_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+    static ref RE_GROUPUPDATE_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
 impl GroupUpdate {
@@ -3212,7 +3212,7 @@ pub struct NewGroup {
         ))]
     #[cfg_attr(feature = "validate", validate(min_length = 1))]
     #[cfg_attr(feature = "validate", validate(max_length = 1023))]
-    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
 
     pub name: String,
 
@@ -3246,7 +3246,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewGroup {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+    static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
 impl NewGroup {
@@ -3418,7 +3418,7 @@ pub struct NewGroupChat {
         ))]
     #[cfg_attr(feature = "validate", validate(min_length = 1))]
     #[cfg_attr(feature = "validate", validate(max_length = 1023))]
-    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$"))]
 
     pub name: String,
 
@@ -3445,7 +3445,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewGroupChat {
 }
 
 lazy_static::lazy_static! {
-    static ref RE_NEWGROUPCHAT_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
+    static ref RE_NEWGROUPCHAT_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
 impl NewGroupChat {
