@@ -875,3 +875,19 @@ fn names_that_cannot_exist() {
     assert_eq!(s.admin("GET", "/users/a%40b", None).status, 400, "the pattern's part stays 400");
     assert_eq!(s.admin("POST", "/invites/account", Some(r#"{"username":"a b"}"#)).status, 400);
 }
+
+/// The spec's list bounds hold as sent (duplicates count).
+#[test]
+fn list_bounds_count_duplicates() {
+    let s = Server::start();
+    let roles = format!(r#"{{"roles":[{}]}}"#, vec![r#""prosody:member""#; 17].join(","));
+    assert_eq!(s.admin("POST", "/invites/account", Some(&roles)).status, 400);
+    let g = s.admin("POST", "/groups", Some(r#"{"name":"G"}"#)).json();
+    let gid = g["id"].as_str().unwrap();
+    let groups = format!(r#"{{"groups":[{}]}}"#, vec![format!("{gid:?}"); 65].join(","));
+    assert_eq!(s.admin("POST", "/invites/account", Some(&groups)).status, 400);
+    let to = format!(r#"{{"body":"x","recipients":[{}]}}"#, vec![r#""admin@localhost""#; 51].join(","));
+    assert_eq!(s.admin("POST", "/server/announcement", Some(&to)).status, 400);
+    let long = format!(r#"{{"body":"{}","recipients":"all"}}"#, "x".repeat(16385));
+    assert_eq!(s.admin("POST", "/server/announcement", Some(&long)).status, 400);
+}

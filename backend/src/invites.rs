@@ -60,13 +60,15 @@ impl Extras {
         roles: Option<Nullable<Vec<models::InviteRolesInner>>>,
         note: Option<Nullable<String>>,
     ) -> Result<Extras, Failure> {
-        let roles = match roles {
+        let roles: Vec<String> = match roles {
             None | Some(Nullable::Null) => Vec::new(),
-            Some(Nullable::Present(r)) => dedup(r.iter().map(|x| x.to_string()).collect()),
+            Some(Nullable::Present(r)) => r.iter().map(|x| x.to_string()).collect(),
         };
+        // The spec bounds the list as sent, duplicates included.
         if roles.len() > MAX_INVITE_ROLES {
             return Err(Failure::BadRequest(format!("more than {MAX_INVITE_ROLES} roles")));
         }
+        let roles = dedup(roles);
         if let Some(r) = roles.iter().find(|r| r.is_empty() || r.chars().count() > 1023 || *r == "_default") {
             return Err(Failure::BadRequest(format!("invalid role name {r:?}")));
         }
@@ -244,20 +246,14 @@ impl NewInvite {
                 other => other,
             })?),
         };
-        let groups = match body.groups {
-            None | Some(Nullable::Null) => Vec::new(),
-            Some(Nullable::Present(g)) => dedup(g),
-        };
+        let groups = group_ids(body.groups)?;
         let extras = Extras::parse(body.roles, body.note)?;
         Ok(NewInvite { kind: Kind::Account { username, groups }, ttl: ttl(body.ttl)?, extras, new_group: None })
     }
 
     pub fn group(body: Option<models::NewGroupInvite>) -> Result<NewInvite, Failure> {
         let body = body.unwrap_or_else(models::NewGroupInvite::new);
-        let groups = match body.groups {
-            None | Some(Nullable::Null) => Vec::new(),
-            Some(Nullable::Present(g)) => dedup(g),
-        };
+        let groups = group_ids(body.groups)?;
         // No existing group: a new one, from group_options as a template if given.
         let new_group = if groups.is_empty() {
             let (name, muc) = match body.group_options {
@@ -281,6 +277,25 @@ impl NewInvite {
             new_group: None,
         })
     }
+}
+
+/// Most groups on one invite, and the longest id (the spec's bounds).
+const MAX_INVITE_GROUPS: usize = 64;
+const MAX_GROUP_ID: usize = 1023;
+
+/// A list of group ids as sent: bounded as the spec says, then without duplicates.
+fn group_ids(raw: Option<Nullable<Vec<String>>>) -> Result<Vec<String>, Failure> {
+    let ids = match raw {
+        None | Some(Nullable::Null) => return Ok(Vec::new()),
+        Some(Nullable::Present(g)) => g,
+    };
+    if ids.len() > MAX_INVITE_GROUPS {
+        return Err(Failure::BadRequest(format!("more than {MAX_INVITE_GROUPS} groups")));
+    }
+    if ids.iter().any(|g| g.chars().count() > MAX_GROUP_ID) {
+        return Err(Failure::BadRequest(format!("group id longer than {MAX_GROUP_ID} characters")));
+    }
+    Ok(dedup(ids))
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {

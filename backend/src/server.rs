@@ -11,7 +11,10 @@ use crate::{component, ids, openmetrics, xml, Backend, Settings};
 
 const DAY: i64 = 24 * 3600;
 /// Characters (not bytes): the spec's `maxLength`.
-const MAX_BODY: usize = 65536;
+const MAX_BODY: usize = 16384;
+/// The spec's bounds on a recipient list.
+const MAX_RECIPIENTS: usize = 50;
+const JID_LEN: std::ops::RangeInclusive<usize> = 3..=2047;
 
 /// Active accounts over 1, 7 and 30 days, from Prosody 13's account activity.
 fn active_users(db: &Db, now: i64) -> Result<Option<models::ServerMetricsUsers>, Failure> {
@@ -52,13 +55,14 @@ impl Announcement {
             OneOf2::A(models::AnnouncementRecipientsOneOf::All) => Recipients::All,
             OneOf2::A(models::AnnouncementRecipientsOneOf::Online) => Recipients::Online,
             OneOf2::B(list) => {
-                if list.is_empty() {
-                    return Err(Failure::BadRequest("recipients must not be empty".into()));
+                if list.is_empty() || list.len() > MAX_RECIPIENTS {
+                    return Err(Failure::BadRequest(format!("recipients: 1 to {MAX_RECIPIENTS} JIDs")));
                 }
                 for j in list {
                     // Exactly the spec's pattern: one '@'; no ASCII control or space, none of /<>'"&,
                     // nothing XML cannot carry.
-                    let ok = j.split_once('@').is_some_and(|(n, d)| !n.is_empty() && !d.is_empty() && !d.contains('@'))
+                    let ok = JID_LEN.contains(&j.chars().count())
+                        && j.split_once('@').is_some_and(|(n, d)| !n.is_empty() && !d.is_empty() && !d.contains('@'))
                         && !j.chars().any(|c| c <= ' ' || c == '\x7f' || xml::forbidden(c) || "/<>'\"&".contains(c));
                     if !ok {
                         return Err(Failure::BadRequest(format!("{j:?} is not a user JID")));
