@@ -10,10 +10,11 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 
-/// Largest body kept (a listing of ~100 000 users is about 10 MB).
-const MAX_ENTRY: usize = 16 << 20;
+/// Largest body kept (a listing of 100 000 users is about 15 MB with the later
+/// module's fields; a listing that is not kept is rebuilt on every request).
+const MAX_ENTRY: usize = 32 << 20;
 /// Bytes of bodies kept in all.
-const BUDGET: usize = 24 << 20;
+const BUDGET: usize = 40 << 20;
 
 #[derive(Clone)]
 pub struct Cached {

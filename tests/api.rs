@@ -511,7 +511,9 @@ fn users_later_fields_and_enable() {
     assert_eq!(dave["jid"], "dave@localhost");
     assert_eq!(dave["enabled"], true);
     assert_eq!(dave["last_active"], json!(1795000000));
-    assert_eq!(dave["deletion_request"], Value::Null);
+    assert_eq!(dave.get("deletion_request"), None, "absent unless pending");
+    let admin = s.admin("GET", "/users/admin", None).json();
+    assert_eq!((admin.get("avatar_info"), admin.get("last_active")), (None, None), "absent when unknown");
     let listed = s.admin("GET", "/users", None).json();
     assert_eq!(listed[1], dave, "list and get agree");
     if is_13() {
@@ -548,7 +550,7 @@ fn users_later_fields_and_enable() {
         assert_eq!(s.admin("PATCH", "/users/admin", Some(r#"{"enabled":false}"#)).status, 409);
         assert_eq!(s.admin("PUT", "/users/admin", Some(r#"{"role":"prosody:member"}"#)).status, 409);
     } else {
-        assert_eq!((dave["role"].clone(), dave["secondary_roles"].clone()), (Value::Null, json!([])));
+        assert_eq!((dave["role"].clone(), dave.get("secondary_roles")), (Value::Null, None));
         // 0.12 cannot disable accounts, nor set a primary role: clear 400s, nothing written.
         let before = count_rows(&s);
         for (m, body) in

@@ -106,21 +106,21 @@ fn to_model(s: &Settings, v: View) -> models::User {
             .map(Nullable::Present)
             .unwrap_or(Nullable::Null),
     );
-    u.secondary_roles = Some(match v.roles.effective_primary(false) {
-        Some(_) => v.roles.secondary_names(),
-        None => Vec::new(), // 0.12: every role is in `roles`; there is no primary one
-    });
+    // As the later module: a field that says nothing is absent (listings of many
+    // accounts stay small). 0.12 has no secondary roles: every role is in `roles`.
+    u.secondary_roles = v.roles.effective_primary(false).map(|_| v.roles.secondary_names());
     u.groups = Some(v.groups);
     u.enabled = Some(v.enabled);
-    u.last_active = Some(v.last_active.map(Nullable::Present).unwrap_or(Nullable::Null));
-    u.avatar_info = Some(avatar_info(v.avatar));
-    // As the later module: shown while the account is disabled pending deletion.
-    u.deletion_request = Some(match v.deletion_request.filter(|_| !v.enabled) {
+    u.last_active = v.last_active.map(Nullable::Present);
+    let avatars = avatar_info(v.avatar);
+    u.avatar_info = (!avatars.is_empty()).then_some(avatars);
+    // Shown while the account is disabled pending deletion.
+    u.deletion_request = match v.deletion_request.filter(|_| !v.enabled) {
         Some(DeletionRequest { deleted_at: Some(d), pending_until: Some(p), .. }) => {
-            Nullable::Present(models::UserDeletionRequest::new(d, p))
+            Some(Nullable::Present(models::UserDeletionRequest::new(d, p)))
         }
-        _ => Nullable::Null,
-    });
+        _ => None,
+    };
     u.username = Some(v.name);
     u
 }

@@ -5365,7 +5365,7 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub role: Option<swagger::Nullable<models::UserRole>>,
 
-    /// Secondary roles (Prosody 13); empty on Prosody 0.12.
+    /// Secondary roles (Prosody 13); absent on Prosody 0.12, where every role is in `roles`.
     #[serde(rename = "secondary_roles")]
     #[serde(default, deserialize_with = "deserialize_non_null")]
 
@@ -5379,7 +5379,7 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub enabled: Option<bool>,
 
-    /// Unix time of the last login or logout Prosody 13 recorded (mod_account_activity); null when none is recorded, and on Prosody 0.12. 
+    /// Unix time of the last login or logout Prosody 13 recorded (mod_account_activity); absent when none is recorded (and on Prosody 0.12). 
     #[serde(rename = "last_active")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
@@ -5387,7 +5387,7 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub last_active: Option<swagger::Nullable<i64>>,
 
-    /// The user's avatars, from their PEP avatar metadata (XEP-0084).
+    /// The user's avatars, from their PEP avatar metadata (XEP-0084); absent when none.
     #[serde(rename = "avatar_info")]
     #[serde(default, deserialize_with = "deserialize_non_null")]
 
@@ -7967,7 +7967,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
-/// Set while the user's own deletion request is pending (Prosody 13's mod_user_account_management keeps the account disabled until then). 
+/// Present while the user's own deletion request is pending (Prosody 13's mod_user_account_management keeps the account disabled until then). 
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct UserDeletionRequest {
