@@ -508,7 +508,6 @@ fn users_later_fields_and_enable() {
     );
     assert_eq!(dave, json!([{"bytes": 2048, "hash": "0123abcd", "type": "image/png", "width": 32, "height": 32}]));
     let dave = s.admin("GET", "/users/dave", None).json();
-    assert_eq!(dave["jid"], "dave@localhost");
     assert_eq!(dave["enabled"], true);
     assert_eq!(dave["last_active"], json!(1795000000));
     assert_eq!(dave.get("deletion_request"), None, "absent unless pending");

@@ -91,21 +91,17 @@ fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
 fn to_model(s: &Settings, v: View) -> models::User {
     let config_admin = s.is_config_admin(&v.name);
     let mut u = models::User::new();
-    u.jid = Some(format!("{}@{}", v.name, s.host));
     u.display_name = Some(match nick_of(v.nick) {
         Some(d) => Nullable::Present(d),
         None => Nullable::Null,
     });
     u.roles = Some(v.roles.names(config_admin));
     // The spec's `role` is one of Prosody's built-in roles; a server's custom primary
-    // role is listed in `roles` only.
-    u.role = Some(
-        v.roles
-            .effective_primary(config_admin)
-            .and_then(|r| r.parse::<models::UserRole>().ok())
-            .map(Nullable::Present)
-            .unwrap_or(Nullable::Null),
-    );
+    // role is listed in `roles` only. 0.12 has no primary role: absent.
+    u.role = v.roles.effective_primary(config_admin).map(|r| match r.parse::<models::UserRole>() {
+        Ok(role) => Nullable::Present(role),
+        Err(_) => Nullable::Null,
+    });
     // As the later module: a field that says nothing is absent (listings of many
     // accounts stay small). 0.12 has no secondary roles: every role is in `roles`.
     u.secondary_roles = v.roles.effective_primary(false).map(|_| v.roles.secondary_names());

@@ -5350,13 +5350,6 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub roles: Option<Vec<String>>,
 
-    /// The user's bare JID.
-    #[serde(rename = "jid")]
-    #[serde(default, deserialize_with = "deserialize_non_null")]
-
-    #[serde(skip_serializing_if="Option::is_none")]
-    pub jid: Option<String>,
-
     #[serde(rename = "role")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
@@ -5439,7 +5432,6 @@ impl User {
             phone: None,
             groups: None,
             roles: None,
-            jid: None,
             role: None,
             secondary_roles: None,
             enabled: None,
@@ -5492,12 +5484,6 @@ impl std::fmt::Display for User {
                     roles.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
                 ].join(",")
             }),
-            self.jid.as_ref().map(|jid| {
-                [
-                    "jid".to_string(),
-                    jid.to_string(),
-                ].join(",")
-            }),
             // Skipping non-primitive type role in query parameter serialization
             self.secondary_roles.as_ref().map(|secondary_roles| {
                 [
@@ -5542,7 +5528,6 @@ impl std::str::FromStr for User {
             pub phone: Vec<swagger::Nullable<String>>,
             pub groups: Vec<Vec<String>>,
             pub roles: Vec<Vec<String>>,
-            pub jid: Vec<String>,
             pub role: Vec<swagger::Nullable<models::UserRole>>,
             pub secondary_roles: Vec<Vec<String>>,
             pub enabled: Vec<bool>,
@@ -5573,8 +5558,6 @@ impl std::str::FromStr for User {
                     "phone" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
                     "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
-                    #[allow(clippy::redundant_clone)]
-                    "jid" => intermediate_rep.jid.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     "role" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
                     "secondary_roles" => return std::result::Result::Err("Parsing a container in this style is not supported in User".to_string()),
                     #[allow(clippy::redundant_clone)]
@@ -5598,7 +5581,6 @@ impl std::str::FromStr for User {
             phone: std::result::Result::Err("Nullable types not supported in User".to_string())?,
             groups: intermediate_rep.groups.into_iter().next(),
             roles: intermediate_rep.roles.into_iter().next(),
-            jid: intermediate_rep.jid.into_iter().next(),
             role: std::result::Result::Err("Nullable types not supported in User".to_string())?,
             secondary_roles: intermediate_rep.secondary_roles.into_iter().next(),
             enabled: intermediate_rep.enabled.into_iter().next(),
@@ -8336,7 +8318,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
-/// Primary role (Prosody 13): the stored one, `prosody:registered` when none is set, `prosody:admin` for configured admins. A PUT sets it, to one of Prosody's built-in roles (a server's `custom_roles` are not visible here, and Prosody cannot load a primary role it does not know). Prosody 0.12 has no primary role: `null`, and a PUT with a role is refused (400); use `roles` there. 
+/// Primary role (Prosody 13): the stored one, `prosody:registered` when none is set, `prosody:admin` for configured admins (absent on Prosody 0.12). A PUT sets it, to one of Prosody's built-in roles (a server's `custom_roles` are not visible here, and Prosody cannot load a primary role it does not know). Prosody 0.12 has no primary role: a PUT with a role is refused (400); use `roles` there. 
 /// Enumeration of values.
 /// Since this enum's variants do not hold data, we can easily define them as `#[repr(C)]`
 /// which helps with FFI.
