@@ -683,6 +683,15 @@ fn group_rename_and_chats() {
         .query_row("SELECT value FROM prosody WHERE host='groups.localhost' AND user=? AND store='config' AND key='gina@localhost'", [&cid], |r| r.get(0))
         .unwrap();
     assert_eq!(aff, "member");
+    // ... and gets the room's mediated invitation at next login (offline store).
+    let invite: String = s
+        .sqlite()
+        .query_row("SELECT value FROM prosodyarchive WHERE user='gina' AND store='offline'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        invite,
+        format!("<message to='gina@localhost' from='{cjid}'><x xmlns='jabber:x:conference' jid='{cjid}'/></message>")
+    );
     let mucs: String = s
         .sqlite()
         .query_row("SELECT value FROM prosody WHERE user=? AND store='group_info' AND key='mucs'", [&gid], |r| r.get(0))

@@ -106,11 +106,19 @@ fn new_room(db: &Db) -> Result<String, Failure> {
     }
 }
 
-pub fn add_chat(db: &Db, gid: &str, name: &str) -> Result<models::GroupChat, Failure> {
+/// Adds a chat; its members are the group's members, and each gets the room's mediated
+/// invitation (XEP-0249) as mod_groups_internal sends it, through their offline store:
+/// Prosody delivers it at their next login.
+pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<models::GroupChat, Failure> {
     check_name(name)?;
     let i = require(db, gid)?;
     let room = new_room(db)?;
-    Ok(chat_model(db.groups().add_chat(gid, &i, &room, name)?))
+    let chat = db.groups().add_chat(gid, &i, &room, name)?;
+    for member in db.groups().members(gid)? {
+        let to = format!("{member}@{}", db.host());
+        db.offline().append(&member, &ids::uuid()?, now, xml::conference_invite(&to, &chat.jid))?;
+    }
+    Ok(chat_model(chat))
 }
 
 pub fn remove_chat(db: &Db, gid: &str, chat_id: &str) -> Result<(), Failure> {
@@ -159,7 +167,8 @@ impl Backend {
 
     pub async fn add_group_chat(&self, gid: String, name: String) -> Result<models::GroupChat, Failure> {
         check_name(&name)?;
-        self.store().write(move |db| add_chat(db, &gid, &name)).await
+        let now = crate::now()?;
+        self.store().write(move |db| add_chat(db, &gid, &name, now)).await
     }
 
     pub async fn remove_group_chat(&self, gid: String, chat_id: String) -> Result<(), Failure> {

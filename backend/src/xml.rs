@@ -9,6 +9,16 @@ pub fn forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// A mediated MUC invitation (XEP-0249), as mod_groups_internal sends it: from the room.
+pub fn conference_invite(to: &str, room: &str) -> String {
+    format!(
+        "<message to='{}' from='{}'><x xmlns='jabber:x:conference' jid='{}'/></message>",
+        escape(to),
+        escape(room),
+        escape(room)
+    )
+}
+
 /// `<nick xmlns='http://jabber.org/protocol/nick'>text</nick>`.
 pub fn nick_element(text: &str) -> String {
     format!("<nick xmlns='{NS_NICK}'>{}</nick>", escape(text))

@@ -323,6 +323,9 @@ def test_group_chats_are_rooms_prosody_serves(env):
     env.start_prosody()
     s = xmpp.Stream(env.c2s).login("chatter", "pw-c")
     try:
+        # The member got the new chats' invitations (XEP-0249) at login.
+        invited = xmpp.presence_and_invites(s, timeout=2)
+        assert chat["jid"] in invited, invited
         assert xmpp.room_name(s, chat["jid"]) == "Side room"
         assert xmpp.room_name(s, g["muc_jid"]) == "Chatty 2"
         assert xmpp.room_name(s, gone["jid"]) is None

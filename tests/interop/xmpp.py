@@ -155,3 +155,21 @@ def presence_and_messages(stream, timeout=5):
         pass
     return bodies
 
+
+def presence_and_invites(stream, timeout=3):
+    """Sends initial presence; the room JIDs of the XEP-0249 invitations that arrive."""
+    import socket as _socket
+    stream.send("<presence/>")
+    rooms = []
+    stream.sock.settimeout(timeout)
+    try:
+        while True:
+            el = stream.next()
+            if el.tag == "{jabber:client}message":
+                x = el.find("{jabber:x:conference}x")
+                if x is not None:
+                    rooms.append(x.get("jid"))
+    except (_socket.timeout, TimeoutError):
+        pass
+    return rooms
+
