@@ -137,39 +137,30 @@ def room_name(stream, room_jid):
     return None if ident is None else ident.get("name")
 
 
-def presence_and_messages(stream, timeout=5):
-    """Sends initial presence and collects the message bodies that arrive within
+def presence_then_messages(stream, timeout):
+    """Sends initial presence and returns the <message/> elements that arrive within
     `timeout` seconds (offline messages are delivered after initial presence)."""
     import socket as _socket
     stream.send("<presence/>")
-    bodies = []
+    messages = []
     stream.sock.settimeout(timeout)
     try:
         while True:
             el = stream.next()
             if el.tag == "{jabber:client}message":
-                b = el.find("{jabber:client}body")
-                if b is not None:
-                    bodies.append(b.text or "")
+                messages.append(el)
     except (_socket.timeout, TimeoutError):
         pass
-    return bodies
+    return messages
+
+
+def presence_and_messages(stream, timeout=5):
+    """The bodies of the messages that arrive after initial presence."""
+    bodies = [m.find("{jabber:client}body") for m in presence_then_messages(stream, timeout)]
+    return [b.text or "" for b in bodies if b is not None]
 
 
 def presence_and_invites(stream, timeout=3):
-    """Sends initial presence; the room JIDs of the XEP-0249 invitations that arrive."""
-    import socket as _socket
-    stream.send("<presence/>")
-    rooms = []
-    stream.sock.settimeout(timeout)
-    try:
-        while True:
-            el = stream.next()
-            if el.tag == "{jabber:client}message":
-                x = el.find("{jabber:x:conference}x")
-                if x is not None:
-                    rooms.append(x.get("jid"))
-    except (_socket.timeout, TimeoutError):
-        pass
-    return rooms
-
+    """The room JIDs of the XEP-0249 invitations that arrive after initial presence."""
+    xs = [m.find("{jabber:x:conference}x") for m in presence_then_messages(stream, timeout)]
+    return [x.get("jid") for x in xs if x is not None]
