@@ -34,6 +34,11 @@ pub const GENERATOR_ARGS: &[&str] = &[
 /// Files and directories the generator emits that we do not keep.
 const DROPPED: &[&str] = &[".cargo", ".gitignore"];
 const STAMP: &str = ".stamp";
+/// Appended to the generated crate's manifest.
+const CLIPPY_LINTS: &str = "\n[lints.clippy]\nall = { level = \"allow\", priority = -1 }\n";
+/// Written into the generated crate: rustfmt leaves generator output as it is.
+const RUSTFMT_TOML: &str =
+    "# Written by build.rs: generator output is not reformatted.\ndisable_all_formatting = true\n";
 const TOOLS_HINT: &str = "run `make tools` (installs the pinned openapi-generator-cli into .tools/venv), \
 or set PROSODY_ADMIN_GENERATOR to an openapi-generator-cli executable";
 
@@ -169,8 +174,14 @@ fn postprocess(root: &Path, dir: &Path) -> io::Result<()> {
     // The generator rewrites Cargo.toml: put this script back in charge of the crate.
     let manifest = dir.join("Cargo.toml");
     let text = fs::read_to_string(&manifest)?;
-    let text = text.replacen("[package]\n", "[package]\nbuild = \"../build.rs\"\n", 1);
+    let mut text = text.replacen("[package]\n", "[package]\nbuild = \"../build.rs\"\n", 1);
+    // Generator output is not ours to restyle: clippy's lints stay off it even when our
+    // own lint run (`cargo clippy -- -D warnings`) reaches this path dependency.
+    text.push_str(CLIPPY_LINTS);
     fs::write(&manifest, text)?;
+    // Generator output is never reformatted by hand: `cargo fmt --all` (and plain
+    // `cargo fmt --check`, which reaches path dependencies) leave this crate alone.
+    fs::write(dir.join("rustfmt.toml"), RUSTFMT_TOML)?;
     fs::write(dir.join(STAMP), stamp_for(root)?)
 }
 
