@@ -43,13 +43,6 @@ fn unauthorized(why: &str) -> Checked {
     Err(Denied::Unauthorized(why.to_string()))
 }
 
-fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 /// A Prosody 0.12 token on a 0.12 database.
 fn check_012(db: &Db, s: &Settings, t: TokenRef, now: i64) -> Result<Checked, Failure> {
     let Some(Stored::Legacy(tok)) = db.auth_tokens().get(&t.username, &t.id)? else {
@@ -101,7 +94,7 @@ fn check_13(db: &Db, s: &Settings, t: SecretToken, now: i64) -> Result<Checked, 
     if role != ADMIN && role != OPERATOR {
         return Ok(Err(Denied::Forbidden(format!("role {role} may not access the admin API"))));
     }
-    Ok(Ok((Caller { username: t.username }, earliest(token.expires, grant.expires))))
+    Ok(Ok((Caller { username: t.username }, grant.expiry_of(token))))
 }
 
 fn check(db: &Db, s: &Settings, bearer: Bearer, now: i64) -> Result<Checked, Failure> {

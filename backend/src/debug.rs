@@ -8,7 +8,7 @@ use prosody_admin_api::models;
 use swagger::Nullable;
 
 use crate::error::Failure;
-use crate::storage::Db;
+use crate::storage::{Db, CURRENT};
 use crate::username::Username;
 use crate::values::Value;
 use crate::{users, xml, Backend};
@@ -48,7 +48,7 @@ fn config_valid(cfg: &models::PubsubNodeConfig) -> bool {
 }
 
 fn item(db: &Db, user: &str, node: &str) -> Result<Option<String>, Failure> {
-    Ok(db.pep().item(user, node, "current")?.and_then(|i| match i.value {
+    Ok(db.pep().item(user, node, CURRENT)?.and_then(|i| match i.value {
         Value::Xml(x) => Some(x),
         _ => None,
     }))

@@ -9,9 +9,7 @@ use swagger::{Nullable, OneOf2};
 use crate::error::Failure;
 use crate::settings::NEVER_EXPIRES;
 use crate::storage::stores::invites::{decode_roles, StoredInvite};
-use crate::storage::stores::roles::RoleSet;
 use crate::storage::Db;
-use crate::storage::ProsodyVersion;
 use crate::username::Username;
 use crate::{groups, ids, users, Backend, Settings};
 /// The name of the group a group invite creates when given neither groups nor options.
@@ -238,13 +236,7 @@ impl NewInvite {
         let body = body.unwrap_or_else(models::NewAccountInvite::new);
         let username = match body.username {
             None | Some(Nullable::Null) => None,
-            // A name nodeprep refuses beyond the spec's pattern can never be registered.
-            Some(Nullable::Present(u)) => Some(Username::parse(&u).map_err(|e| match e {
-                Failure::BadRequest(t) if !u.contains(|c: char| c <= ' ' || "\"&'/:<>@\x7f".contains(c)) => {
-                    Failure::Conflict(format!("{t}: no account can have this name"))
-                }
-                other => other,
-            })?),
+            Some(Nullable::Present(u)) => Some(Username::for_new_account(&u)?),
         };
         let groups = group_ids(body.groups)?;
         let extras = Extras::parse(body.roles, body.note)?;
@@ -318,15 +310,6 @@ fn create_checked(
         (Kind::Reset { .. }, None) => now + s.reset_invite_ttl,
         (Kind::Group { .. }, None) => NEVER_EXPIRES,
     };
-    // Prosody 13 fails the registration on a role it does not know.
-    if db.version() == ProsodyVersion::V13 {
-        if let Some(r) = req.extras.roles.iter().find(|r| !RoleSet::is_builtin(r)) {
-            return Err(Failure::BadRequest(format!(
-                "role {r:?} is not one of Prosody 13's built-in roles (prosody:guest, prosody:registered, \
-                 prosody:member, prosody:admin, prosody:operator)"
-            )));
-        }
-    }
     match &mut req.kind {
         Kind::Account { username, groups } => {
             if let Some(u) = username {

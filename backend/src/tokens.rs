@@ -126,16 +126,13 @@ impl Backend {
                         purpose: None,
                     }),
                     Stored::Grant(g) => {
-                        for (_, tok) in g.tokens.unwrap_or_default() {
+                        for tok in g.tokens.iter().flat_map(|t| t.values()) {
                             out.push(Listed {
                                 owner: owner.clone(),
-                                scope: tok.role,
+                                scope: tok.role.clone(),
                                 created: tok.created,
-                                expires: match (tok.expires, g.expires) {
-                                    (Some(a), Some(b)) => Some(a.min(b)),
-                                    (a, b) => a.or(b),
-                                },
-                                purpose: tok.purpose,
+                                expires: g.expiry_of(tok),
+                                purpose: tok.purpose.clone(),
                             });
                         }
                     }

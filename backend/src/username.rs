@@ -39,6 +39,18 @@ impl Username {
         }
     }
 
+    /// A username for an account to be registered: as [`Username::parse`], except that
+    /// a name nodeprep refuses beyond what the spec's pattern states can never be
+    /// registered: 409, not 400.
+    pub fn for_new_account(raw: &str) -> Result<Username, Failure> {
+        match Username::parse(raw) {
+            Err(Failure::BadRequest(t)) if Self::fits_pattern(raw) => {
+                Err(Failure::Conflict(format!("{t}: no account can have this name")))
+            }
+            other => other,
+        }
+    }
+
     /// The spec's `UsernameString` pattern and length: no ASCII control, space or any of
     /// `"&'/:<>@`, 1 to 1023 characters.
     fn fits_pattern(raw: &str) -> bool {

@@ -8,8 +8,7 @@ use crate::error::{App, Failure};
 use crate::storage::kinds::Item;
 use crate::storage::stores::activity::DeletionRequest;
 use crate::storage::stores::roles::RoleSet;
-use crate::storage::NICK_NODE;
-use crate::storage::{Db, ProsodyVersion, AVATAR_METADATA_NODE};
+use crate::storage::{Db, ProsodyVersion, UserRecord, CURRENT, NICK_NODE};
 use crate::username::Username;
 use crate::values::Value;
 use crate::xml;
@@ -18,8 +17,6 @@ use crate::{Backend, Settings};
 const MAX_ROLES: usize = 64;
 /// Characters (not bytes): the spec's `maxLength`.
 const MAX_TEXT: usize = 1023;
-/// The item id of singleton PEP nodes.
-const CURRENT: &str = "current";
 
 pub fn require(db: &Db, user: &Username) -> Result<(), Failure> {
     if db.accounts().exists(user.as_str())? {
@@ -34,10 +31,6 @@ fn nick_of(v: Option<Value>) -> Option<String> {
         Some(Value::Xml(x)) => xml::nick_text(&x),
         _ => None,
     }
-}
-
-pub fn nick(db: &Db, user: &str) -> Result<Option<String>, Failure> {
-    Ok(nick_of(db.pep().item(user, NICK_NODE, CURRENT)?.map(|i| i.value)))
 }
 
 /// Publishes the nick as mod_pep does for the admin API: the node (created once, open
@@ -58,18 +51,6 @@ pub fn set_nick(db: &Db, user: &str, nick: Option<&str>, now: i64) -> Result<(),
     Ok(())
 }
 
-/// What the API shows of an account, however it was read.
-struct View {
-    name: String,
-    nick: Option<Value>,
-    avatar: Option<Value>,
-    roles: RoleSet,
-    groups: Vec<String>,
-    enabled: bool,
-    last_active: Option<i64>,
-    deletion_request: Option<DeletionRequest>,
-}
-
 fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
     let Some(Value::Xml(x)) = v else { return Vec::new() };
     xml::avatar_infos(&x)
@@ -88,7 +69,7 @@ fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
         .collect()
 }
 
-fn to_model(s: &Settings, v: View) -> models::User {
+fn to_model(s: &Settings, v: UserRecord) -> models::User {
     let config_admin = s.is_config_admin(&v.name);
     let mut u = models::User::new();
     u.display_name = Some(match nick_of(v.nick) {
@@ -122,43 +103,14 @@ fn to_model(s: &Settings, v: View) -> models::User {
 }
 
 pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failure> {
-    let name = user.as_str();
-    let Some(account) = db.accounts().get(name)? else {
-        return Err(Failure::user_not_found(user));
-    };
-    let pep = db.pep();
-    let life = db.lifecycle();
-    let view = View {
-        name: name.to_string(),
-        nick: pep.item(name, NICK_NODE, CURRENT)?.map(|i| i.value),
-        avatar: pep.item(name, AVATAR_METADATA_NODE, CURRENT)?.map(|i| i.value),
-        roles: db.roles().of(name)?,
-        groups: db.groups().of_user(name)?,
-        enabled: account.enabled(),
-        last_active: life.last_active(name)?,
-        deletion_request: life.deletion_request(name)?,
-    };
-    Ok(to_model(s, view))
+    let record = db.user(user.as_str())?.ok_or_else(|| Failure::user_not_found(user))?;
+    Ok(to_model(s, record))
 }
 
 /// Every account, sorted by username, in one query per store whatever the number of users.
 pub fn list(db: &Db, s: &Settings) -> Result<Vec<models::User>, Failure> {
     let mut out = Vec::new();
-    db.list_accounts(|u| {
-        out.push(to_model(
-            s,
-            View {
-                name: u.name,
-                nick: u.nick,
-                avatar: u.avatar,
-                roles: u.roles,
-                groups: u.groups,
-                enabled: u.enabled,
-                last_active: u.last_active,
-                deletion_request: u.deletion_request,
-            },
-        ));
-    })?;
+    db.list_accounts(|u| out.push(to_model(s, u)))?;
     Ok(out)
 }
 
@@ -210,16 +162,8 @@ impl Update {
         }
         let role = match body.role {
             None | Some(Nullable::Null) => None,
-            Some(Nullable::Present(r)) => {
-                let r = r.to_string();
-                if !RoleSet::is_builtin(&r) {
-                    return Err(Failure::BadRequest(format!(
-                        "role {r:?} is not one of Prosody's built-in roles (prosody:guest, prosody:registered, \
-                         prosody:member, prosody:admin, prosody:operator)"
-                    )));
-                }
-                Some(r)
-            }
+            // The spec's enum: one of Prosody's built-in roles (checked when parsed).
+            Some(Nullable::Present(r)) => Some(r.to_string()),
         };
         let mut roles = body.roles;
         if let Some(r) = roles.as_mut() {

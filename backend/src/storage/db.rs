@@ -21,6 +21,8 @@ use crate::values::Value;
 
 /// The node whose item `current` is the user's nickname (XEP-0172).
 pub const NICK_NODE: &str = "http://jabber.org/protocol/nick";
+/// The item id of singleton PEP nodes.
+pub const CURRENT: &str = "current";
 /// The node whose item `current` is the user's avatar metadata (XEP-0084).
 pub const AVATAR_METADATA_NODE: &str = "urn:xmpp:avatar:metadata";
 
@@ -29,8 +31,9 @@ pub struct Db<'c> {
     scope: &'c Scope,
 }
 
-/// One account of a listing, as stored.
-pub struct ListedUser {
+/// One account, with what the API shows of it, as stored (from a listing, or
+/// [`Db::user`]).
+pub struct UserRecord {
     pub name: String,
     /// The item `current` of the nick node.
     pub nick: Option<Value>,
@@ -110,9 +113,25 @@ impl<'c> Db<'c> {
         Ok(rows::purge_user(self.c, &self.scope.host, user)?)
     }
 
+    /// One account with what a listing shows of it; None when it does not exist.
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let Some(account) = self.accounts().get(name)? else { return Ok(None) };
+        let (pep, life) = (self.pep(), self.lifecycle());
+        Ok(Some(UserRecord {
+            name: name.to_string(),
+            nick: pep.item(name, NICK_NODE, CURRENT)?.map(|i| i.value),
+            avatar: pep.item(name, AVATAR_METADATA_NODE, CURRENT)?.map(|i| i.value),
+            roles: self.roles().of(name)?,
+            groups: self.groups().of_user(name)?,
+            enabled: account.enabled(),
+            last_active: life.last_active(name)?,
+            deletion_request: life.deletion_request(name)?,
+        }))
+    }
+
     /// Every account of the host in username order, with nick, roles and groups, in a
     /// fixed number of queries whatever the number of accounts.
-    pub fn list_accounts(&self, mut visit: impl FnMut(ListedUser)) -> Result<(), StoreError> {
+    pub fn list_accounts(&self, mut visit: impl FnMut(UserRecord)) -> Result<(), StoreError> {
         let nick_archive = pep::items_store(NICK_NODE);
         let avatar_archive = pep::items_store(AVATAR_METADATA_NODE);
         let stores = ListingStores {
@@ -127,7 +146,7 @@ impl<'c> Db<'c> {
         };
         let version = self.scope.version;
         rows::list_accounts(self.c, &self.scope.host, &stores, |u| {
-            visit(ListedUser {
+            visit(UserRecord {
                 name: u.name,
                 nick: u.nick,
                 avatar: u.avatar,

@@ -32,7 +32,7 @@ pub mod schema;
 pub mod stores;
 mod watch;
 
-pub use db::{Db, ListedUser, AVATAR_METADATA_NODE, NICK_NODE};
+pub use db::{Db, UserRecord, AVATAR_METADATA_NODE, CURRENT, NICK_NODE};
 pub use pool::{Store, POOL_SIZE};
 pub use profile::ProsodyVersion;
 

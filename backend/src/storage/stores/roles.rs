@@ -70,13 +70,8 @@ impl RoleSet {
         RoleSet { version, primary, secondary }
     }
 
-    /// Whether `role` is one of Prosody 13's built-in roles (the only ones a primary
-    /// role may be without the server's `custom_roles`, which we cannot see).
-    pub fn is_builtin(role: &str) -> bool {
-        BUILTIN_13.contains(&role)
-    }
-
-    /// Sets the primary role (13; the caller checked [`RoleSet::is_builtin`]), as
+    /// Sets the primary role (13; one of the built-in roles, which the spec's enum
+    /// ensures: Prosody cannot load a primary role it does not know), as
     /// `set_user_role`: it stops being a secondary role; the default is not stored.
     pub fn set_primary(&mut self, role: &str) {
         self.secondary.remove(role);
@@ -137,8 +132,12 @@ pub struct Roles<'a> {
 
 impl Roles<'_> {
     pub fn of(&self, user: &str) -> Result<RoleSet, StoreError> {
-        let rows = self.map.all(user)?.into_iter().filter_map(|(k, j)| Value::from_json(j).map(|v| (k, v)));
-        Ok(RoleSet::from_rows(self.version, rows))
+        Ok(self.decode(self.map.all(user)?))
+    }
+
+    /// One account's role rows, as this version reads them.
+    fn decode(&self, rows: impl IntoIterator<Item = (String, serde_json::Value)>) -> RoleSet {
+        RoleSet::from_rows(self.version, rows.into_iter().filter_map(|(k, j)| Value::from_json(j).map(|v| (k, v))))
     }
 
     /// Replaces the account's roles.
@@ -155,18 +154,11 @@ impl Roles<'_> {
 
     /// The accounts whose stored roles make them admins (configured admins aside).
     pub fn admins(&self) -> Result<Vec<String>, StoreError> {
-        let mut by_user: Vec<(String, Vec<(String, Value)>)> = Vec::new();
-        for (user, k, j) in self.map.every()? {
-            let Some(v) = Value::from_json(j) else { continue };
-            match by_user.last_mut() {
-                Some((u, rows)) if *u == user => rows.push((k, v)),
-                _ => by_user.push((user, vec![(k, v)])),
-            }
-        }
-        Ok(by_user
-            .into_iter()
-            .filter(|(_, rows)| RoleSet::from_rows(self.version, rows.clone()).is_admin(false))
-            .map(|(u, _)| u)
+        let rows = self.map.every()?;
+        Ok(rows
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|user| self.decode(user.iter().map(|(_, k, j)| (k.clone(), j.clone()))).is_admin(false))
+            .map(|user| user[0].0.clone())
             .collect())
     }
 

@@ -107,9 +107,12 @@ pub struct GrantToken {
 }
 
 impl Grant {
-    /// The OAuth2 scopes `mod_http_oauth2` granted, if it made this grant.
-    pub fn oauth2_scopes(&self) -> Option<&str> {
-        self.data.as_ref()?.get("oauth2_scopes")?.as_str()
+    /// When `token` stops being valid: the earlier of its own expiry and the grant's.
+    pub fn expiry_of(&self, token: &GrantToken) -> Option<i64> {
+        match (token.expires, self.expires) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
