@@ -9,7 +9,8 @@ use backend::{Backend, Store};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Common, Config, ServeArgs, BOOTSTRAP_ADMIN};
-use crate::http;
+use crate::tls::Tls;
+use crate::{conn, http};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,16 +116,49 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
+        let tls = config.http.tls.as_ref().map(Tls::new).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        if tls.is_none() && !addr.ip().is_loopback() {
+            log::warn!(
+                "serving plain HTTP on {addr}, not loopback: bearer tokens cross the network in clear; \
+                 set tls_cert/tls_key or put a TLS reverse proxy in front"
+            );
+        }
+        if let Some(tls) = tls.clone() {
+            tokio::spawn(reload_on_sighup(tls));
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
         // Tests and scripts wait for this line (stdout).
-        println!("prosody-admin listening on http://{addr}{}", http::BASE_PATH);
+        println!("prosody-admin listening on {scheme}://{addr}{}", http::BASE_PATH);
         let _ = std::io::stdout().flush();
-        let app = http::App::new(backend, config.max_body_bytes);
-        http::serve(listener, app, http::shutdown_signal(), Duration::from_secs(10)).await.map_err(|e| e.to_string())
+        let app = http::App::new(backend, config.http.clone());
+        conn::serve(listener, tls, app, config.http, http::shutdown_signal(), Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())
     })
+}
+
+/// Reloads the certificate and key on each SIGHUP (new handshakes get them).
+async fn reload_on_sighup(tls: Tls) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            log::warn!("cannot watch SIGHUP: certificates will not be reloaded");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => log::info!("TLS certificate reloaded"),
+                Err(e) => log::error!("TLS certificate not reloaded (keeping the previous one): {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// First start on a database without accounts on this host: an admin and its token.

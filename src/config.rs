@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use backend::{ProsodyVersion, Settings};
 use clap::Args;
@@ -77,6 +78,37 @@ pub struct ServeArgs {
     /// Prosody's component port [default: 127.0.0.1:5347]
     #[arg(long, env = "PROSODY_ADMIN_COMPONENT_ADDRESS")]
     pub component_address: Option<String>,
+    /// Seconds a client has to send a request's headers (and the TLS handshake) [default: 10]
+    #[arg(long, env = "PROSODY_ADMIN_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a client has to send a request's whole body [default: 30]
+    #[arg(long, env = "PROSODY_ADMIN_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open [default: 60]
+    #[arg(long, env = "PROSODY_ADMIN_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Connections served at once; more are refused with a 503 [default: 512]
+    #[arg(long, env = "PROSODY_ADMIN_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Largest request head (request line and headers), bytes [default: 16384]
+    #[arg(long, env = "PROSODY_ADMIN_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Origins (scheme://host[:port]) whose browser pages may call the API (CORS),
+    /// comma-separated; `*` for any [default: none]
+    #[arg(long, env = "PROSODY_ADMIN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// PEM certificate chain: serve HTTPS (reloaded with the key on SIGHUP)
+    #[arg(long, env = "PROSODY_ADMIN_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate
+    #[arg(long, env = "PROSODY_ADMIN_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Failed authentications from one client address before it gets 429 [default: 10]
+    #[arg(long, env = "PROSODY_ADMIN_AUTH_FAILURE_LIMIT")]
+    pub auth_failure_limit: Option<u32>,
+    /// Seconds over which failed authentications are counted (and the longest wait) [default: 60]
+    #[arg(long, env = "PROSODY_ADMIN_AUTH_FAILURE_WINDOW")]
+    pub auth_failure_window: Option<u64>,
 }
 
 /// The TOML file.
@@ -98,6 +130,56 @@ struct File {
     component_jid: Option<String>,
     component_secret: Option<String>,
     component_address: Option<String>,
+    header_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    max_header_bytes: Option<usize>,
+    cors_origins: Option<Vec<String>>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    auth_failure_limit: Option<u32>,
+    auth_failure_window: Option<u64>,
+}
+
+/// What the HTTP layer enforces (see `http` and `conn`).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+    /// Allowed CORS origins (`*`: any); empty: no cross-origin access.
+    pub cors_origins: Vec<String>,
+    pub tls: Option<TlsFiles>,
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_body_bytes: DEFAULT_MAX_BODY,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            max_header_bytes: 16 * 1024,
+            cors_origins: Vec::new(),
+            tls: None,
+            auth_failure_limit: 10,
+            auth_failure_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The certificate chain and key of the HTTPS listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The resolved configuration.
@@ -107,7 +189,7 @@ pub struct Config {
     /// None: detect from the database (13 for a new one).
     pub prosody_version: Option<ProsodyVersion>,
     pub listen: SocketAddr,
-    pub max_body_bytes: usize,
+    pub http: HttpSettings,
     pub settings: Settings,
 }
 
@@ -159,9 +241,56 @@ impl Config {
             (None, None) => None,
             _ => return Err("component_jid and component_secret go together (both set and non-empty)".into()),
         };
-        let max_body_bytes = serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY);
-        if max_body_bytes == 0 {
+        let d = HttpSettings::default();
+        let secs = |name: &str, v: Option<u64>, default: Duration| match v {
+            Some(0) => Err(format!("{name} must be positive")),
+            Some(s) => Ok(Duration::from_secs(s)),
+            None => Ok(default),
+        };
+        let tls = match (serve.tls_cert.clone().or(file.tls_cert), serve.tls_key.clone().or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err("tls_cert and tls_key go together".into()),
+        };
+        let cors_origins: Vec<String> = serve
+            .cors_origins
+            .clone()
+            .or(file.cors_origins)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for o in &cors_origins {
+            if o != "*" && !(o.starts_with("https://") || o.starts_with("http://")) {
+                return Err(format!("cors_origins: {o:?} is not an origin (scheme://host[:port]) or *"));
+            }
+        }
+        let http = HttpSettings {
+            max_body_bytes: serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(d.max_body_bytes),
+            header_timeout: secs("header_timeout", serve.header_timeout.or(file.header_timeout), d.header_timeout)?,
+            body_timeout: secs("body_timeout", serve.body_timeout.or(file.body_timeout), d.body_timeout)?,
+            idle_timeout: secs("idle_timeout", serve.idle_timeout.or(file.idle_timeout), d.idle_timeout)?,
+            max_connections: serve.max_connections.or(file.max_connections).unwrap_or(d.max_connections),
+            max_header_bytes: serve.max_header_bytes.or(file.max_header_bytes).unwrap_or(d.max_header_bytes),
+            cors_origins,
+            tls,
+            auth_failure_limit: serve.auth_failure_limit.or(file.auth_failure_limit).unwrap_or(d.auth_failure_limit),
+            auth_failure_window: secs(
+                "auth_failure_window",
+                serve.auth_failure_window.or(file.auth_failure_window),
+                d.auth_failure_window,
+            )?,
+        };
+        if http.max_body_bytes == 0 {
             return Err("max_body_bytes must be positive".into());
+        }
+        if http.max_connections == 0 || http.auth_failure_limit == 0 {
+            return Err("max_connections and auth_failure_limit must be positive".into());
+        }
+        // hyper's read buffer cannot be smaller than 8 KiB.
+        if http.max_header_bytes < 8192 {
+            return Err("max_header_bytes must be at least 8192".into());
         }
         let listen = match serve.listen.or(file.listen) {
             Some(l) => l,
@@ -176,7 +305,7 @@ impl Config {
             database: common.database.clone().or(file.database).unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
             prosody_version,
             listen,
-            max_body_bytes,
+            http,
             settings,
         })
     }

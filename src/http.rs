@@ -1,30 +1,38 @@
-//! The HTTP layer in front of the generated router: authentication (401/403), body
-//! limits (413), JSON error bodies for everything the generated code answers in plain
-//! text or not at all (400/404/405/500), one log line per request, and the accept loop
-//! with graceful shutdown.
+//! The HTTP layer in front of the generated router: authentication (401/403) and its
+//! throttling (429), the audit record of each write, body limits (413, 408, 415), HEAD
+//! and CORS, `Cache-Control: no-store`, JSON error bodies for everything the generated
+//! code answers in plain text or not at all (400/404/405/500), one log line per
+//! request. Connections (accept loop, timeouts, TLS) are [`crate::conn`]'s.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use backend::auth::Denied;
+use backend::audit::{self, AuditRecord};
+use backend::auth::{Caller, Denied};
 use backend::error::error_body;
+use backend::token::Bearer;
 use backend::Backend;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL, CONNECTION,
+    CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
+};
 use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use swagger::auth::{Authorization, Scopes};
 use swagger::{Has, XSpanIdString};
-use tokio::net::TcpListener;
 
-type Body = BoxBody<Bytes, Infallible>;
+use crate::config::HttpSettings;
+use crate::cors;
+use crate::throttle::{self, Throttle};
+
+pub type Body = BoxBody<Bytes, Infallible>;
 type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
 
 /// Every route of the API lives under this prefix.
@@ -71,86 +79,226 @@ struct Inner {
     backend: Backend,
     api: Generated,
     responses: crate::response_cache::ResponseCache,
-    max_body: usize,
+    limits: HttpSettings,
+    throttle: Throttle,
     realm: HeaderValue,
     next_id: AtomicU64,
 }
 
+/// A request's method as routed: HEAD is served as GET without the body.
+struct Method {
+    name: String,
+    head: bool,
+}
+
 impl App {
-    pub fn new(backend: Backend, max_body: usize) -> App {
+    pub fn new(backend: Backend, limits: HttpSettings) -> App {
         let realm = format!("Bearer realm=\"{}/admin_api\"", backend.settings().host);
         let realm = HeaderValue::from_str(&realm).unwrap_or(HeaderValue::from_static("Bearer"));
         let api = prosody_admin_api::server::Service::new(backend.clone(), false);
+        let throttle = Throttle::new(limits.auth_failure_limit, limits.auth_failure_window);
         App {
             inner: Arc::new(Inner {
                 backend,
                 api,
                 responses: Default::default(),
-                max_body,
+                limits,
+                throttle,
                 realm,
                 next_id: AtomicU64::new(1),
             }),
         }
     }
 
-    /// Handles one request; never fails (every error is a JSON response).
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
-        if !log::log_enabled!(log::Level::Info) {
-            return self.route(req).await;
-        }
+    /// Handles one request from `peer`; never fails (every error is a JSON response).
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let start = Instant::now();
-        let method = req.method().clone();
+        let method = Method { name: req.method().as_str().to_string(), head: req.method() == hyper::Method::HEAD };
         let path = req.uri().path().to_string();
-        let resp = self.route(req).await;
+        let origin = req.headers().get(ORIGIN).cloned();
+        let mut resp = self.route(req, peer).await;
+        self.finish(&mut resp, origin.as_ref(), method.head);
         // Paths carry usernames and ids, never token secrets.
-        log::info!("{method} {path} {} {:.3}ms", resp.status().as_u16(), start.elapsed().as_secs_f64() * 1e3);
+        log::info!(
+            "{} {path} {} {:.3}ms {}",
+            method.name,
+            resp.status().as_u16(),
+            start.elapsed().as_secs_f64() * 1e3,
+            peer.ip()
+        );
+        if method.head {
+            let (parts, _) = resp.into_parts();
+            return Response::from_parts(parts, Full::new(Bytes::new()).boxed());
+        }
         resp
     }
 
-    async fn route(&self, req: Request<Incoming>) -> Response<Body> {
-        self.try_route(req).await.unwrap_or_else(|refusal| refusal)
+    /// What every answer gets: no caching by intermediaries or browsers (they carry
+    /// account data), CORS headers for an allowed origin, a length for HEAD.
+    fn finish(&self, resp: &mut Response<Body>, origin: Option<&HeaderValue>, head: bool) {
+        let h = resp.headers_mut();
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(allowed) = origin.and_then(|o| cors::allow(&self.inner.limits.cors_origins, o)) {
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+            h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(cors::EXPOSED));
+            h.append(VARY, HeaderValue::from_static("Origin"));
+        } else if !self.inner.limits.cors_origins.is_empty() {
+            h.append(VARY, HeaderValue::from_static("Origin"));
+        }
+        if head && !h.contains_key(CONTENT_LENGTH) {
+            if let Some(n) = hyper::body::Body::size_hint(resp.body()).exact() {
+                resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(n));
+            }
+        }
     }
 
-    /// The caller, or the 401/403/500 response that refuses the request.
-    async fn authenticate(&self, req: &Request<Incoming>) -> Result<backend::auth::Caller, Response<Body>> {
+    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        self.try_route(req, peer).await.unwrap_or_else(|refusal| refusal)
+    }
+
+    /// The caller, or the 401/403/429/500 response that refuses the request.
+    async fn authenticate(&self, req: &Request<Incoming>, peer: SocketAddr) -> Result<Caller, Refusal> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let token = header.map(|h| h.trim().split_once(' ').map_or("", |(_, t)| t.trim()));
+        let digest = token.map(throttle::digest);
+        let throttle = &self.inner.throttle;
+        if let Some(wait) = throttle.hold(peer.ip(), digest.as_ref(), std::time::Instant::now()) {
+            let mut r =
+                error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return Err(Refusal::Plain(r));
+        }
         match self.inner.backend.authenticate(header).await {
-            Ok(c) => Ok(c),
+            Ok(c) => {
+                if let Some(d) = digest {
+                    throttle.succeeded(d, std::time::Instant::now());
+                }
+                Ok(c)
+            }
             Err(Denied::Unauthorized(t)) => {
+                // A credential that failed counts; a request without one guesses nothing.
+                if header.is_some() {
+                    throttle.failed(peer.ip(), std::time::Instant::now());
+                }
                 let mut r = error(StatusCode::UNAUTHORIZED, t);
                 r.headers_mut().insert(WWW_AUTHENTICATE, self.inner.realm.clone());
-                Err(r)
+                Err(Refusal::Plain(r))
             }
-            Err(Denied::Forbidden(t)) => Err(error(StatusCode::FORBIDDEN, t)),
+            Err(Denied::Forbidden(t)) => {
+                let who =
+                    token.and_then(Bearer::parse).map(|b| (format!("{}@{}", b.username(), b.host()), b.public_id()));
+                Err(Refusal::Forbidden(error(StatusCode::FORBIDDEN, t), who))
+            }
             Err(Denied::Internal(f)) => {
                 log::error!("authentication failed: {f}");
-                Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
+                Err(Refusal::Plain(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())))
             }
         }
     }
 
     /// Routes a request; an early refusal is the `Err` response.
-    async fn try_route(&self, req: Request<Incoming>) -> Result<Response<Body>, Response<Body>> {
-        let path = req.uri().path();
+    async fn try_route(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Response<Body>> {
+        // HEAD is GET without the body (which `handle` drops).
+        if req.method() == hyper::Method::HEAD {
+            *req.method_mut() = hyper::Method::GET;
+        }
+        let path = req.uri().path().to_string();
         // Route by the spec (concrete paths before templated ones, as OpenAPI says; the
         // generated router would send GET /invites/account to getInviteById): unknown
         // resource 404, method the resource does not have 405 with `Allow`.
-        let Some(route) = backend::contract::route(BASE_PATH, path) else {
+        let Some(route) = backend::contract::route(BASE_PATH, &path) else {
             return Err(error(StatusCode::NOT_FOUND, format!("no such resource: {path}")));
         };
-        if !route.allows(req.method().as_str()) {
-            let mut r = error(StatusCode::METHOD_NOT_ALLOWED, format!("{} not allowed on {path}", req.method()));
-            if let Ok(v) = HeaderValue::from_str(&route.methods.join(", ")) {
+        let method = req.method().as_str().to_string();
+        if req.method() == hyper::Method::OPTIONS {
+            return Ok(cors::options(route, req.headers(), &self.inner.limits.cors_origins));
+        }
+        if !route.allows(&method) {
+            let mut r = error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} not allowed on {path}"));
+            if let Ok(v) = HeaderValue::from_str(&cors::allow_header(route)) {
                 r.headers_mut().insert(hyper::header::ALLOW, v);
             }
             return Err(r);
         }
+        let operation = route.operation(&method).unwrap_or("unknown").to_string();
+        let writes = matches!(
+            req.method(),
+            &hyper::Method::POST | &hyper::Method::PUT | &hyper::Method::PATCH | &hyper::Method::DELETE
+        );
+        let record = |actor: String, token_id: Option<String>| AuditRecord {
+            actor,
+            token_id,
+            client: peer.ip().to_string(),
+            operation: operation.clone(),
+            method: method.clone(),
+            target: path.clone(),
+            outcome: audit::SUCCESS.to_string(),
+            status: None,
+        };
         // Operations the spec declares with `security: []` (the contract itself) are open.
-        let caller = if route.public(req.method().as_str()) { None } else { Some(self.authenticate(&req).await?) };
+        let caller = if route.public(&method) {
+            None
+        } else {
+            match self.authenticate(&req, peer).await {
+                Ok(c) => Some(c),
+                Err(Refusal::Plain(r)) => return Err(r),
+                Err(Refusal::Forbidden(r, who)) => {
+                    if let Some((jid, token_id)) = who {
+                        self.record_refusal(record(jid, Some(token_id)), StatusCode::FORBIDDEN).await;
+                    }
+                    return Err(r);
+                }
+            }
+        };
+        let jid = |c: &Caller| format!("{}@{}", c.username, self.inner.backend.settings().host);
+        let pending = match (&caller, writes) {
+            (Some(c), true) => Some(audit::Pending::new(record(jid(c), Some(c.token_id.clone())))),
+            _ => None,
+        };
+        let resp = match &pending {
+            Some(p) => p.scope(self.run(req, route, caller)).await,
+            None => self.run(req, route, caller).await,
+        };
+        if let Some(p) = pending {
+            let status = match &resp {
+                Ok(r) | Err(r) => r.status(),
+            };
+            match p.uncommitted() {
+                // A success that committed nothing (e.g. an announcement sent live).
+                Some(r) if status.is_success() => {
+                    if let Err(e) = self.inner.backend.record_audit(r).await {
+                        log::error!("audit: {e}");
+                        return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        resp
+    }
 
+    /// Records a refused admin action (the refusal stands whether or not this works).
+    async fn record_refusal(&self, mut r: AuditRecord, status: StatusCode) {
+        r.outcome = audit::REFUSED.to_string();
+        r.status = Some(status.as_u16());
+        if let Err(e) = self.inner.backend.record_audit(r).await {
+            log::error!("audit: {e}");
+        }
+    }
+
+    /// Reads the body (within its limits) and runs the operation, through the response
+    /// cache for the operations the spec marks cacheable.
+    async fn run(
+        &self,
+        req: Request<Incoming>,
+        route: &backend::contract::Route,
+        caller: Option<Caller>,
+    ) -> Result<Response<Body>, Response<Body>> {
+        let path = req.uri().path().to_string();
         // Read before the request runs: a commit after this retires what we store.
         let mut generation = self.inner.backend.store().generation();
-        let cache_key = route.cacheable(req.method().as_str()).then(|| path.to_string());
+        let cache_key = route.cacheable(req.method().as_str()).then(|| path.clone());
         let mut _building = None;
         if let Some(key) = cache_key.as_deref() {
             if let Some(hit) = self.inner.responses.get(key, generation) {
@@ -165,16 +313,30 @@ impl App {
         }
 
         let (parts, body) = req.into_parts();
-        let max = self.inner.max_body;
+        let limits = &self.inner.limits;
+        let max = limits.max_body_bytes;
         let declared =
             parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > max as u64) {
-            return Err(too_large(max));
+        let has_body = declared.is_some_and(|n| n > 0) || parts.headers.contains_key(TRANSFER_ENCODING);
+        if has_body && !is_json(parts.headers.get(CONTENT_TYPE)) {
+            return Err(closing(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request body must be application/json".to_string(),
+            )));
         }
-        let bytes = match Limited::new(body, max).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
-            Err(e) => return Err(error(StatusCode::BAD_REQUEST, format!("cannot read request body: {e}"))),
+        if declared.is_some_and(|n| n > max as u64) {
+            return Err(closing(too_large(max)));
+        }
+        let bytes = match tokio::time::timeout(limits.body_timeout, Limited::new(body, max).collect()).await {
+            Err(_) => {
+                return Err(closing(error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("request body not received within {} s", limits.body_timeout.as_secs()),
+                )))
+            }
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(closing(too_large(max))),
+            Ok(Err(e)) => return Err(error(StatusCode::BAD_REQUEST, format!("cannot read request body: {e}"))),
         };
         // Every request body in the spec is a JSON object. serde's derived models would
         // also take an array (`[]` as a struct with every field absent): refuse it here.
@@ -210,6 +372,27 @@ impl App {
             }
         }
     }
+}
+
+/// Why authentication refused a request.
+enum Refusal {
+    Plain(Response<Body>),
+    /// 403, with the token's owner and public id when the token names them (audited).
+    Forbidden(Response<Body>, Option<(String, String)>),
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(v: Option<&HeaderValue>) -> bool {
+    v.and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// An early answer that leaves the body unread: the connection cannot carry another
+/// request after it.
+fn closing(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 fn cached(hit: crate::response_cache::Cached) -> Response<Body> {
@@ -270,55 +453,6 @@ async fn json_errors(resp: Response<Body>) -> Response<Body> {
         }
     }
     r
-}
-
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting and lets
-/// in-flight requests finish (bounded by `grace`).
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl std::future::Future<Output = ()>,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).max_headers(64);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _peer): (_, SocketAddr) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // e.g. EMFILE: back off instead of spinning
-                        log::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let svc = hyper::service::service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(req).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        log::debug!("connection: {e}");
-                    }
-                });
-            }
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    log::info!("shutting down: waiting for in-flight requests");
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-        log::warn!("in-flight requests did not finish within {grace:?}");
-    }
-    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

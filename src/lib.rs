@@ -4,11 +4,18 @@
 //! Module map:
 //! - [`cli`]: the `prosody-admin` command line (serve, token, user).
 //! - [`config`]: flags, `PROSODY_ADMIN_*` variables and the TOML file.
-//! - [`http`]: the HTTP layer in front of the generated router (auth, limits, JSON
-//!   errors, logging) and the accept loop with graceful shutdown.
+//! - [`conn`]: the accept loop, connection cap, header/idle timeouts, graceful
+//!   shutdown; [`tls`]: HTTPS with certificate reload on SIGHUP.
+//! - [`http`]: the HTTP layer in front of the generated router (auth, audit, body
+//!   limits, HEAD, no-store, JSON errors, logging); [`cors`]: OPTIONS and CORS;
+//!   [`throttle`]: failed authentications per client address.
 //! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
 
 pub mod cli;
 pub mod config;
+pub mod conn;
+pub mod cors;
 pub mod http;
 pub mod response_cache;
+pub mod throttle;
+pub mod tls;

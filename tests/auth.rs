@@ -33,11 +33,14 @@ const OPERATIONS: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/server/info", None),
     ("GET", "/server/metrics", None),
     ("POST", "/server/announcement", Some(r#"{"body":"hi","recipients":"all"}"#)),
+    ("GET", "/audit", None),
 ];
 
 #[test]
 fn every_operation_refuses_bad_credentials() {
-    let s = Server::start_version("0.12", &[]);
+    // Hundreds of bad tokens from one address: throttling (tested on its own) would
+    // answer 429 long before the matrix is through.
+    let s = Server::start_version("0.12", &["--auth-failure-limit", "100000"]);
     s.add_user("bob", "pw");
     let c = s.sqlite();
     // Tokens as Prosody's mod_tokenauth stores them.
@@ -96,6 +99,17 @@ fn every_operation_refuses_bad_credentials() {
     }
     let after: i64 = c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap();
     assert_eq!(before, after, "a refused request wrote to the database");
+    // What a refused request leaves is its audit entry: one per 403 (a token whose
+    // owner may not do this), none for a 401 (no identity to record).
+    let audited: i64 = c
+        .query_row(
+            "SELECT count(*) FROM prosodyarchive WHERE store='prosody_admin_audit' AND value LIKE '%\"refused\"%' AND value LIKE '%\"status\":403%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let forbidden = cases.iter().filter(|c| c.2 == 403).count() * OPERATIONS.len();
+    assert_eq!(audited as usize, forbidden);
     // And the admin token still works on all of them (no 401/403).
     for (method, path, body) in OPERATIONS {
         let r = s.admin(method, path, *body);

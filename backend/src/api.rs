@@ -15,8 +15,9 @@ use prosody_admin_api::{
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
     DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse,
     GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetServerMetricsResponse,
-    GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse, ListGroupsResponse, ListInvitesResponse,
-    ListUsersResponse, PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
+    GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse, ListAuditEntriesResponse,
+    ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse, PostServerAnnouncementResponse,
+    UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -299,6 +300,23 @@ where
     async fn get_server_info(&self, _: &C) -> Result<GetServerInfoResponse, ApiError> {
         let s = self.settings();
         Ok(GetServerInfoResponse::SuccessfulOperation(models::ServerInfo::new(s.site_name.clone(), s.version.clone())))
+    }
+
+    async fn list_audit_entries(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        _: &C,
+    ) -> Result<ListAuditEntriesResponse, ApiError> {
+        respond(
+            "listAuditEntries",
+            self.audit_page(limit, before).await,
+            ListAuditEntriesResponse::SuccessfulOperation,
+            |s, e| match s {
+                Status::BadRequest => Some(ListAuditEntriesResponse::BadRequest(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn get_server_metrics(&self, _: &C) -> Result<GetServerMetricsResponse, ApiError> {

@@ -23,6 +23,8 @@ use crate::{Backend, Settings};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
     pub username: String,
+    /// The token's public id ([`Bearer::public_id`]), for the audit log.
+    pub token_id: String,
 }
 
 /// Why a request is refused.
@@ -57,7 +59,8 @@ fn check_012(db: &Db, s: &Settings, t: TokenRef, now: i64) -> Result<Checked, Fa
     if !db.roles().of(&t.username)?.is_admin(s.is_config_admin(&t.username)) {
         return Ok(Err(Denied::Forbidden(format!("{}@{} is not an admin", t.username, s.host))));
     }
-    Ok(Ok((Caller { username: t.username }, tok.expires)))
+    let token_id = Bearer::V012(t.clone()).public_id();
+    Ok(Ok((Caller { username: t.username, token_id }, tok.expires)))
 }
 
 /// A Prosody 13 token on a 13 database (mod_tokenauth's `_get_validated_token_info`
@@ -94,7 +97,8 @@ fn check_13(db: &Db, s: &Settings, t: SecretToken, now: i64) -> Result<Checked, 
     if role != ADMIN && role != OPERATOR {
         return Ok(Err(Denied::Forbidden(format!("role {role} may not access the admin API"))));
     }
-    Ok(Ok((Caller { username: t.username }, grant.expiry_of(token))))
+    let token_id = t.public_id();
+    Ok(Ok((Caller { username: t.username, token_id }, grant.expiry_of(token))))
 }
 
 fn check(db: &Db, s: &Settings, bearer: Bearer, now: i64) -> Result<Checked, Failure> {

@@ -30,6 +30,8 @@ pub struct Route {
     pub cacheable: Vec<String>,
     /// The methods declared with `security: []` (no authentication).
     pub public: Vec<String>,
+    /// (method, operationId) of each operation of the path.
+    operations: Vec<(String, String)>,
 }
 
 impl Route {
@@ -43,6 +45,11 @@ impl Route {
 
     pub fn public(&self, method: &str) -> bool {
         self.public.iter().any(|m| m == method)
+    }
+
+    /// The operationId of `method` on this path.
+    pub fn operation(&self, method: &str) -> Option<&str> {
+        self.operations.iter().find(|(m, _)| m == method).map(|(_, id)| id.as_str())
     }
 }
 
@@ -82,7 +89,18 @@ fn routes() -> &'static [Route] {
                     .filter(|(_, op)| op.get("security").and_then(Json::as_array).is_some_and(|a| a.is_empty()))
                     .map(|(m, _)| m.clone())
                     .collect();
-                Route { literal: segments.iter().filter(|s| s.is_some()).count(), segments, methods, cacheable, public }
+                let operations = ops
+                    .iter()
+                    .filter_map(|(m, op)| Some((m.clone(), op.get("operationId")?.as_str()?.to_string())))
+                    .collect();
+                Route {
+                    literal: segments.iter().filter(|s| s.is_some()).count(),
+                    segments,
+                    methods,
+                    cacheable,
+                    public,
+                    operations,
+                }
             })
             .collect()
     })
@@ -162,5 +180,7 @@ mod tests {
         assert!(!super::route("/admin_api", "/admin_api/invites").unwrap().cacheable("GET"), "time-dependent");
         assert!(super::route("/admin_api", "/admin_api/openapi.json").unwrap().public("GET"));
         assert!(!r.public("GET"));
+        assert_eq!(r.operation("PATCH"), Some("patchUser"));
+        assert_eq!(r.operation("POST"), None);
     }
 }

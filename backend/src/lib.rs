@@ -9,6 +9,8 @@
 //!   generated router runs.
 //! - [`users`], [`groups`], [`invites`], [`debug`], [`accounts`], [`tokens`]: one
 //!   domain each; rules (validation, invite semantics, id generation) live here.
+//! - [`audit`]: the audit log (a store of our own in the same database), recorded in
+//!   the transaction of the write it describes.
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
 //! - [`storage`]: the only module with SQL, shaped like Prosody's store API: a [`Db`]
 //!   context hands out one typed handle per Prosody store; layout profiles for
@@ -22,6 +24,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod component;

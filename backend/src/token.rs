@@ -124,6 +124,11 @@ impl SecretToken {
         format!("{SECRET_PREFIX}{}", STANDARD.encode(raw))
     }
 
+    /// See [`Bearer::public_id`].
+    pub fn public_id(&self) -> String {
+        format!("grant:{}", self.grant_id)
+    }
+
     /// The grant's key for this token: `sha256:` + lowercase hex of sha256(secret).
     pub fn hash_key(&self) -> String {
         let digest = Sha256::digest(self.secret);
@@ -165,6 +170,20 @@ impl Bearer {
             Bearer::V13(t) => &t.host,
         }
     }
+
+    /// Which token this is, safe to record (the audit log): Prosody 13's grant id (the
+    /// secret is apart from it); for 0.12, whose token id *is* the secret, the first 16
+    /// hex digits of sha256 of the token string.
+    pub fn public_id(&self) -> String {
+        match self {
+            Bearer::V13(t) => t.public_id(),
+            Bearer::V012(t) => {
+                let digest = Sha256::digest(t.encode().as_bytes());
+                let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                format!("sha256:{hex}")
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +213,7 @@ mod tests {
         assert_eq!(t.hash_key(), "sha256:e88d7efc73ace4291ef7b556176ecb061a24b0a5339e88148040ac8f952d23b0");
         assert_eq!(t.encode(), s);
         assert!(!format!("{t:?}").contains("lSe4"));
+        assert_eq!(Bearer::V13(t.clone()).public_id(), "grant:uQBOZqOJbKhp");
         assert!(matches!(Bearer::parse(s), Some(Bearer::V13(_))));
         for bad in ["secret-token:", "secret-token:!!!", &format!("secret-token:{}", STANDARD.encode("2;id;short;a@b"))]
         {

@@ -7,6 +7,7 @@ use log::{debug, info};
 #[allow(unused_imports)]
 use prosody_admin_api::{
     models, ApiNoContext, Client, ContextWrapperExt,
+    ListAuditEntriesResponse,
     CreateGroupResponse,
     ListGroupsResponse,
     CreateGroupChatResponse,
@@ -93,6 +94,13 @@ struct Cli {
 
 #[derive(Parser, Debug)]
 enum Operation {
+    /// The audit log, newest first
+    ListAuditEntries {
+        /// Entries per page.
+        limit: Option<u64>,
+        /// Cursor from the previous page's `next` (opaque).
+        before: Option<String>,
+    },
     /// Create group
     CreateGroup {
         /// Group parameters
@@ -303,6 +311,60 @@ async fn main() -> Result<()> {
     let client = create_client(&args, context)?;
 
     let result = match args.operation {
+        Operation::ListAuditEntries {
+            limit,
+            before,
+        } => {
+            info!("Performing a ListAuditEntries request");
+
+            let result = client.list_audit_entries(
+                limit,
+                before,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                ListAuditEntriesResponse::SuccessfulOperation
+                (body)
+                => "SuccessfulOperation\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                ListAuditEntriesResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                ListAuditEntriesResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListAuditEntriesResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
+                ListAuditEntriesResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
         Operation::CreateGroup {
             new_group,
         } => {
@@ -336,14 +398,36 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                CreateGroupResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 CreateGroupResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateGroupResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -373,6 +457,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListGroupsResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 ListGroupsResponse::Forbidden
                 (body)
@@ -418,6 +514,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                CreateGroupChatResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 CreateGroupChatResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -428,9 +536,19 @@ async fn main() -> Result<()> {
                 => "GroupNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateGroupChatResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateGroupChatResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -463,6 +581,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteGroupResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 DeleteGroupResponse::Forbidden
                 (body)
@@ -505,6 +635,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetGroupByIdResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 GetGroupByIdResponse::Forbidden
                 (body)
@@ -553,6 +695,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                UpdateGroupResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 UpdateGroupResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -563,9 +717,19 @@ async fn main() -> Result<()> {
                 => "GroupNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                UpdateGroupResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 UpdateGroupResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateGroupResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -605,6 +769,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                AddGroupMemberResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 AddGroupMemberResponse::Forbidden
                 (body)
@@ -649,6 +825,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteGroupChatResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 DeleteGroupChatResponse::Forbidden
                 (body)
@@ -699,6 +887,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                DeleteGroupMemberResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 DeleteGroupMemberResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -744,6 +944,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                CreateInviteForAccountResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 CreateInviteForAccountResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -759,9 +971,19 @@ async fn main() -> Result<()> {
                 => "TheUsernameIsAlreadyRegistered\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateInviteForAccountResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -799,6 +1021,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                CreateInviteForAccountResetResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 CreateInviteForAccountResetResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -809,9 +1043,19 @@ async fn main() -> Result<()> {
                 => "UserNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateInviteForAccountResetResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForAccountResetResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -849,6 +1093,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                CreateInviteForGroupResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 CreateInviteForGroupResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -859,9 +1115,19 @@ async fn main() -> Result<()> {
                 => "GroupNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateInviteForGroupResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -891,6 +1157,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListInvitesResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 ListInvitesResponse::Forbidden
                 (body)
@@ -927,6 +1205,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteInviteResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 DeleteInviteResponse::Forbidden
                 (body)
@@ -969,6 +1259,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetInviteByIdResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 GetInviteByIdResponse::Forbidden
                 (body)
@@ -1040,6 +1342,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                GetServerInfoResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 GetServerInfoResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1072,6 +1386,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetServerMetricsResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 GetServerMetricsResponse::Forbidden
                 (body)
@@ -1113,6 +1439,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                PostServerAnnouncementResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 PostServerAnnouncementResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1128,9 +1466,19 @@ async fn main() -> Result<()> {
                 => "NoLivePathToProsodyForOnlineUsers\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 PostServerAnnouncementResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PostServerAnnouncementResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -1160,6 +1508,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                ListUsersResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 ListUsersResponse::Forbidden
                 (body)
@@ -1206,6 +1566,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                DeleteUserResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 DeleteUserResponse::Forbidden
                 (body)
@@ -1254,6 +1626,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                GetUserByNameResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 GetUserByNameResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1301,6 +1685,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                GetUserDebugInfoResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 GetUserDebugInfoResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1347,6 +1743,18 @@ async fn main() -> Result<()> {
                     &format!(
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                GetUserGroupsResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
                     ),
                 GetUserGroupsResponse::Forbidden
                 (body)
@@ -1402,6 +1810,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                PatchUserResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 PatchUserResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1412,9 +1832,19 @@ async fn main() -> Result<()> {
                 => "UserNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 PatchUserResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                PatchUserResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }
@@ -1461,6 +1891,18 @@ async fn main() -> Result<()> {
                         "www_authenticate: {}\n",
                         serde_json::to_string_pretty(&www_authenticate)?
                     ),
+                UpdateUserResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
                 UpdateUserResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
@@ -1471,9 +1913,19 @@ async fn main() -> Result<()> {
                 => "UserNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
+                (body)
+                => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 UpdateUserResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                UpdateUserResponse::TheRequestBodyIsNot
+                (body)
+                => "TheRequestBodyIsNot\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -23,6 +23,42 @@ pub use auth::{AuthenticationApi, Claims};
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum ListAuditEntriesResponse {
+    /// successful operation
+    SuccessfulOperation
+    (models::AuditPage)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum CreateGroupResponse {
     /// successful operation
     SuccessfulOperation
@@ -42,12 +78,30 @@ pub enum CreateGroupResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -65,6 +119,16 @@ pub enum ListGroupsResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -94,6 +158,16 @@ pub enum CreateGroupChatResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -102,8 +176,16 @@ pub enum CreateGroupChatResponse {
     GroupNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -120,6 +202,16 @@ pub enum DeleteGroupResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -146,6 +238,16 @@ pub enum GetGroupByIdResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -178,6 +280,16 @@ pub enum UpdateGroupResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -186,8 +298,16 @@ pub enum UpdateGroupResponse {
     GroupNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -208,6 +328,16 @@ pub enum AddGroupMemberResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -233,6 +363,16 @@ pub enum DeleteGroupChatResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -262,6 +402,16 @@ pub enum DeleteGroupMemberResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -295,6 +445,16 @@ pub enum CreateInviteForAccountResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -307,8 +467,16 @@ pub enum CreateInviteForAccountResponse {
     TheUsernameIsAlreadyRegistered
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -333,6 +501,16 @@ pub enum CreateInviteForAccountResetResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -341,8 +519,16 @@ pub enum CreateInviteForAccountResetResponse {
     UserNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -367,6 +553,16 @@ pub enum CreateInviteForGroupResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -375,8 +571,16 @@ pub enum CreateInviteForGroupResponse {
     GroupNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -394,6 +598,16 @@ pub enum ListInvitesResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -415,6 +629,16 @@ pub enum DeleteInviteResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -441,6 +665,16 @@ pub enum GetInviteByIdResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -484,6 +718,16 @@ pub enum GetServerInfoResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -503,6 +747,16 @@ pub enum GetServerMetricsResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -532,6 +786,16 @@ pub enum PostServerAnnouncementResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -544,8 +808,16 @@ pub enum PostServerAnnouncementResponse {
     NoLivePathToProsodyForOnlineUsers
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -563,6 +835,16 @@ pub enum ListUsersResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -592,6 +874,16 @@ pub enum DeleteUserResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -625,6 +917,16 @@ pub enum GetUserByNameResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -655,6 +957,16 @@ pub enum GetUserDebugInfoResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -682,6 +994,16 @@ pub enum GetUserGroupsResponse {
         www_authenticate:
         Option<
         String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
         >
     }
     ,
@@ -719,6 +1041,16 @@ pub enum PatchUserResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -727,8 +1059,16 @@ pub enum PatchUserResponse {
     UserNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -757,6 +1097,16 @@ pub enum UpdateUserResponse {
         >
     }
     ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
     /// Forbidden
     Forbidden
     (models::Error)
@@ -765,8 +1115,16 @@ pub enum UpdateUserResponse {
     UserNotFound
     (models::Error)
     ,
+    /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
+    TheRequestBodyDidNotArriveWithinTheConfiguredTime
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
+    (models::Error)
+    ,
+    /// The request body is not `application/json` (parameters such as `charset` are accepted).
+    TheRequestBodyIsNot
     (models::Error)
 }
 
@@ -775,6 +1133,13 @@ pub enum UpdateUserResponse {
 #[async_trait]
 #[allow(clippy::too_many_arguments, clippy::ptr_arg)]
 pub trait Api<C: Send + Sync> {
+    /// The audit log, newest first
+    async fn list_audit_entries(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        context: &C) -> Result<ListAuditEntriesResponse, ApiError>;
+
     /// Create group
     async fn create_group(
         &self,
@@ -950,6 +1315,13 @@ pub trait ApiNoContext<C: Send + Sync> {
     // where F is the closure created by mockall. We use higher-rank trait bounds here to get around this.
 
     fn context(&self) -> &C;
+
+    /// The audit log, newest first
+    async fn list_audit_entries(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        ) -> Result<ListAuditEntriesResponse, ApiError>;
 
     /// Create group
     async fn create_group(
@@ -1132,6 +1504,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ContextWrapperExt<C> for T
 impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for ContextWrapper<T, C> {
     fn context(&self) -> &C {
         ContextWrapper::context(self)
+    }
+
+    /// The audit log, newest first
+    async fn list_audit_entries(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        ) -> Result<ListAuditEntriesResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().list_audit_entries(limit, before, &context).await
     }
 
     /// Create group

@@ -9,6 +9,7 @@ use super::pool::Scope;
 use super::rows::{self, ListingStores};
 use super::stores::accounts::{self, Accounts};
 use super::stores::activity::{self, DeletionRequest, Lifecycle};
+use super::stores::audit::{self, AuditLog};
 use super::stores::groups::{self, Groups};
 use super::stores::invites::{self, Invites};
 use super::stores::offline::{self, Offline};
@@ -94,6 +95,10 @@ impl<'c> Db<'c> {
             activity: KeyVal::new(self.c, &self.scope.host, activity::ACTIVITY),
             cleanup: KeyVal::new(self.c, &self.scope.host, activity::CLEANUP),
         }
+    }
+
+    pub fn audit(&self) -> AuditLog<'_> {
+        AuditLog { archive: Archive::new(self.c, &self.scope.host, audit::STORE.to_string()) }
     }
 
     pub fn offline(&self) -> Offline<'_> {

@@ -225,4 +225,18 @@ impl<'a> Archive<'a> {
     pub fn delete(&self, user: &str, id: &str) -> Result<bool, StoreError> {
         Ok(rows::archive_delete(self.c, self.at(), user, id)?)
     }
+
+    /// Appends an item with a fresh id; returns its position (`sort_id`).
+    pub fn append(&self, user: &str, id: &str, item: &Item) -> Result<i64, StoreError> {
+        Ok(rows::archive_append(self.c, self.at(), user, id, item.when, &item.with, &item.value)?)
+    }
+
+    /// Up to `limit` items, newest first, those before position `before` if given:
+    /// (position, id, item).
+    pub fn newest(&self, user: &str, before: Option<i64>, limit: i64) -> Result<Vec<(i64, String, Item)>, StoreError> {
+        Ok(rows::archive_page(self.c, self.at(), user, before, limit)?
+            .into_iter()
+            .map(|(pos, id, when, with, value)| (pos, id, Item { when, with, value }))
+            .collect())
+    }
 }

@@ -114,7 +114,10 @@ impl Store {
         F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f))
+        // The audit record of the request, if the HTTP layer set one (see crate::audit):
+        // task-locals do not cross into the blocking pool, so it goes along by hand.
+        let audit = crate::audit::Pending::current();
+        tokio::task::spawn_blocking(move || store.write_in(f, audit.as_deref()))
             .await
             .map_err(|e| E::from(StoreError(format!("storage task failed: {e}"))))?
     }
@@ -125,13 +128,36 @@ impl Store {
         E: From<StoreError>,
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
+        self.write_in(f, None)
+    }
+
+    /// A write transaction; the first one of a request that commits also appends the
+    /// request's pending audit record (so both are durable, or neither).
+    fn write_in<T, E, F>(&self, f: F, audit: Option<&crate::audit::Pending>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Db<'_>) -> Result<T, E>,
+    {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let mut carried = None;
         let out = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
             let out = f(&self.db(&tx))?; // dropping `tx` on the error path rolls back
+            if let Some(record) = audit.and_then(|p| p.take()) {
+                let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
+                let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
+                let appended = self.db(&tx).audit().append(&id, when, &record);
+                carried = Some(record);
+                appended?;
+            }
             tx.commit().map_err(StoreError::from)?;
+            carried = None;
             Ok(out)
         })();
+        // A record whose transaction did not commit is still pending.
+        if let (Some(p), Some(r)) = (audit, carried) {
+            p.restore(r);
+        }
         // After the commit (or a rollback, harmlessly): caches filled before it are stale.
         self.bump();
         out

@@ -150,6 +150,39 @@ pub(super) fn archive_put(c: &Connection, at: At, user: &str, key: &str, when: i
     Ok(())
 }
 
+/// Appends an item (no replacement: ids are fresh); returns its `sort_id`.
+pub(super) fn archive_append(
+    c: &Connection,
+    at: At,
+    user: &str,
+    key: &str,
+    when: i64,
+    with: &str,
+    v: &Value,
+) -> R<i64> {
+    let (ty, val) = v.encode();
+    c.prepare_cached(
+        r#"INSERT INTO "prosodyarchive" ("host", "user", "store", "key", "when", "with", "type", "value") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"#,
+    )?
+    .execute(params![at.host, user, at.store, key, when, with, ty, val])?;
+    Ok(c.last_insert_rowid())
+}
+
+/// An archive row with its position: (sort_id, key, when, with, value).
+pub(super) type ArchiveRow = (i64, String, i64, String, Value);
+
+/// Up to `limit` items newest first (by `sort_id`), those before `before` if given:
+/// (sort_id, key, when, with, value).
+pub(super) fn archive_page(c: &Connection, at: At, user: &str, before: Option<i64>, limit: i64) -> R<Vec<ArchiveRow>> {
+    let mut st = c.prepare_cached(
+        r#"SELECT "sort_id", "key", "when", "with", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "user"=? AND "store"=? AND "sort_id"<? ORDER BY "sort_id" DESC LIMIT ?"#,
+    )?;
+    let rows = st.query_map(params![at.host, user, at.store, before.unwrap_or(i64::MAX), limit], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, decode(r.get(4)?, r.get(5)?)))
+    })?;
+    rows.collect()
+}
+
 pub(super) fn archive_delete(c: &Connection, at: At, user: &str, key: &str) -> R<bool> {
     let n = c
         .prepare_cached(r#"DELETE FROM "prosodyarchive" WHERE "host"=? AND "user"=? AND "store"=? AND "key"=?"#)?

@@ -5,6 +5,7 @@
 use futures::{future, Stream, stream};
 #[allow(unused_imports)]
 use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, models,
+                      ListAuditEntriesResponse,
                       CreateGroupResponse,
                       ListGroupsResponse,
                       CreateGroupChatResponse,
@@ -60,6 +61,7 @@ fn main() {
         .arg(Arg::new("operation")
             .help("Sets the operation to run")
             .value_parser(Vec::<&str>::from([
+                "ListAuditEntries",
                 "ListGroups",
                 "CreateInviteForAccount",
                 "CreateInviteForGroup",
@@ -152,6 +154,13 @@ fn main() {
     let mut rt = tokio::runtime::Runtime::new().unwrap();
 
     match matches.get_one::<String>("operation").map(String::as_str) {
+        Some("ListAuditEntries") => {
+            let result = rt.block_on(client.list_audit_entries(
+                  Some(0),
+                  None
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
         /* Disabled because there's no example.
         Some("CreateGroup") => {
             let result = rt.block_on(client.create_group(

@@ -137,6 +137,7 @@ use crate::server_auth;
 
 use prosody_admin_api::{
     Api,
+    ListAuditEntriesResponse,
     CreateGroupResponse,
     ListGroupsResponse,
     CreateGroupChatResponse,
@@ -172,6 +173,17 @@ use swagger::ApiError;
 #[async_trait]
 impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
 {
+    /// The audit log, newest first
+    async fn list_audit_entries(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        context: &C) -> Result<ListAuditEntriesResponse, ApiError>
+    {
+        info!("list_audit_entries({:?}, {:?}) - X-Span-ID: {:?}", limit, before, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
     /// Create group
     async fn create_group(
         &self,

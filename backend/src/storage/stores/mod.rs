@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod audit;
 pub mod groups;
 pub mod invites;
 pub mod offline;

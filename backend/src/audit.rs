@@ -1,0 +1,129 @@
+//! The audit log: who changed what, kept in the administered database.
+//!
+//! The HTTP layer knows who calls (actor, token id, client address) and what (operation,
+//! path) before a request runs; it puts a [`Pending`] record in a task-local scope
+//! around the request. The first write transaction the request commits appends the
+//! record in that same transaction ([`crate::Store::write`]), so the data and its audit
+//! entry are durable together or not at all. A successful write that committed nothing
+//! (an announcement through the live path) and refused admin actions are recorded by
+//! the HTTP layer afterwards, in a transaction of their own ([`Backend::record_audit`]).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use prosody_admin_api::models;
+
+pub use crate::storage::stores::audit::AuditRecord;
+use crate::{Backend, Failure};
+
+/// Largest page of `GET /audit`.
+pub const MAX_PAGE: u64 = 1000;
+pub const DEFAULT_PAGE: u64 = 100;
+/// The outcomes recorded.
+pub const SUCCESS: &str = "success";
+pub const REFUSED: &str = "refused";
+
+tokio::task_local! {
+    static PENDING: Arc<Pending>;
+}
+
+/// The record of a request in progress, until a commit carries it.
+pub struct Pending {
+    record: Mutex<Option<AuditRecord>>,
+}
+
+impl Pending {
+    pub fn new(record: AuditRecord) -> Arc<Pending> {
+        Arc::new(Pending { record: Mutex::new(Some(record)) })
+    }
+
+    /// Runs `fut` (the request) with this record pending.
+    pub async fn scope<F: Future>(self: &Arc<Self>, fut: F) -> F::Output {
+        PENDING.scope(self.clone(), fut).await
+    }
+
+    /// The record pending for the current task, if any.
+    pub(crate) fn current() -> Option<Arc<Pending>> {
+        PENDING.try_with(Arc::clone).ok()
+    }
+
+    /// The record, once: for the first transaction that commits.
+    pub(crate) fn take(&self) -> Option<AuditRecord> {
+        self.record.lock().ok()?.take()
+    }
+
+    /// Puts back a record whose transaction did not commit.
+    pub(crate) fn restore(&self, r: AuditRecord) {
+        if let Ok(mut g) = self.record.lock() {
+            *g = Some(r);
+        }
+    }
+
+    /// The record, if no commit carried it.
+    pub fn uncommitted(&self) -> Option<AuditRecord> {
+        self.take()
+    }
+}
+
+impl Backend {
+    /// Records an action in a transaction of its own.
+    pub async fn record_audit(&self, r: AuditRecord) -> Result<(), Failure> {
+        let id = crate::ids::medium()?;
+        let now = crate::now()?;
+        self.store()
+            .write(move |db| {
+                db.audit().append(&id, now, &r)?;
+                Ok::<_, Failure>(())
+            })
+            .await
+    }
+
+    /// A page of the log, newest first.
+    pub async fn audit_page(&self, limit: Option<u64>, before: Option<String>) -> Result<models::AuditPage, Failure> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Failure::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
+        }
+        let before = match before {
+            None => None,
+            Some(b) => Some(
+                b.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Failure::BadRequest(format!("before: not a cursor of this log: {b:?}")))?,
+            ),
+        };
+        // One more than asked: whether there is a next page.
+        let want = limit as i64 + 1;
+        let mut rows = self.store().read(move |db| Ok::<_, Failure>(db.audit().newest(before, want)?)).await?;
+        let next = if rows.len() as i64 > limit as i64 {
+            rows.truncate(limit as usize);
+            rows.last().map(|(pos, ..)| pos.to_string())
+        } else {
+            None
+        };
+        let entries = rows
+            .into_iter()
+            .map(|(_, id, time, r)| {
+                let outcome = match r.outcome.as_str() {
+                    SUCCESS => models::AuditEntryOutcome::Success,
+                    REFUSED => models::AuditEntryOutcome::Refused,
+                    other => return Err(Failure::Internal(format!("audit entry {id}: unknown outcome {other:?}"))),
+                };
+                Ok(models::AuditEntry {
+                    id,
+                    time,
+                    actor: r.actor,
+                    token_id: r.token_id,
+                    client: r.client,
+                    operation: r.operation,
+                    method: r.method,
+                    target: r.target,
+                    outcome,
+                    status: r.status.map(i64::from),
+                })
+            })
+            .collect::<Result<_, Failure>>()?;
+        Ok(models::AuditPage { entries, next })
+    }
+}
