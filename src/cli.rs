@@ -35,6 +35,18 @@ enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Show the audit log, newest first (what GET /audit shows)
+    Audit {
+        /// Entries to show [default: 100, at most 1000]
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Show entries older than this cursor (the `next` printed by a previous page)
+        #[arg(long)]
+        before: Option<String>,
+        /// Print the page as JSON (as GET /audit answers it)
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +110,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(_) => serve(config, backend),
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
+        Command::Audit { limit, before, json } => audit(&backend, limit, before, json),
     }
 }
 
@@ -262,6 +275,32 @@ fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
             backend.set_password(&u, &p).map_err(|e| e.to_string())?;
             println!("password changed for {u}@{}", backend.settings().host);
         }
+    }
+    Ok(())
+}
+
+fn audit(backend: &Backend, limit: Option<u64>, before: Option<String>, json: bool) -> Result<(), String> {
+    let page = backend.audit_page_blocking(limit, before).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    for e in &page.entries {
+        let status = e.status.map(|s| format!(" {s}")).unwrap_or_default();
+        println!(
+            "{}\t{}\t{}\t{}\t{} {}\t{}{status}\ttoken={}",
+            e.time,
+            e.actor,
+            e.client,
+            e.operation,
+            e.method,
+            e.target,
+            e.outcome,
+            e.token_id.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(n) = page.next {
+        println!("more: --before {n}");
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::config::HttpSettings;
@@ -40,17 +40,25 @@ struct Activity {
     origin: Instant,
     phase: AtomicU8,
     since: AtomicU64,
+    /// Wakes the connection's watchdog when the phase changes (its deadline moves).
+    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Activity {
-        Activity { origin: Instant::now(), phase: AtomicU8::new(IDLE), since: AtomicU64::new(0) }
+        Activity {
+            origin: Instant::now(),
+            phase: AtomicU8::new(IDLE),
+            since: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
     }
 
     fn mark(&self, phase: u8) {
         let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.since.store(ms, Ordering::Release);
         self.phase.store(phase, Ordering::Release);
+        self.changed.notify_one();
     }
 
     /// Bytes arrived: an idle connection starts receiving a request head.
@@ -155,6 +163,7 @@ pub async fn serve(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(None).max_headers(64).max_header_size(limits.max_header_bytes);
     let refused = refusal();
+    let (mut last_warning, mut refused_since_warning) = (None, 0u64);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -169,7 +178,16 @@ pub async fn serve(
                     }
                 };
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    log::warn!("connection from {peer} refused: {} connections open", limits.max_connections);
+                    // One line per second at most, however hard the flood.
+                    refused_since_warning += 1;
+                    if last_warning.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(1)) {
+                        log::warn!(
+                            "{refused_since_warning} connection(s) refused (latest from {peer}): {} connections open",
+                            limits.max_connections
+                        );
+                        last_warning = Some(Instant::now());
+                        refused_since_warning = 0;
+                    }
                     if tls.is_none() {
                         // A fresh socket's send buffer is empty: this does not block.
                         let _ = stream.try_write(&refused);
@@ -260,6 +278,7 @@ async fn drive<T>(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
+            _ = activity.changed.notified() => continue,
             _ = stop.changed(), if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use prosody_admin_api::models;
 
 pub use crate::storage::stores::audit::AuditRecord;
-use crate::{Backend, Failure};
+use crate::{Backend, Db, Failure};
 
 /// Largest page of `GET /audit`.
 pub const MAX_PAGE: u64 = 1000;
@@ -80,50 +80,68 @@ impl Backend {
 
     /// A page of the log, newest first.
     pub async fn audit_page(&self, limit: Option<u64>, before: Option<String>) -> Result<models::AuditPage, Failure> {
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Failure::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
-        }
-        let before = match before {
-            None => None,
-            Some(b) => Some(
-                b.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Failure::BadRequest(format!("before: not a cursor of this log: {b:?}")))?,
-            ),
-        };
-        // One more than asked: whether there is a next page.
-        let want = limit as i64 + 1;
-        let mut rows = self.store().read(move |db| Ok::<_, Failure>(db.audit().newest(before, want)?)).await?;
-        let next = if rows.len() as i64 > limit as i64 {
-            rows.truncate(limit as usize);
-            rows.last().map(|(pos, ..)| pos.to_string())
-        } else {
-            None
-        };
-        let entries = rows
-            .into_iter()
-            .map(|(_, id, time, r)| {
-                let outcome = match r.outcome.as_str() {
-                    SUCCESS => models::AuditEntryOutcome::Success,
-                    REFUSED => models::AuditEntryOutcome::Refused,
-                    other => return Err(Failure::Internal(format!("audit entry {id}: unknown outcome {other:?}"))),
-                };
-                Ok(models::AuditEntry {
-                    id,
-                    time,
-                    actor: r.actor,
-                    token_id: r.token_id,
-                    client: r.client,
-                    operation: r.operation,
-                    method: r.method,
-                    target: r.target,
-                    outcome,
-                    status: r.status.map(i64::from),
-                })
-            })
-            .collect::<Result<_, Failure>>()?;
-        Ok(models::AuditPage { entries, next })
+        let (limit, before) = page_args(limit, before)?;
+        self.store().read(move |db| page(db, limit, before)).await
     }
+
+    /// [`Backend::audit_page`] for the command line.
+    pub fn audit_page_blocking(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+    ) -> Result<models::AuditPage, Failure> {
+        let (limit, before) = page_args(limit, before)?;
+        self.store().read_blocking(|db| page(db, limit, before))
+    }
+}
+
+fn page_args(limit: Option<u64>, before: Option<String>) -> Result<(u64, Option<i64>), Failure> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Failure::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let before = match before {
+        None => None,
+        Some(b) => Some(
+            b.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| Failure::BadRequest(format!("before: not a cursor of this log: {b:?}")))?,
+        ),
+    };
+    Ok((limit, before))
+}
+
+fn page(db: &Db<'_>, limit: u64, before: Option<i64>) -> Result<models::AuditPage, Failure> {
+    // One more than asked: whether there is a next page.
+    let mut rows = db.audit().newest(before, limit as i64 + 1)?;
+    let next = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|(pos, ..)| pos.to_string())
+    } else {
+        None
+    };
+    let entries = rows
+        .into_iter()
+        .map(|(_, id, time, r)| {
+            let outcome = match r.outcome.as_str() {
+                SUCCESS => models::AuditEntryOutcome::Success,
+                REFUSED => models::AuditEntryOutcome::Refused,
+                other => return Err(Failure::Internal(format!("audit entry {id}: unknown outcome {other:?}"))),
+            };
+            Ok(models::AuditEntry {
+                id,
+                time,
+                actor: r.actor,
+                token_id: r.token_id,
+                client: r.client,
+                operation: r.operation,
+                method: r.method,
+                target: r.target,
+                outcome,
+                status: r.status.map(i64::from),
+            })
+        })
+        .collect::<Result<_, Failure>>()?;
+    Ok(models::AuditPage { entries, next })
 }

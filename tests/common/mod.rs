@@ -91,10 +91,32 @@ impl Server {
     }
 
     pub fn start_on(dir: tempfile::TempDir, db: PathBuf, extra: &[&str]) -> Server {
+        Self::start_opts(dir, db, extra, false)
+    }
+
+    /// A fresh server logging at `info` (a line per request) into [`Server::log_file`].
+    pub fn start_logged(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("db.sqlite");
+        let mut args = vec!["--prosody-version", "13"];
+        args.extend_from_slice(extra);
+        Self::start_opts(dir, db, &args, true)
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn start_opts(dir: tempfile::TempDir, db: PathBuf, extra: &[&str], logged: bool) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.arg("--database").arg(&db).arg("serve").arg("--listen").arg("127.0.0.1:0").args(extra);
-        cmd.env_remove("PROSODY_ADMIN_CONFIG").env("RUST_LOG", "warn");
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+        cmd.env_remove("PROSODY_ADMIN_CONFIG").env("RUST_LOG", if logged { "info" } else { "warn" });
+        let stderr = if logged {
+            Stdio::from(std::fs::File::create(dir.path().join("server.log")).expect("log file"))
+        } else {
+            Stdio::inherit()
+        };
+        cmd.stdout(Stdio::piped()).stderr(stderr).stdin(Stdio::null());
         let mut child = cmd.spawn().expect("spawn prosody-admin");
         let out = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(out).lines();
@@ -102,7 +124,10 @@ impl Server {
         let addr = loop {
             let line = lines.next().expect("server exited before listening").expect("read stdout");
             stdout.push(line.clone());
-            if let Some(rest) = line.strip_prefix("prosody-admin listening on http://") {
+            let rest = line
+                .strip_prefix("prosody-admin listening on http://")
+                .or_else(|| line.strip_prefix("prosody-admin listening on https://"));
+            if let Some(rest) = rest {
                 let addr = rest.trim_end_matches("/admin_api");
                 break addr.parse().expect("listen address");
             }
@@ -240,7 +265,7 @@ pub fn raw_bytes(
     parse(&buf)
 }
 
-fn parse(buf: &[u8]) -> Resp {
+pub fn parse(buf: &[u8]) -> Resp {
     let text = String::from_utf8_lossy(buf);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {text:?}"));
     let mut lines = head.split("\r\n");
