@@ -162,7 +162,9 @@ impl App {
         let token = header.map(|h| h.trim().split_once(' ').map_or("", |(_, t)| t.trim()));
         let digest = token.map(throttle::digest);
         let throttle = &self.inner.throttle;
-        if let Some(wait) = throttle.hold(peer.ip(), digest.as_ref(), std::time::Instant::now()) {
+        // Only a presented credential can be a guess; without one the answer is a plain 401.
+        let held = digest.and_then(|d| throttle.hold(peer.ip(), Some(&d), std::time::Instant::now()));
+        if let Some(wait) = held {
             let mut r =
                 error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -1,8 +1,8 @@
 //! Throttling of failed authentications, per client address.
 //!
-//! `limit` failures (401s) from one address within `window` put the address on hold
-//! until the window ends: its requests are answered 429 with `Retry-After` *without
-//! checking their token*, so that guessing stops costing us work and stops yielding
+//! `limit` failures (401s for a presented credential) from one address within `window`
+//! put the address on hold until the window ends: its requests with a credential are
+//! answered 429 with `Retry-After` *without checking the credential*, so that guessing stops costing us work and stops yielding
 //! answers. Tokens that authenticated recently (from anywhere) are exempt and checked as
 //! usual, so an admin whose address is shared with a misbehaving client (or who
 //! mistyped a token) keeps working. IPv6 addresses count per /64, the block one host

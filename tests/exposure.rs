@@ -247,6 +247,8 @@ fn failed_authentications_are_throttled_while_valid_tokens_go_on() {
     }
     // Bad credentials of any form are held off without being checked.
     assert_eq!(s.request("GET", "/admin_api/users", None, Some("garbage")).status, 429);
+    // A request without a credential guesses nothing: a plain 401.
+    assert_eq!(s.request("GET", "/admin_api/users", None, None).status, 401);
     // A token first seen while the address is on hold waits too (it could be a guess).
     let o = s.cli(&["token", "create", "--user", "admin"], None);
     let fresh = String::from_utf8(o.stdout).unwrap().trim().to_string();
@@ -450,9 +452,10 @@ fn audit_log_records_every_write_and_no_read() {
         }
     }
     assert_eq!(paged, all);
-    for bad in ["/audit?limit=0", "/audit?limit=1001", "/audit?before=abc", "/audit?before=0"] {
+    for bad in ["/audit?limit=0", "/audit?limit=1001", "/audit?before=abc", "/audit?before=-1"] {
         assert_eq!(s.admin("GET", bad, None).status, 400, "{bad}");
     }
+    assert_eq!(s.admin("GET", "/audit?before=0", None).json(), json!({"entries": []}), "nothing before the first");
 
     // The command line shows the same log.
     let o = s.cli(&["audit", "--json", "--limit", "1000"], None);

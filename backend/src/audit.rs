@@ -105,7 +105,7 @@ fn page_args(limit: Option<u64>, before: Option<String>) -> Result<(u64, Option<
         Some(b) => Some(
             b.parse::<i64>()
                 .ok()
-                .filter(|n| *n > 0)
+                .filter(|n| *n >= 0)
                 .ok_or_else(|| Failure::BadRequest(format!("before: not a cursor of this log: {b:?}")))?,
         ),
     };
