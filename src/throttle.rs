@@ -14,7 +14,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -24,16 +25,17 @@ pub const MAX_KNOWN: usize = 1024;
 /// How long a token that authenticated stays exempt.
 const KNOWN_FOR: Duration = Duration::from_secs(3600);
 
+/// How stale a good token's time may get before it is written again (keeps the hot
+/// path of valid requests on a shared read lock).
+const REFRESH: Duration = Duration::from_secs(60);
+
 pub struct Throttle {
     limit: u32,
     window: Duration,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    failures: HashMap<IpAddr, Failures>,
-    known: HashMap<[u8; 32], Instant>,
+    /// Whether any failure is counted: while none is, valid requests take no lock here.
+    any_failures: AtomicBool,
+    failures: Mutex<HashMap<IpAddr, Failures>>,
+    known: RwLock<HashMap<[u8; 32], Instant>>,
 }
 
 struct Failures {
@@ -75,18 +77,31 @@ fn make_room<K: Copy + Eq + std::hash::Hash>(map: &mut HashMap<K, Instant>, cap:
 
 impl Throttle {
     pub fn new(limit: u32, window: Duration) -> Throttle {
-        Throttle { limit, window, state: Mutex::new(State::default()) }
+        Throttle {
+            limit,
+            window,
+            any_failures: AtomicBool::new(false),
+            failures: Mutex::new(HashMap::new()),
+            known: RwLock::new(HashMap::new()),
+        }
     }
 
     /// How long `ip` must wait, if it is on hold and `token` is not a recently good one.
     pub fn hold(&self, ip: IpAddr, token: Option<&[u8; 32]>, now: Instant) -> Option<Duration> {
-        let st = self.state.lock().ok()?;
-        let f = st.failures.get(&key(ip))?;
-        let elapsed = now.duration_since(f.since);
-        if f.count < self.limit || elapsed >= self.window {
+        if !self.any_failures.load(Ordering::Acquire) {
             return None;
         }
-        if token.and_then(|t| st.known.get(t)).is_some_and(|t| now.duration_since(*t) < KNOWN_FOR) {
+        let elapsed = {
+            let failures = self.failures.lock().ok()?;
+            let f = failures.get(&key(ip))?;
+            let elapsed = now.duration_since(f.since);
+            if f.count < self.limit || elapsed >= self.window {
+                return None;
+            }
+            elapsed
+        };
+        let known = self.known.read().ok()?;
+        if token.and_then(|t| known.get(t)).is_some_and(|t| now.duration_since(*t) < KNOWN_FOR) {
             return None;
         }
         Some(self.window - elapsed)
@@ -94,40 +109,45 @@ impl Throttle {
 
     /// A failed authentication from `ip`.
     pub fn failed(&self, ip: IpAddr, now: Instant) {
-        let Ok(mut st) = self.state.lock() else { return };
+        let Ok(mut failures) = self.failures.lock() else { return };
+        self.any_failures.store(true, Ordering::Release);
         let k = key(ip);
-        if let Some(f) = st.failures.get_mut(&k) {
+        if let Some(f) = failures.get_mut(&k) {
             if now.duration_since(f.since) >= self.window {
                 *f = Failures { since: now, count: 0 };
             }
             f.count = f.count.saturating_add(1);
             return;
         }
-        if st.failures.len() >= MAX_ADDRESSES {
+        if failures.len() >= MAX_ADDRESSES {
             let window = self.window;
-            st.failures.retain(|_, f| now.duration_since(f.since) < window);
-            if st.failures.len() >= MAX_ADDRESSES {
-                if let Some(oldest) = st.failures.iter().min_by_key(|(_, f)| f.since).map(|(k, _)| *k) {
-                    st.failures.remove(&oldest);
+            failures.retain(|_, f| now.duration_since(f.since) < window);
+            if failures.len() >= MAX_ADDRESSES {
+                if let Some(oldest) = failures.iter().min_by_key(|(_, f)| f.since).map(|(k, _)| *k) {
+                    failures.remove(&oldest);
                 }
             }
         }
-        st.failures.insert(k, Failures { since: now, count: 1 });
+        failures.insert(k, Failures { since: now, count: 1 });
     }
 
     /// A token that authenticated.
     pub fn succeeded(&self, token: [u8; 32], now: Instant) {
-        let Ok(mut st) = self.state.lock() else { return };
-        if !st.known.contains_key(&token) {
-            make_room(&mut st.known, MAX_KNOWN, now, KNOWN_FOR);
+        let fresh =
+            |known: &HashMap<[u8; 32], Instant>| known.get(&token).is_some_and(|t| now.duration_since(*t) < REFRESH);
+        if self.known.read().is_ok_and(|k| fresh(&k)) {
+            return;
         }
-        st.known.insert(token, now);
+        let Ok(mut known) = self.known.write() else { return };
+        if !known.contains_key(&token) {
+            make_room(&mut known, MAX_KNOWN, now, KNOWN_FOR);
+        }
+        known.insert(token, now);
     }
 
     #[cfg(test)]
     fn sizes(&self) -> (usize, usize) {
-        let st = self.state.lock().unwrap();
-        (st.failures.len(), st.known.len())
+        (self.failures.lock().unwrap().len(), self.known.read().unwrap().len())
     }
 }
 
