@@ -87,7 +87,8 @@ def uncached_ms(base, token, rounds):
     times = []
     for i in range(rounds):
         put = urllib.request.Request(f"{base}/users/user1", data=json.dumps({"display_name": f"u{i}"}).encode(),
-                                     method="PUT", headers={"Authorization": f"Bearer {token}"})
+                                     method="PUT", headers={"Authorization": f"Bearer {token}",
+                                                            "Content-Type": "application/json"})
         urllib.request.urlopen(put).read()
         get = urllib.request.Request(f"{base}/users", headers={"Authorization": f"Bearer {token}"})
         t = time.perf_counter()

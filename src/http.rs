@@ -188,6 +188,9 @@ impl App {
                 Err(Refusal::Plain(r))
             }
             Err(Denied::Forbidden(t)) => {
+                // A token that may not administer counts too: each refusal is written to
+                // the audit log, and a flood of them must not fill the database.
+                throttle.failed(peer.ip(), std::time::Instant::now());
                 let who =
                     token.and_then(Bearer::parse).map(|b| (format!("{}@{}", b.username(), b.host()), b.public_id()));
                 Err(Refusal::Forbidden(error(StatusCode::FORBIDDEN, t), who))

@@ -1,6 +1,7 @@
 //! Throttling of failed authentications, per client address.
 //!
-//! `limit` failures (401s for a presented credential) from one address within `window`
+//! `limit` failures (401 for a presented credential; 403 for a token that may not
+//! administer, whose refusals are audited) from one address within `window`
 //! put the address on hold until the window ends: its requests with a credential are
 //! answered 429 with `Retry-After` *without checking the credential*, so that guessing stops costing us work and stops yielding
 //! answers. Tokens that authenticated recently (from anywhere) are exempt and checked as

@@ -253,6 +253,22 @@ fn failed_authentications_are_throttled_while_valid_tokens_go_on() {
     let o = s.cli(&["token", "create", "--user", "admin"], None);
     let fresh = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(s.request("GET", "/admin_api/users", None, Some(&fresh)).status, 429);
+
+    // A valid token that may not administer: each 403 is audited, so they count too and
+    // a flood of them cannot fill the database.
+    let s = Server::start_with(&["--auth-failure-limit", "3"]);
+    s.add_user("carol", "pw");
+    let o = s.cli(&["token", "create", "--user", "carol"], None);
+    let carol = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    for _ in 0..3 {
+        assert_eq!(s.request("DELETE", "/admin_api/users/admin", None, Some(&carol)).status, 403);
+    }
+    for _ in 0..10 {
+        assert_eq!(s.request("DELETE", "/admin_api/users/admin", None, Some(&carol)).status, 429);
+    }
+    let entries = audit_all(&s);
+    assert_eq!(entries.len(), 3);
+    assert!(entries.iter().all(|e| e["outcome"] == "refused" && e["actor"] == "carol@localhost"));
 }
 
 // --- HTTPS ---------------------------------------------------------------------------
