@@ -358,6 +358,22 @@ mod tests {
         assert_eq!(Config::resolve(&flag, &ServeArgs::default()).unwrap().prosody_version, Some(ProsodyVersion::V13));
         std::fs::write(&f, "prosody_version = \"12.5\"\n").unwrap();
         assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("prosody_version"));
+        // The exposure defaults: bounded, loopback, nothing cross-origin.
+        let d = Config::resolve(&Common::default(), &ServeArgs::default()).unwrap();
+        assert!(d.listen.ip().is_loopback());
+        assert_eq!(d.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(d.http.header_timeout, Duration::from_secs(10));
+        assert!(d.http.cors_origins.is_empty() && d.http.tls.is_none());
+        std::fs::write(&f, "cors_origins = [\"https://admin.example/\", \"*\"]\nbody_timeout = 5\n").unwrap();
+        let c = Config::resolve(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.http.cors_origins, ["https://admin.example", "*"]);
+        assert_eq!(c.http.body_timeout, Duration::from_secs(5));
+        for bad in
+            ["cors_origins = [\"admin.example\"]", "body_timeout = 0", "tls_cert = \"c.pem\"", "max_header_bytes = 100"]
+        {
+            std::fs::write(&f, bad).unwrap();
+            assert!(Config::resolve(&common, &ServeArgs::default()).is_err(), "{bad}");
+        }
         std::fs::write(&f, "unknown_key = 1\n").unwrap();
         assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("unknown"));
     }

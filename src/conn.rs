@@ -24,7 +24,7 @@ use std::time::Duration;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
 use crate::config::HttpSettings;
@@ -40,25 +40,17 @@ struct Activity {
     origin: Instant,
     phase: AtomicU8,
     since: AtomicU64,
-    /// Wakes the connection's watchdog when the phase changes (its deadline moves).
-    changed: Notify,
 }
 
 impl Activity {
     fn new() -> Activity {
-        Activity {
-            origin: Instant::now(),
-            phase: AtomicU8::new(IDLE),
-            since: AtomicU64::new(0),
-            changed: Notify::new(),
-        }
+        Activity { origin: Instant::now(), phase: AtomicU8::new(IDLE), since: AtomicU64::new(0) }
     }
 
     fn mark(&self, phase: u8) {
         let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.since.store(ms, Ordering::Release);
         self.phase.store(phase, Ordering::Release);
-        self.changed.notify_one();
     }
 
     /// Bytes arrived: an idle connection starts receiving a request head.
@@ -251,10 +243,13 @@ async fn drive<T>(
         closing = true;
         conn.as_mut().graceful_shutdown();
     }
+    // The watchdog looks at the phase on a steady tick rather than re-arming a timer at
+    // every phase change (three per request): one timer per connection, whatever the
+    // request rate. A limit is enforced within a quarter of the shorter one (at most 1 s).
+    let granularity = (limits.header_timeout.min(limits.idle_timeout) / 4).min(Duration::from_secs(1));
+    let mut tick = tokio::time::interval_at(Instant::now() + granularity, granularity);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let (phase, deadline) = activity.deadline(limits);
-        // Busy: the handler bounds itself; look again later.
-        let wake = deadline.unwrap_or_else(|| Instant::now() + limits.header_timeout);
         tokio::select! {
             r = conn.as_mut() => {
                 if let Err(e) = r {
@@ -262,10 +257,9 @@ async fn drive<T>(
                 }
                 return;
             }
-            _ = tokio::time::sleep_until(wake) => {
-                let (now_phase, now_deadline) = activity.deadline(limits);
-                let expired = now_phase == phase && now_deadline.is_some_and(|d| d <= Instant::now());
-                if !expired {
+            _ = tick.tick() => {
+                let (phase, deadline) = activity.deadline(limits);
+                if deadline.is_none_or(|d| d > Instant::now()) {
                     continue;
                 }
                 if phase == HEAD || closing {
@@ -278,7 +272,6 @@ async fn drive<T>(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
-            _ = activity.changed.notified() => continue,
             _ = stop.changed(), if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();

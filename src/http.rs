@@ -85,12 +85,6 @@ struct Inner {
     next_id: AtomicU64,
 }
 
-/// A request's method as routed: HEAD is served as GET without the body.
-struct Method {
-    name: String,
-    head: bool,
-}
-
 impl App {
     pub fn new(backend: Backend, limits: HttpSettings) -> App {
         let realm = format!("Bearer realm=\"{}/admin_api\"", backend.settings().host);
@@ -113,20 +107,24 @@ impl App {
     /// Handles one request from `peer`; never fails (every error is a JSON response).
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let start = Instant::now();
-        let method = Method { name: req.method().as_str().to_string(), head: req.method() == hyper::Method::HEAD };
-        let path = req.uri().path().to_string();
+        let head = req.method() == hyper::Method::HEAD;
+        let req_method = req.method().clone();
+        // What the log line needs, only when it is written.
+        let path = log::log_enabled!(log::Level::Info).then(|| req.uri().path().to_string());
         let origin = req.headers().get(ORIGIN).cloned();
         let mut resp = self.route(req, peer).await;
-        self.finish(&mut resp, origin.as_ref(), method.head);
+        self.finish(&mut resp, origin.as_ref(), head);
         // Paths carry usernames and ids, never token secrets.
-        log::info!(
-            "{} {path} {} {:.3}ms {}",
-            method.name,
-            resp.status().as_u16(),
-            start.elapsed().as_secs_f64() * 1e3,
-            peer.ip()
-        );
-        if method.head {
+        if let Some(path) = path {
+            log::info!(
+                "{} {path} {} {:.3}ms {}",
+                req_method,
+                resp.status().as_u16(),
+                start.elapsed().as_secs_f64() * 1e3,
+                peer.ip()
+            );
+        }
+        if head {
             let (parts, _) = resp.into_parts();
             return Response::from_parts(parts, Full::new(Bytes::new()).boxed());
         }
@@ -332,7 +330,15 @@ impl App {
         if declared.is_some_and(|n| n > max as u64) {
             return Err(closing(too_large(max)));
         }
-        let bytes = match tokio::time::timeout(limits.body_timeout, Limited::new(body, max).collect()).await {
+        // A request without a body has nothing to wait for: no timer.
+        let read = async {
+            if has_body {
+                tokio::time::timeout(limits.body_timeout, Limited::new(body, max).collect()).await
+            } else {
+                Ok(Limited::new(body, max).collect().await)
+            }
+        };
+        let bytes = match read.await {
             Err(_) => {
                 return Err(closing(error(
                     StatusCode::REQUEST_TIMEOUT,
