@@ -21,7 +21,7 @@ use hyper::{Response, StatusCode};
 use crate::http::{error, Body};
 
 /// Response headers a page may read.
-pub const EXPOSED: &str = "WWW-Authenticate, Retry-After, Allow";
+pub const EXPOSED: &str = "WWW-Authenticate, Retry-After, Allow, Link";
 /// Request headers a page may send.
 const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
 /// How long a browser may reuse a preflight answer, seconds.

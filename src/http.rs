@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL, CONNECTION,
-    CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
+    CONTENT_LENGTH, CONTENT_TYPE, LINK, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
 };
 use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
@@ -30,7 +30,9 @@ use swagger::{Has, XSpanIdString};
 
 use crate::config::HttpSettings;
 use crate::cors;
+use crate::response_cache::Cached;
 use crate::throttle::{self, Throttle};
+use backend::paging::Page;
 
 pub type Body = BoxBody<Bytes, Infallible>;
 type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
@@ -299,20 +301,33 @@ impl App {
         caller: Option<Caller>,
     ) -> Result<Response<Body>, Response<Body>> {
         let path = req.uri().path().to_string();
+        let listing = match (req.method(), route.operation("GET")) {
+            (&hyper::Method::GET, Some(op)) => Listing::of(op),
+            _ => None,
+        };
         // Read before the request runs: a commit after this retires what we store.
         let mut generation = self.inner.backend.store().generation();
-        let cache_key = route.cacheable(req.method().as_str()).then(|| path.clone());
+        // The query is part of what is asked (a listing's page).
+        let cache_key =
+            (route.cacheable(req.method().as_str()) || listing.is_some()).then(|| match req.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.clone(),
+            });
         let mut _building = None;
         if let Some(key) = cache_key.as_deref() {
-            if let Some(hit) = self.inner.responses.get(key, generation) {
+            let now = backend::now().unwrap_or(i64::MAX);
+            if let Some(hit) = self.inner.responses.get(key, generation, now) {
                 return Ok(cached(hit));
             }
             // One miss per key at a time; the others then find its answer.
             _building = Some(self.inner.responses.building(key).await);
             generation = self.inner.backend.store().generation();
-            if let Some(hit) = self.inner.responses.get(key, generation) {
+            if let Some(hit) = self.inner.responses.get(key, generation, now) {
                 return Ok(cached(hit));
             }
+        }
+        if let (Some(kind), Some(key)) = (listing, cache_key.as_deref()) {
+            return self.listing(kind, req.uri().query(), key, generation).await;
         }
 
         let (parts, body) = req.into_parts();
@@ -368,11 +383,8 @@ impl App {
                 };
                 if let Some(k) = cache_key.as_deref() {
                     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
-                    self.inner.responses.insert(
-                        k,
-                        generation,
-                        crate::response_cache::Cached { content_type, body: body.clone() },
-                    );
+                    let c = Cached { content_type, link: None, body: body.clone(), valid_until: None };
+                    self.inner.responses.insert(k, generation, c);
                 }
                 Ok(Response::from_parts(parts, Full::new(body).boxed()))
             }
@@ -381,6 +393,82 @@ impl App {
                 log::error!("generated service failed: {e}");
                 Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
             }
+        }
+    }
+}
+
+impl App {
+    /// GET /users, /groups, /invites: a page written from rows straight into its body
+    /// (`backend::paging`), not through the generated trait, whose `Vec` of models would
+    /// hold every item at once. The bytes are what the trait's answer serializes to (a
+    /// backend test compares them). Cached like the other reads; a page of invites only
+    /// until its first invite expires.
+    async fn listing(
+        &self,
+        kind: Listing,
+        query: Option<&str>,
+        key: &str,
+        generation: u64,
+    ) -> Result<Response<Body>, Response<Body>> {
+        let (mut limit, mut after) = (None, None);
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "limit" if limit.is_none() => limit = Some(v.into_owned()),
+                "after" if after.is_none() => after = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let limit = match limit.map(|l| l.parse::<u64>()) {
+            None => None,
+            Some(Ok(n)) => Some(n),
+            Some(Err(_)) => return Err(error(StatusCode::BAD_REQUEST, "limit must be an integer".into())),
+        };
+        let page = Page::parse(limit, after.as_deref()).map_err(failure)?;
+        let b = &self.inner.backend;
+        let (l, resource) = match kind {
+            Listing::Users => (b.list_users_json(page.clone()).await, "/users"),
+            Listing::Groups => (b.list_groups_json(page.clone()).await, "/groups"),
+            Listing::Invites => (b.list_invites_json(page.clone()).await, "/invites"),
+        };
+        let l = l.map_err(failure)?;
+        let link = page.link_to(resource, l.next).and_then(|v| HeaderValue::from_str(&v).ok());
+        let c = Cached {
+            content_type: Some(HeaderValue::from_static("application/json")),
+            link,
+            body: Bytes::from(l.body),
+            valid_until: l.valid_until,
+        };
+        self.inner.responses.insert(key, generation, c.clone());
+        Ok(cached(c))
+    }
+}
+
+/// The listings served by [`App::listing`].
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    Users,
+    Groups,
+    Invites,
+}
+
+impl Listing {
+    fn of(operation: &str) -> Option<Listing> {
+        match operation {
+            "listUsers" => Some(Listing::Users),
+            "listGroups" => Some(Listing::Groups),
+            "listInvites" => Some(Listing::Invites),
+            _ => None,
+        }
+    }
+}
+
+/// The answer for a domain failure outside the generated trait.
+fn failure(f: backend::Failure) -> Response<Body> {
+    match f {
+        backend::Failure::BadRequest(t) => error(StatusCode::BAD_REQUEST, t),
+        other => {
+            log::error!("listing: {other}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
         }
     }
 }
@@ -406,10 +494,13 @@ fn closing(mut r: Response<Body>) -> Response<Body> {
     r
 }
 
-fn cached(hit: crate::response_cache::Cached) -> Response<Body> {
+fn cached(hit: Cached) -> Response<Body> {
     let mut r = Response::new(Full::new(hit.body).boxed());
     if let Some(ct) = hit.content_type {
         r.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    if let Some(link) = hit.link {
+        r.headers_mut().insert(LINK, link);
     }
     r
 }

@@ -19,7 +19,12 @@ const BUDGET: usize = 40 << 20;
 #[derive(Clone)]
 pub struct Cached {
     pub content_type: Option<HeaderValue>,
+    /// A listing page's `Link: rel="next"`.
+    pub link: Option<HeaderValue>,
     pub body: Bytes,
+    /// The last Unix second the answer holds (None: until the next commit); a list of
+    /// invites is stale once its first invite expires.
+    pub valid_until: Option<i64>,
 }
 
 /// Misses of the same key wait for one another (by stripe), so that N concurrent
@@ -44,10 +49,11 @@ struct Inner {
 }
 
 impl ResponseCache {
-    pub fn get(&self, path: &str, gen: u64) -> Option<Cached> {
+    /// The answer for `key` stored at generation `gen` and still valid at `now`.
+    pub fn get(&self, key: &str, gen: u64, now: i64) -> Option<Cached> {
         let inner = self.inner.lock().ok()?;
-        match inner.entries.get(path) {
-            Some((g, c)) if *g == gen => Some(c.clone()),
+        match inner.entries.get(key) {
+            Some((g, c)) if *g == gen && c.valid_until.is_none_or(|u| now <= u) => Some(c.clone()),
             _ => None,
         }
     }
@@ -91,12 +97,16 @@ mod tests {
     #[test]
     fn generation_and_budget() {
         let c = ResponseCache::default();
-        let e = |n: usize| Cached { content_type: None, body: Bytes::from(vec![0u8; n]) };
+        let e =
+            |n: usize| Cached { content_type: None, link: None, body: Bytes::from(vec![0u8; n]), valid_until: None };
         c.insert("/a", 1, e(10));
-        assert!(c.get("/a", 1).is_some());
-        assert!(c.get("/a", 2).is_none());
+        assert!(c.get("/a", 1, 0).is_some());
+        assert!(c.get("/a", 2, 0).is_none());
         c.insert("/big", 1, e(MAX_ENTRY + 1));
-        assert!(c.get("/big", 1).is_none());
+        assert!(c.get("/big", 1, 0).is_none());
+        c.insert("/t", 1, Cached { valid_until: Some(100), ..e(1) });
+        assert!(c.get("/t", 1, 100).is_some(), "valid through its last second");
+        assert!(c.get("/t", 1, 101).is_none(), "stale after it");
         for i in 0..4 {
             c.insert(&format!("/m{i}"), 2, e(MAX_ENTRY / 2));
         }

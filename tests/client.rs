@@ -57,8 +57,8 @@ async fn typed_scenario() {
         GetGroupByIdResponse::SuccessfulOperation(g) => assert_eq!(g.members, ["alice"]),
         other => panic!("{other:?}"),
     }
-    match c.list_groups().await.unwrap() {
-        ListGroupsResponse::SuccessfulOperation(g) => assert_eq!(g.len(), 1),
+    match c.list_groups(None, None).await.unwrap() {
+        ListGroupsResponse::SuccessfulOperation { body: g, link } => assert_eq!((g.len(), link), (1, None)),
         other => panic!("{other:?}"),
     }
     match c.get_user_groups("alice".into()).await.unwrap() {
@@ -114,8 +114,8 @@ async fn typed_scenario() {
         matches!(c.create_invite_for_group(Some(gi)).await.unwrap(), CreateInviteForGroupResponse::SuccessfulOperation(i) if i.reusable)
     );
     assert!(matches!(c.get_invite_by_id(id.clone()).await.unwrap(), GetInviteByIdResponse::SuccessfulOperation(_)));
-    match c.list_invites().await.unwrap() {
-        ListInvitesResponse::SuccessfulOperation(l) => assert_eq!(l.len(), 2),
+    match c.list_invites(None, None).await.unwrap() {
+        ListInvitesResponse::SuccessfulOperation { body: l, .. } => assert_eq!(l.len(), 2),
         other => panic!("{other:?}"),
     }
     assert_eq!(c.delete_invite(id.clone()).await.unwrap(), DeleteInviteResponse::SuccessfulOperation);
@@ -128,7 +128,7 @@ async fn typed_scenario() {
 
     // Typed auth errors.
     let anon = client(&s, "garbage");
-    match anon.list_users().await.unwrap() {
+    match anon.list_users(None, None).await.unwrap() {
         ListUsersResponse::Unauthorized { body, www_authenticate } => {
             assert_eq!(body.error.code, 401);
             assert_eq!(www_authenticate.as_deref(), Some("Bearer realm=\"localhost/admin_api\""));
@@ -139,5 +139,5 @@ async fn typed_scenario() {
         s.add_user("bob", "pw");
         String::from_utf8(s.cli(&["token", "create", "--user", "bob"], None).stdout).unwrap().trim().to_string()
     };
-    assert!(matches!(client(&s, &bob_token).list_users().await.unwrap(), ListUsersResponse::Forbidden(_)));
+    assert!(matches!(client(&s, &bob_token).list_users(None, None).await.unwrap(), ListUsersResponse::Forbidden(_)));
 }

@@ -24,6 +24,7 @@ use swagger::{ApiError, Has};
 
 use crate::error::{app_error_body, error_body, Failure};
 use crate::invites::NewInvite;
+use crate::paging::Page;
 use crate::username::Username;
 use crate::users::Update;
 use crate::Backend;
@@ -157,8 +158,25 @@ where
         )
     }
 
-    async fn list_groups(&self, _: &C) -> Result<ListGroupsResponse, ApiError> {
-        respond("listGroups", self.list_groups().await, ListGroupsResponse::SuccessfulOperation, |_, _| None)
+    async fn list_groups(
+        &self,
+        limit: Option<u64>,
+        after: Option<String>,
+        _: &C,
+    ) -> Result<ListGroupsResponse, ApiError> {
+        let r = match Page::parse(limit, after.as_deref()) {
+            Ok(p) => self.list_groups(p.clone()).await.map(|(body, next)| (body, p.link_to("/groups", next))),
+            Err(e) => Err(e),
+        };
+        respond(
+            "listGroups",
+            r,
+            |(body, link)| ListGroupsResponse::SuccessfulOperation { body, link },
+            |s, e| match s {
+                Status::BadRequest => Some(ListGroupsResponse::BadRequest(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn delete_group(&self, id: String, _: &C) -> Result<DeleteGroupResponse, ApiError> {
@@ -269,8 +287,25 @@ where
         })
     }
 
-    async fn list_invites(&self, _: &C) -> Result<ListInvitesResponse, ApiError> {
-        respond("listInvites", self.list_invites().await, ListInvitesResponse::SuccessfulOperation, |_, _| None)
+    async fn list_invites(
+        &self,
+        limit: Option<u64>,
+        after: Option<String>,
+        _: &C,
+    ) -> Result<ListInvitesResponse, ApiError> {
+        let r = match Page::parse(limit, after.as_deref()) {
+            Ok(p) => self.list_invites(p.clone()).await.map(|(body, next)| (body, p.link_to("/invites", next))),
+            Err(e) => Err(e),
+        };
+        respond(
+            "listInvites",
+            r,
+            |(body, link)| ListInvitesResponse::SuccessfulOperation { body, link },
+            |s, e| match s {
+                Status::BadRequest => Some(ListInvitesResponse::BadRequest(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn delete_invite(&self, id: String, _: &C) -> Result<DeleteInviteResponse, ApiError> {
@@ -355,8 +390,25 @@ where
         }
     }
 
-    async fn list_users(&self, _: &C) -> Result<ListUsersResponse, ApiError> {
-        respond("listUsers", self.list_users().await, ListUsersResponse::SuccessfulOperation, |_, _| None)
+    async fn list_users(
+        &self,
+        limit: Option<u64>,
+        after: Option<String>,
+        _: &C,
+    ) -> Result<ListUsersResponse, ApiError> {
+        let r = match Page::parse(limit, after.as_deref()) {
+            Ok(p) => self.list_users(p.clone()).await.map(|(body, next)| (body, p.link_to("/users", next))),
+            Err(e) => Err(e),
+        };
+        respond(
+            "listUsers",
+            r,
+            |(body, link)| ListUsersResponse::SuccessfulOperation { body, link },
+            |s, e| match s {
+                Status::BadRequest => Some(ListUsersResponse::BadRequest(e)),
+                _ => None,
+            },
+        )
     }
 
     async fn delete_user(&self, username: String, context: &C) -> Result<DeleteUserResponse, ApiError> {

@@ -5,6 +5,7 @@ use prosody_admin_api::models;
 use swagger::Nullable;
 
 use crate::error::{App, Failure};
+use crate::paging::{Admit, JsonArray, Listing, Page};
 use crate::storage::stores::groups::{Chat, GroupInfo};
 use crate::storage::Db;
 use crate::username::Username;
@@ -32,17 +33,46 @@ fn to_model(db: &Db, gid: String, i: GroupInfo, members: Vec<String>) -> Result<
     Ok(g)
 }
 
-pub fn list(db: &Db) -> Result<Vec<models::Group>, Failure> {
+/// Hands `emit` the groups of a page, in id order; returns the next page's cursor when
+/// more follow.
+fn each(
+    db: &Db,
+    page: &Page,
+    mut emit: impl FnMut(models::Group) -> Result<(), Failure>,
+) -> Result<Option<String>, Failure> {
     let groups = db.groups();
     let mut members = groups.all_members()?;
-    groups
-        .all()?
-        .into_iter()
-        .map(|(gid, i)| {
-            let m = members.remove(&gid).unwrap_or_default();
-            to_model(db, gid, i, m)
-        })
-        .collect()
+    let mut taken = 0;
+    let mut last = None;
+    for (gid, i) in groups.all()? {
+        match page.admit(taken, &gid) {
+            Admit::Before => continue,
+            Admit::Beyond => return Ok(last.map(|k: String| Page::cursor(&k))),
+            Admit::Take => {}
+        }
+        taken += 1;
+        let m = members.remove(&gid).unwrap_or_default();
+        last = Some(gid.clone());
+        emit(to_model(db, gid, i, m)?)?;
+    }
+    Ok(None)
+}
+
+/// A page of groups as models, and the next page's cursor.
+pub fn list(db: &Db, page: &Page) -> Result<(Vec<models::Group>, Option<String>), Failure> {
+    let mut out = Vec::new();
+    let next = each(db, page, |g| {
+        out.push(g);
+        Ok(())
+    })?;
+    Ok((out, next))
+}
+
+/// A page of groups written straight into its JSON body.
+pub fn list_json(db: &Db, page: &Page) -> Result<Listing, Failure> {
+    let mut arr = JsonArray::default();
+    let next = each(db, page, |g| arr.push(&g))?;
+    Ok(Listing { body: arr.finish(), next, valid_until: None })
 }
 
 pub fn get(db: &Db, gid: &str) -> Result<models::Group, Failure> {
@@ -143,8 +173,12 @@ pub fn remove_member(db: &Db, gid: &str, user: &Username) -> Result<(), Failure>
 }
 
 impl Backend {
-    pub async fn list_groups(&self) -> Result<Vec<models::Group>, Failure> {
-        self.store().read(list).await
+    pub async fn list_groups(&self, page: Page) -> Result<(Vec<models::Group>, Option<String>), Failure> {
+        self.store().read(move |db| list(db, &page)).await
+    }
+
+    pub async fn list_groups_json(&self, page: Page) -> Result<Listing, Failure> {
+        self.store().read(move |db| list_json(db, &page)).await
     }
 
     pub async fn get_group(&self, gid: String) -> Result<models::Group, Failure> {

@@ -6,7 +6,11 @@ use prosody_admin_api::models;
 use serde_json::json;
 use swagger::{Nullable, OneOf2};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::error::Failure;
+use crate::paging::{Admit, JsonArray, Listing, Page};
 use crate::settings::NEVER_EXPIRES;
 use crate::storage::stores::invites::{decode_roles, StoredInvite};
 use crate::storage::Db;
@@ -205,6 +209,18 @@ pub fn all(db: &Db, s: &Settings) -> Result<Vec<models::Invite>, Failure> {
     Ok(out)
 }
 
+/// Every stored invite, oldest first, and where each id is in the list.
+pub struct AllInvites {
+    pub list: Vec<models::Invite>,
+    pub by_id: HashMap<String, usize>,
+}
+
+/// An invite's place in the listing order (creation time, then id), as a string that
+/// sorts the same way: zero-padded time (times are positive), then the id.
+fn sort_key(i: &models::Invite) -> String {
+    format!("{:020}:{}", i.created_at.max(0), i.id)
+}
+
 pub fn get(db: &Db, s: &Settings, id: &str, now: i64) -> Result<models::Invite, Failure> {
     db.invites()
         .get(id)?
@@ -332,25 +348,82 @@ fn create_checked(
 }
 
 impl Backend {
-    /// Pending invites, oldest first.
-    pub async fn list_invites(&self) -> Result<Vec<models::Invite>, Failure> {
+    /// Every stored invite (expired ones too), oldest first, with an index by id: from
+    /// memory between commits.
+    async fn all_invites(&self) -> Result<Arc<AllInvites>, Failure> {
         let gen = self.store().generation();
-        let all = match self.caches().invites.get(&(), gen) {
-            Some(a) => a,
-            None => {
-                let b = self.clone();
-                let a = std::sync::Arc::new(self.store().read(move |db| all(db, b.settings())).await?);
-                self.caches().invites.insert((), gen, a.clone());
-                a
-            }
-        };
-        let now = crate::now()?;
-        Ok(all.iter().filter(|i| i.expires >= now).cloned().collect())
+        if let Some(a) = self.caches().invites.get(&(), gen) {
+            return Ok(a);
+        }
+        let b = self.clone();
+        let list = self.store().read(move |db| all(db, b.settings())).await?;
+        let by_id = list.iter().enumerate().map(|(n, i)| (i.id.clone(), n)).collect();
+        let a = Arc::new(AllInvites { list, by_id });
+        self.caches().invites.insert((), gen, a.clone());
+        Ok(a)
     }
 
-    pub async fn get_invite(&self, id: String) -> Result<models::Invite, Failure> {
-        let b = self.clone();
+    /// Hands `emit` the pending invites of a page, oldest first; returns the next page's
+    /// cursor when more follow, and the last second the answer holds (the earliest
+    /// expiry among the invites on it).
+    async fn each_invite(
+        &self,
+        page: &Page,
+        mut emit: impl FnMut(&models::Invite) -> Result<(), Failure>,
+    ) -> Result<(Option<String>, Option<i64>), Failure> {
+        let all = self.all_invites().await?;
         let now = crate::now()?;
+        let (mut taken, mut last, mut until) = (0, None, None::<i64>);
+        for i in all.list.iter().filter(|i| i.expires >= now) {
+            let key = sort_key(i);
+            match page.admit(taken, &key) {
+                Admit::Before => continue,
+                Admit::Beyond => return Ok((last.map(|k: String| Page::cursor(&k)), until)),
+                Admit::Take => {}
+            }
+            taken += 1;
+            until = Some(until.map_or(i.expires, |u| u.min(i.expires)));
+            emit(i)?;
+            last = Some(key);
+        }
+        Ok((None, until))
+    }
+
+    /// A page of pending invites, and the next page's cursor.
+    pub async fn list_invites(&self, page: Page) -> Result<(Vec<models::Invite>, Option<String>), Failure> {
+        let mut out = Vec::new();
+        let (next, _) = self
+            .each_invite(&page, |i| {
+                out.push(i.clone());
+                Ok(())
+            })
+            .await?;
+        Ok((out, next))
+    }
+
+    /// A page of pending invites written straight into its JSON body, valid until the
+    /// first invite on it expires.
+    pub async fn list_invites_json(&self, page: Page) -> Result<Listing, Failure> {
+        let mut arr = JsonArray::default();
+        let (next, valid_until) = self.each_invite(&page, |i| arr.push(i)).await?;
+        Ok(Listing { body: arr.finish(), next, valid_until })
+    }
+
+    /// A pending invite: from memory when the invites are there (between commits), else
+    /// one row (a miss does not load every invite for one).
+    pub async fn get_invite(&self, id: String) -> Result<models::Invite, Failure> {
+        let now = crate::now()?;
+        let gen = self.store().generation();
+        if let Some(all) = self.caches().invites.get(&(), gen) {
+            return all
+                .by_id
+                .get(&id)
+                .and_then(|n| all.list.get(*n))
+                .filter(|i| i.expires >= now)
+                .cloned()
+                .ok_or_else(|| Failure::NotFound(format!("invite {id:?} not found")));
+        }
+        let b = self.clone();
         self.store().read(move |db| get(db, b.settings(), &id, now)).await
     }
 

@@ -11,6 +11,8 @@
 //!   domain each; rules (validation, invite semantics, id generation) live here.
 //! - [`audit`]: the audit log (a store of our own in the same database), recorded in
 //!   the transaction of the write it describes.
+//! - [`paging`]: pages of the listings (limit, opaque cursor) and their JSON written
+//!   straight from rows.
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
 //! - [`storage`]: the only module with SQL, shaped like Prosody's store API: a [`Db`]
 //!   context hands out one typed handle per Prosody store; layout profiles for
@@ -35,6 +37,7 @@ pub mod groups;
 pub mod ids;
 pub mod invites;
 pub mod openmetrics;
+pub mod paging;
 pub mod scram;
 pub mod server;
 pub mod settings;
@@ -71,7 +74,7 @@ pub(crate) struct Caches {
     /// Bearer token string → caller and the token's expiry.
     pub auth: cache::GenCache<String, (auth::Caller, Option<i64>)>,
     /// Every stored invite, expired ones included (filtered on use), oldest first.
-    pub invites: cache::GenCache<(), Arc<Vec<prosody_admin_api::models::Invite>>>,
+    pub invites: cache::GenCache<(), Arc<invites::AllInvites>>,
 }
 
 impl Backend {

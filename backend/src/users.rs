@@ -5,6 +5,7 @@ use serde_json::json;
 use swagger::Nullable;
 
 use crate::error::{App, Failure};
+use crate::paging::{Admit, JsonArray, Listing, Page};
 use crate::storage::kinds::Item;
 use crate::storage::stores::activity::DeletionRequest;
 use crate::storage::stores::roles::RoleSet;
@@ -108,10 +109,52 @@ pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failu
 }
 
 /// Every account, sorted by username, in one query per store whatever the number of users.
-pub fn list(db: &Db, s: &Settings) -> Result<Vec<models::User>, Failure> {
+/// Hands `emit` the users of a page, in username order; returns the next page's cursor
+/// when more follow.
+fn each(
+    db: &Db,
+    s: &Settings,
+    page: &Page,
+    mut emit: impl FnMut(models::User) -> Result<(), Failure>,
+) -> Result<Option<String>, Failure> {
+    let (mut taken, mut last, mut more, mut failed) = (0, None, false, None);
+    db.list_accounts(page.after.as_deref().unwrap_or(""), page.fetch(), |u| {
+        if failed.is_some() || more {
+            return;
+        }
+        match page.admit(taken, &u.name) {
+            Admit::Before => {}
+            Admit::Beyond => more = true,
+            Admit::Take => {
+                taken += 1;
+                last = Some(u.name.clone());
+                if let Err(e) = emit(to_model(s, u)) {
+                    failed = Some(e);
+                }
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(last.filter(|_| more).map(|k| Page::cursor(&k)))
+}
+
+/// A page of users as models, and the next page's cursor.
+pub fn list(db: &Db, s: &Settings, page: &Page) -> Result<(Vec<models::User>, Option<String>), Failure> {
     let mut out = Vec::new();
-    db.list_accounts(|u| out.push(to_model(s, u)))?;
-    Ok(out)
+    let next = each(db, s, page, |u| {
+        out.push(u);
+        Ok(())
+    })?;
+    Ok((out, next))
+}
+
+/// A page of users written straight into its JSON body (no list of models).
+pub fn list_json(db: &Db, s: &Settings, page: &Page) -> Result<Listing, Failure> {
+    let mut arr = JsonArray::default();
+    let next = each(db, s, page, |u| arr.push(&u))?;
+    Ok(Listing { body: arr.finish(), next, valid_until: None })
 }
 
 /// What a PUT may change, validated before any write.
@@ -277,9 +320,14 @@ pub fn delete(db: &Db, user: &Username) -> Result<(), Failure> {
 }
 
 impl Backend {
-    pub async fn list_users(&self) -> Result<Vec<models::User>, Failure> {
+    pub async fn list_users(&self, page: Page) -> Result<(Vec<models::User>, Option<String>), Failure> {
         let b = self.clone();
-        self.store().read(move |db| list(db, b.settings())).await
+        self.store().read(move |db| list(db, b.settings(), &page)).await
+    }
+
+    pub async fn list_users_json(&self, page: Page) -> Result<Listing, Failure> {
+        let b = self.clone();
+        self.store().read(move |db| list_json(db, b.settings(), &page)).await
     }
 
     pub async fn get_user(&self, user: Username) -> Result<models::User, Failure> {

@@ -109,6 +109,10 @@ enum Operation {
     },
     /// List groups
     ListGroups {
+        /// Items per page.
+        limit: Option<u64>,
+        /// Opaque cursor from a `Link` header; the page starts after the item it names.
+        after: Option<String>,
     },
     /// Add a group chat
     CreateGroupChat {
@@ -175,6 +179,10 @@ enum Operation {
     },
     /// List invites
     ListInvites {
+        /// Items per page.
+        limit: Option<u64>,
+        /// Opaque cursor from a `Link` header; the page starts after the item it names.
+        after: Option<String>,
     },
     /// Delete invite
     DeleteInvite {
@@ -205,6 +213,10 @@ enum Operation {
     },
     /// List users
     ListUsers {
+        /// Items per page.
+        limit: Option<u64>,
+        /// Opaque cursor from a `Link` header; the page starts after the item it names.
+        after: Option<String>,
     },
     /// Delete user
     DeleteUser {
@@ -433,17 +445,33 @@ async fn main() -> Result<()> {
             }
         }
         Operation::ListGroups {
+            limit,
+            after,
         } => {
             info!("Performing a ListGroups request");
 
             let result = client.list_groups(
+                limit,
+                after,
             ).await?;
             debug!("Result: {:?}", result);
 
             match result {
                 ListGroupsResponse::SuccessfulOperation
-                (body)
+                {
+                    body,
+                    link,
+                }
                 => "SuccessfulOperation\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "link: {}\n",
+                        serde_json::to_string_pretty(&link)?
+                    ),
+                ListGroupsResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
                 ListGroupsResponse::Unauthorized
@@ -1133,17 +1161,33 @@ async fn main() -> Result<()> {
             }
         }
         Operation::ListInvites {
+            limit,
+            after,
         } => {
             info!("Performing a ListInvites request");
 
             let result = client.list_invites(
+                limit,
+                after,
             ).await?;
             debug!("Result: {:?}", result);
 
             match result {
                 ListInvitesResponse::SuccessfulOperation
-                (body)
+                {
+                    body,
+                    link,
+                }
                 => "SuccessfulOperation\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "link: {}\n",
+                        serde_json::to_string_pretty(&link)?
+                    ),
+                ListInvitesResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
                 ListInvitesResponse::Unauthorized
@@ -1484,17 +1528,33 @@ async fn main() -> Result<()> {
             }
         }
         Operation::ListUsers {
+            limit,
+            after,
         } => {
             info!("Performing a ListUsers request");
 
             let result = client.list_users(
+                limit,
+                after,
             ).await?;
             debug!("Result: {:?}", result);
 
             match result {
                 ListUsersResponse::SuccessfulOperation
-                (body)
+                {
+                    body,
+                    link,
+                }
                 => "SuccessfulOperation\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "link: {}\n",
+                        serde_json::to_string_pretty(&link)?
+                    ),
+                ListUsersResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
                 ListUsersResponse::Unauthorized

@@ -110,7 +110,17 @@ pub enum CreateGroupResponse {
 pub enum ListGroupsResponse {
     /// successful operation
     SuccessfulOperation
-    (Vec<models::Group>)
+    {
+        body: Vec<models::Group>,
+        link:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
     ,
     /// Unauthorized
     Unauthorized
@@ -589,7 +599,17 @@ pub enum CreateInviteForGroupResponse {
 pub enum ListInvitesResponse {
     /// successful operation
     SuccessfulOperation
-    (Vec<models::Invite>)
+    {
+        body: Vec<models::Invite>,
+        link:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
     ,
     /// Unauthorized
     Unauthorized
@@ -826,7 +846,17 @@ pub enum PostServerAnnouncementResponse {
 pub enum ListUsersResponse {
     /// successful operation
     SuccessfulOperation
-    (Vec<models::User>)
+    {
+        body: Vec<models::User>,
+        link:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
     ,
     /// Unauthorized
     Unauthorized
@@ -1149,6 +1179,8 @@ pub trait Api<C: Send + Sync> {
     /// List groups
     async fn list_groups(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListGroupsResponse, ApiError>;
 
     /// Add a group chat
@@ -1219,6 +1251,8 @@ pub trait Api<C: Send + Sync> {
     /// List invites
     async fn list_invites(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListInvitesResponse, ApiError>;
 
     /// Delete invite
@@ -1262,6 +1296,8 @@ pub trait Api<C: Send + Sync> {
     /// List users
     async fn list_users(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListUsersResponse, ApiError>;
 
     /// Delete user
@@ -1332,6 +1368,8 @@ pub trait ApiNoContext<C: Send + Sync> {
     /// List groups
     async fn list_groups(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListGroupsResponse, ApiError>;
 
     /// Add a group chat
@@ -1402,6 +1440,8 @@ pub trait ApiNoContext<C: Send + Sync> {
     /// List invites
     async fn list_invites(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListInvitesResponse, ApiError>;
 
     /// Delete invite
@@ -1445,6 +1485,8 @@ pub trait ApiNoContext<C: Send + Sync> {
     /// List users
     async fn list_users(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListUsersResponse, ApiError>;
 
     /// Delete user
@@ -1530,10 +1572,12 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     /// List groups
     async fn list_groups(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListGroupsResponse, ApiError>
     {
         let context = self.context().clone();
-        self.api().list_groups(&context).await
+        self.api().list_groups(limit, after, &context).await
     }
 
     /// Add a group chat
@@ -1644,10 +1688,12 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     /// List invites
     async fn list_invites(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListInvitesResponse, ApiError>
     {
         let context = self.context().clone();
-        self.api().list_invites(&context).await
+        self.api().list_invites(limit, after, &context).await
     }
 
     /// Delete invite
@@ -1719,10 +1765,12 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     /// List users
     async fn list_users(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         ) -> Result<ListUsersResponse, ApiError>
     {
         let context = self.context().clone();
-        self.api().list_users(&context).await
+        self.api().list_users(limit, after, &context).await
     }
 
     /// Delete user

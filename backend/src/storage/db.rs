@@ -136,7 +136,13 @@ impl<'c> Db<'c> {
 
     /// Every account of the host in username order, with nick, roles and groups, in a
     /// fixed number of queries whatever the number of accounts.
-    pub fn list_accounts(&self, mut visit: impl FnMut(UserRecord)) -> Result<(), StoreError> {
+    /// Only accounts after `after` (`""`: from the first), at most `limit` of them.
+    pub fn list_accounts(
+        &self,
+        after: &str,
+        limit: Option<usize>,
+        mut visit: impl FnMut(UserRecord),
+    ) -> Result<(), StoreError> {
         let nick_archive = pep::items_store(NICK_NODE);
         let avatar_archive = pep::items_store(AVATAR_METADATA_NODE);
         let stores = ListingStores {
@@ -150,7 +156,7 @@ impl<'c> Db<'c> {
             cleanup: activity::CLEANUP,
         };
         let version = self.scope.version;
-        rows::list_accounts(self.c, &self.scope.host, &stores, |u| {
+        rows::list_accounts(self.c, &self.scope.host, &stores, after, limit, |u| {
             visit(UserRecord {
                 name: u.name,
                 nick: u.nick,

@@ -270,49 +270,55 @@ impl<'s> Cursor<'s> {
     }
 }
 
-/// Every account of a host, in username order, with what a user listing shows: one
+/// The accounts of a host, in username order, with what a user listing shows: one
 /// index-ordered query per store, merged in one pass (no per-user queries, no hash
 /// maps), so that 100 000 accounts list in one scan of each index.
+/// A page: only users after `after` (`""`: from the first), at most `limit` of them.
 pub(super) fn list_accounts(
     c: &Connection,
     host: &str,
     s: &ListingStores,
+    after: &str,
+    limit: Option<usize>,
     mut visit: impl FnMut(ListedRows) -> R<()>,
 ) -> R<()> {
-    let mut accounts =
-        c.prepare_cached(r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user""#)?;
+    let mut accounts = c.prepare_cached(
+        r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user" LIMIT ?"#,
+    )?;
     let mut items = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
+        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#,
     )?;
     let mut avatars = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' ORDER BY "user""#,
+        r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#,
     )?;
     let mut roles = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=?
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">?
            AND (("type"='boolean' AND "value"='true') OR "key"='_default') ORDER BY "user", "key""#,
     )?;
     let mut members = c.prepare_cached(
-        r#"SELECT g."key", g."user", 'string', '' FROM "prosody" g WHERE g."host"=?1 AND g."store"=?2 AND g."key"<>''
+        r#"SELECT g."key", g."user", 'string', '' FROM "prosody" g WHERE g."host"=?1 AND g."store"=?2 AND g."key">?4
            AND EXISTS (SELECT 1 FROM "prosody" i WHERE i."host"=?1 AND i."user"=g."user" AND i."store"=?3)
            ORDER BY g."key", g."user""#,
     )?;
     let mut keyed = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? ORDER BY "user""#,
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#,
     )?;
     let mut activity = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? ORDER BY "user""#,
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#,
     )?;
     let mut cleanup = c.prepare_cached(
-        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? ORDER BY "user", "key""#,
+        r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user", "key""#,
     )?;
-    let mut a = accounts.query(params![host, s.accounts])?;
-    let mut nick = Cursor::new(items.query(params![host, s.nick_archive])?)?;
-    let mut avatar = Cursor::new(avatars.query(params![host, s.avatar_archive])?)?;
-    let mut role = Cursor::new(roles.query(params![host, s.roles])?)?;
-    let mut member = Cursor::new(members.query(params![host, s.groups, s.group_info])?)?;
-    let mut disabled = Cursor::new(keyed.query(params![host, s.accounts, "disabled"])?)?;
-    let mut active = Cursor::new(activity.query(params![host, s.activity, "timestamp"])?)?;
-    let mut clean = Cursor::new(cleanup.query(params![host, s.cleanup])?)?;
+    // SQLite: a negative LIMIT is no limit.
+    let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let mut a = accounts.query(params![host, s.accounts, after, limit])?;
+    let mut nick = Cursor::new(items.query(params![host, s.nick_archive, after])?)?;
+    let mut avatar = Cursor::new(avatars.query(params![host, s.avatar_archive, after])?)?;
+    let mut role = Cursor::new(roles.query(params![host, s.roles, after])?)?;
+    let mut member = Cursor::new(members.query(params![host, s.groups, s.group_info, after])?)?;
+    let mut disabled = Cursor::new(keyed.query(params![host, s.accounts, "disabled", after])?)?;
+    let mut active = Cursor::new(activity.query(params![host, s.activity, "timestamp", after])?)?;
+    let mut clean = Cursor::new(cleanup.query(params![host, s.cleanup, after])?)?;
     while let Some(row) = a.next()? {
         let name: String = row.get(0)?;
         let mut u = ListedRows::default();

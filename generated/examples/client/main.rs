@@ -171,6 +171,8 @@ fn main() {
         */
         Some("ListGroups") => {
             let result = rt.block_on(client.list_groups(
+                  Some(0),
+                  None
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
@@ -257,6 +259,8 @@ fn main() {
         },
         Some("ListInvites") => {
             let result = rt.block_on(client.list_invites(
+                  Some(0),
+                  None
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
@@ -306,6 +310,8 @@ fn main() {
         */
         Some("ListUsers") => {
             let result = rt.block_on(client.list_users(
+                  Some(0),
+                  None
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

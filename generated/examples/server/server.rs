@@ -197,9 +197,11 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
     /// List groups
     async fn list_groups(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListGroupsResponse, ApiError>
     {
-        info!("list_groups() - X-Span-ID: {:?}", context.get().0.clone());
+        info!("list_groups({:?}, {:?}) - X-Span-ID: {:?}", limit, after, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
@@ -311,9 +313,11 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
     /// List invites
     async fn list_invites(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListInvitesResponse, ApiError>
     {
-        info!("list_invites() - X-Span-ID: {:?}", context.get().0.clone());
+        info!("list_invites({:?}, {:?}) - X-Span-ID: {:?}", limit, after, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
@@ -386,9 +390,11 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
     /// List users
     async fn list_users(
         &self,
+        limit: Option<u64>,
+        after: Option<String>,
         context: &C) -> Result<ListUsersResponse, ApiError>
     {
-        info!("list_users() - X-Span-ID: {:?}", context.get().0.clone());
+        info!("list_users({:?}, {:?}) - X-Span-ID: {:?}", limit, after, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

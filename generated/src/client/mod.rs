@@ -943,6 +943,8 @@ impl<S, C, B> Api<C> for Client<S, C> where
     #[allow(clippy::vec_init_then_push)]
     async fn list_groups(
         &self,
+        param_limit: Option<u64>,
+        param_after: Option<String>,
         context: &C) -> Result<ListGroupsResponse, ApiError>
     {
         let mut client_service = self.client_service.clone();
@@ -955,6 +957,14 @@ impl<S, C, B> Api<C> for Client<S, C> where
         // Query parameters
         let query_string = {
             let mut query_string = form_urlencoded::Serializer::new("".to_owned());
+            if let Some(param_limit) = param_limit {
+                query_string.append_pair("limit",
+                    &param_limit.to_string());
+            }
+            if let Some(param_after) = param_after {
+                query_string.append_pair("after",
+                    &param_after);
+            }
             query_string.finish()
         };
         if !query_string.is_empty() {
@@ -1006,8 +1016,24 @@ impl<S, C, B> Api<C> for Client<S, C> where
 
         match response.status().as_u16() {
             200 => {
+                let (header, body) = response.into_parts();
+                let response_link = match header.headers.get(HeaderName::from_static("link")) {
+                    Some(response_link) => {
+                        let response_link = response_link.clone();
+                        let response_link = match TryInto::<header::IntoHeaderValue<String>>::try_into(response_link) {
+                            Ok(value) => value,
+                            Err(e) => {
+                                return Err(ApiError(format!("Invalid response header Link for response 200 - {e}")));
+                            },
+                        };
+                        Some(response_link.0)
+                        },
+                    None => None,
+                };
 
-                let body = http_body_util::BodyExt::collect(response.into_body())
+
+                let body = http_body_util::BodyExt::collect(body)
+
                         .await
                         .map(|f| f.to_bytes().to_vec())
                         .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
@@ -1018,6 +1044,25 @@ impl<S, C, B> Api<C> for Client<S, C> where
                     .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
 
                 Ok(ListGroupsResponse::SuccessfulOperation
+                    {
+                        body,
+                        link: response_link,
+                    }
+                )
+            }
+            400 => {
+
+                let body = http_body_util::BodyExt::collect(response.into_body())
+                        .await
+                        .map(|f| f.to_bytes().to_vec())
+                        .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
+
+                let body = str::from_utf8(&body)
+                    .map_err(|e| ApiError(format!("Response was not valid UTF8: {e}")))?;
+                let body = serde_json::from_str::<models::Error>(body)
+                    .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
+
+                Ok(ListGroupsResponse::BadRequest
                     (body)
                 )
             }
@@ -3520,6 +3565,8 @@ impl<S, C, B> Api<C> for Client<S, C> where
     #[allow(clippy::vec_init_then_push)]
     async fn list_invites(
         &self,
+        param_limit: Option<u64>,
+        param_after: Option<String>,
         context: &C) -> Result<ListInvitesResponse, ApiError>
     {
         let mut client_service = self.client_service.clone();
@@ -3532,6 +3579,14 @@ impl<S, C, B> Api<C> for Client<S, C> where
         // Query parameters
         let query_string = {
             let mut query_string = form_urlencoded::Serializer::new("".to_owned());
+            if let Some(param_limit) = param_limit {
+                query_string.append_pair("limit",
+                    &param_limit.to_string());
+            }
+            if let Some(param_after) = param_after {
+                query_string.append_pair("after",
+                    &param_after);
+            }
             query_string.finish()
         };
         if !query_string.is_empty() {
@@ -3583,8 +3638,24 @@ impl<S, C, B> Api<C> for Client<S, C> where
 
         match response.status().as_u16() {
             200 => {
+                let (header, body) = response.into_parts();
+                let response_link = match header.headers.get(HeaderName::from_static("link")) {
+                    Some(response_link) => {
+                        let response_link = response_link.clone();
+                        let response_link = match TryInto::<header::IntoHeaderValue<String>>::try_into(response_link) {
+                            Ok(value) => value,
+                            Err(e) => {
+                                return Err(ApiError(format!("Invalid response header Link for response 200 - {e}")));
+                            },
+                        };
+                        Some(response_link.0)
+                        },
+                    None => None,
+                };
 
-                let body = http_body_util::BodyExt::collect(response.into_body())
+
+                let body = http_body_util::BodyExt::collect(body)
+
                         .await
                         .map(|f| f.to_bytes().to_vec())
                         .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
@@ -3595,6 +3666,25 @@ impl<S, C, B> Api<C> for Client<S, C> where
                     .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
 
                 Ok(ListInvitesResponse::SuccessfulOperation
+                    {
+                        body,
+                        link: response_link,
+                    }
+                )
+            }
+            400 => {
+
+                let body = http_body_util::BodyExt::collect(response.into_body())
+                        .await
+                        .map(|f| f.to_bytes().to_vec())
+                        .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
+
+                let body = str::from_utf8(&body)
+                    .map_err(|e| ApiError(format!("Response was not valid UTF8: {e}")))?;
+                let body = serde_json::from_str::<models::Error>(body)
+                    .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
+
+                Ok(ListInvitesResponse::BadRequest
                     (body)
                 )
             }
@@ -4917,6 +5007,8 @@ impl<S, C, B> Api<C> for Client<S, C> where
     #[allow(clippy::vec_init_then_push)]
     async fn list_users(
         &self,
+        param_limit: Option<u64>,
+        param_after: Option<String>,
         context: &C) -> Result<ListUsersResponse, ApiError>
     {
         let mut client_service = self.client_service.clone();
@@ -4929,6 +5021,14 @@ impl<S, C, B> Api<C> for Client<S, C> where
         // Query parameters
         let query_string = {
             let mut query_string = form_urlencoded::Serializer::new("".to_owned());
+            if let Some(param_limit) = param_limit {
+                query_string.append_pair("limit",
+                    &param_limit.to_string());
+            }
+            if let Some(param_after) = param_after {
+                query_string.append_pair("after",
+                    &param_after);
+            }
             query_string.finish()
         };
         if !query_string.is_empty() {
@@ -4980,8 +5080,24 @@ impl<S, C, B> Api<C> for Client<S, C> where
 
         match response.status().as_u16() {
             200 => {
+                let (header, body) = response.into_parts();
+                let response_link = match header.headers.get(HeaderName::from_static("link")) {
+                    Some(response_link) => {
+                        let response_link = response_link.clone();
+                        let response_link = match TryInto::<header::IntoHeaderValue<String>>::try_into(response_link) {
+                            Ok(value) => value,
+                            Err(e) => {
+                                return Err(ApiError(format!("Invalid response header Link for response 200 - {e}")));
+                            },
+                        };
+                        Some(response_link.0)
+                        },
+                    None => None,
+                };
 
-                let body = http_body_util::BodyExt::collect(response.into_body())
+
+                let body = http_body_util::BodyExt::collect(body)
+
                         .await
                         .map(|f| f.to_bytes().to_vec())
                         .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
@@ -4992,6 +5108,25 @@ impl<S, C, B> Api<C> for Client<S, C> where
                     .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
 
                 Ok(ListUsersResponse::SuccessfulOperation
+                    {
+                        body,
+                        link: response_link,
+                    }
+                )
+            }
+            400 => {
+
+                let body = http_body_util::BodyExt::collect(response.into_body())
+                        .await
+                        .map(|f| f.to_bytes().to_vec())
+                        .map_err(|e| ApiError(format!("Failed to read response: {}", e.into())))?;
+
+                let body = str::from_utf8(&body)
+                    .map_err(|e| ApiError(format!("Response was not valid UTF8: {e}")))?;
+                let body = serde_json::from_str::<models::Error>(body)
+                    .map_err(|e| ApiError(format!("Response body did not match the schema: {e}")))?;
+
+                Ok(ListUsersResponse::BadRequest
                     (body)
                 )
             }

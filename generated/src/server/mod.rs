@@ -968,7 +968,48 @@ where
                     };
                 }
 
+                // Query parameters (note that non-required or collection query parameters will ignore garbage values, rather than causing a 400 response)
+                let query_params = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).collect::<Vec<_>>();
+                let param_limit = query_params.iter().filter(|e| e.0 == "limit").map(|e| e.1.clone())
+                    .next();
+                let param_limit = match param_limit {
+                    Some(param_limit) => {
+                        let param_limit =
+                            <u64 as std::str::FromStr>::from_str
+                                (&param_limit);
+                        match param_limit {
+                            Ok(param_limit) => Some(param_limit),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter limit - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter limit")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_after = query_params.iter().filter(|e| e.0 == "after").map(|e| e.1.clone())
+                    .next();
+                let param_after = match param_after {
+                    Some(param_after) => {
+                        let param_after =
+                            <String as std::str::FromStr>::from_str
+                                (&param_after);
+                        match param_after {
+                            Ok(param_after) => Some(param_after),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter after - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter after")),
+                        }
+                    },
+                    None => None,
+                };
+
                                 let result = api_impl.list_groups(
+                                            param_limit,
+                                            param_after,
                                         &context
                                     ).await;
                                 let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
@@ -980,9 +1021,42 @@ where
                                         match result {
                                             Ok(rsp) => match rsp {
                                                 ListGroupsResponse::SuccessfulOperation
-                                                    (body)
+                                                    {
+                                                        body,
+                                                        link
+                                                    }
                                                 => {
                                                     *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+
+                                                    if let Some(link) = link {
+                                                    let link = match header::IntoHeaderValue(link).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling link header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("link"),
+                                                        link
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                ListGroupsResponse::BadRequest
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(400).expect("Unable to turn 400 into a StatusCode");
                                                     response.headers_mut().insert(
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/json"));
@@ -3381,7 +3455,48 @@ where
                     };
                 }
 
+                // Query parameters (note that non-required or collection query parameters will ignore garbage values, rather than causing a 400 response)
+                let query_params = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).collect::<Vec<_>>();
+                let param_limit = query_params.iter().filter(|e| e.0 == "limit").map(|e| e.1.clone())
+                    .next();
+                let param_limit = match param_limit {
+                    Some(param_limit) => {
+                        let param_limit =
+                            <u64 as std::str::FromStr>::from_str
+                                (&param_limit);
+                        match param_limit {
+                            Ok(param_limit) => Some(param_limit),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter limit - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter limit")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_after = query_params.iter().filter(|e| e.0 == "after").map(|e| e.1.clone())
+                    .next();
+                let param_after = match param_after {
+                    Some(param_after) => {
+                        let param_after =
+                            <String as std::str::FromStr>::from_str
+                                (&param_after);
+                        match param_after {
+                            Ok(param_after) => Some(param_after),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter after - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter after")),
+                        }
+                    },
+                    None => None,
+                };
+
                                 let result = api_impl.list_invites(
+                                            param_limit,
+                                            param_after,
                                         &context
                                     ).await;
                                 let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
@@ -3393,9 +3508,42 @@ where
                                         match result {
                                             Ok(rsp) => match rsp {
                                                 ListInvitesResponse::SuccessfulOperation
-                                                    (body)
+                                                    {
+                                                        body,
+                                                        link
+                                                    }
                                                 => {
                                                     *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+
+                                                    if let Some(link) = link {
+                                                    let link = match header::IntoHeaderValue(link).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling link header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("link"),
+                                                        link
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                ListInvitesResponse::BadRequest
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(400).expect("Unable to turn 400 into a StatusCode");
                                                     response.headers_mut().insert(
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/json"));
@@ -4544,7 +4692,48 @@ where
                     };
                 }
 
+                // Query parameters (note that non-required or collection query parameters will ignore garbage values, rather than causing a 400 response)
+                let query_params = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).collect::<Vec<_>>();
+                let param_limit = query_params.iter().filter(|e| e.0 == "limit").map(|e| e.1.clone())
+                    .next();
+                let param_limit = match param_limit {
+                    Some(param_limit) => {
+                        let param_limit =
+                            <u64 as std::str::FromStr>::from_str
+                                (&param_limit);
+                        match param_limit {
+                            Ok(param_limit) => Some(param_limit),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter limit - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter limit")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_after = query_params.iter().filter(|e| e.0 == "after").map(|e| e.1.clone())
+                    .next();
+                let param_after = match param_after {
+                    Some(param_after) => {
+                        let param_after =
+                            <String as std::str::FromStr>::from_str
+                                (&param_after);
+                        match param_after {
+                            Ok(param_after) => Some(param_after),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter after - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter after")),
+                        }
+                    },
+                    None => None,
+                };
+
                                 let result = api_impl.list_users(
+                                            param_limit,
+                                            param_after,
                                         &context
                                     ).await;
                                 let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
@@ -4556,9 +4745,42 @@ where
                                         match result {
                                             Ok(rsp) => match rsp {
                                                 ListUsersResponse::SuccessfulOperation
-                                                    (body)
+                                                    {
+                                                        body,
+                                                        link
+                                                    }
                                                 => {
                                                     *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+
+                                                    if let Some(link) = link {
+                                                    let link = match header::IntoHeaderValue(link).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling link header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("link"),
+                                                        link
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                ListUsersResponse::BadRequest
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(400).expect("Unable to turn 400 into a StatusCode");
                                                     response.headers_mut().insert(
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/json"));
