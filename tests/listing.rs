@@ -1,0 +1,224 @@
+//! Pages of the listings through the running service: `limit`, the opaque `after`
+//! cursor, `Link: rel="next"`; every item that exists for the whole walk is seen exactly
+//! once while other clients add and remove items; cached pages of invites never outlive
+//! an invite in them.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Resp, Server};
+use serde_json::{json, Value};
+
+/// The path of the next page, from a `Link` header.
+fn next_of(r: &Resp) -> Option<String> {
+    let link = r.header("link")?;
+    assert!(link.ends_with(r#">; rel="next""#), "{link}");
+    let url = link.trim_start_matches('<').split('>').next()?;
+    Some(url.trim_start_matches("/admin_api").to_string())
+}
+
+/// Walks a listing page by page; the key of each item, in order, and the number of pages.
+fn walk(s: &Server, first: &str, key: &str) -> (Vec<String>, usize) {
+    let (mut keys, mut pages, mut path) = (Vec::new(), 0, Some(first.to_string()));
+    while let Some(p) = path {
+        let r = s.admin("GET", &p, None);
+        assert_eq!(r.status, 200, "{p}: {}", r.body);
+        keys.extend(r.json().as_array().unwrap().iter().map(|i| i[key].as_str().unwrap().to_string()));
+        pages += 1;
+        path = next_of(&r);
+    }
+    (keys, pages)
+}
+
+fn add_accounts(s: &Server, names: &[String]) {
+    let mut c = s.sqlite();
+    let tx = c.transaction().unwrap();
+    for n in names {
+        // An account as Prosody stores one (a row of store `accounts`).
+        common::put_row(&tx, "localhost", n, "accounts", "iteration_count", "number", "4096");
+    }
+    tx.commit().unwrap();
+}
+
+#[test]
+fn pages_link_to_each_other_and_bad_parameters_are_400() {
+    let s = Server::start();
+    let names: Vec<String> = (0..25).map(|i| format!("u{i:02}")).collect();
+    add_accounts(&s, &names);
+    let whole = s.admin("GET", "/users", None);
+    assert_eq!(whole.header("link"), None, "no parameters: the whole list, no Link");
+    let all: Vec<Value> = whole.json().as_array().unwrap().clone();
+    assert_eq!(all.len(), 26);
+
+    let r = s.admin("GET", "/users?limit=10", None);
+    assert_eq!(r.json().as_array().unwrap()[..], all[..10]);
+    let next = next_of(&r).expect("a next page");
+    assert!(next.starts_with("/users?limit=10&after="), "{next}");
+    let (keys, pages) = walk(&s, "/users?limit=10", "username");
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = all.iter().map(|u| u["username"].as_str().unwrap().to_string()).collect();
+    assert_eq!(keys, expected);
+    // A page that ends exactly at the end names no next page.
+    let r = s.admin("GET", "/users?limit=26", None);
+    assert_eq!((r.json().as_array().unwrap().len(), r.header("link")), (26, None));
+    // `after` alone: the rest of the list.
+    let cursor = next.split("after=").nth(1).unwrap();
+    let rest = s.admin("GET", &format!("/users?after={cursor}"), None).json();
+    assert_eq!(rest.as_array().unwrap()[..], all[10..]);
+    // HEAD of a page: same length, no body.
+    let t = format!("Bearer {}", s.token);
+    let h = common::raw(s.addr, "HEAD", "/admin_api/users?limit=10", None, Some(&t));
+    let g = s.admin("GET", "/users?limit=10", None);
+    assert_eq!(
+        (h.status, h.header("content-length"), h.body.as_str()),
+        (200, Some(g.body.len().to_string().as_str()), "")
+    );
+    assert_eq!(h.header("link"), g.header("link"));
+
+    for bad in ["limit=0", "limit=10001", "limit=abc", "limit=-1", "after=", "after=!!", "after=%C3%BF"] {
+        for list in ["/users", "/groups", "/invites"] {
+            let r = s.admin("GET", &format!("{list}?{bad}"), None);
+            assert_eq!(r.status, 400, "{list}?{bad}: {}", r.body);
+        }
+    }
+    // Groups and invites page the same way.
+    for i in 0..12 {
+        assert_eq!(s.admin("POST", "/groups", Some(&format!(r#"{{"name":"G{i}"}}"#))).status, 200);
+        assert_eq!(s.admin("POST", "/invites/account", Some("{}")).status, 200);
+    }
+    let (g, pages) = walk(&s, "/groups?limit=5", "id");
+    assert_eq!((g.len(), pages), (12, 3));
+    let ids: Vec<String> = s
+        .admin("GET", "/groups", None)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(g, ids);
+    let (inv, pages) = walk(&s, "/invites?limit=5", "id");
+    assert_eq!((inv.len(), pages), (12, 3));
+    let ids: Vec<String> = s
+        .admin("GET", "/invites", None)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(inv, ids);
+}
+
+/// Walks `list` page by page, many times over, while another client keeps adding and
+/// removing items: every item present throughout appears exactly once per walk, no item
+/// twice, in order.
+fn walk_while_churning(
+    s: &Server,
+    list: &str,
+    key: &str,
+    stable: &HashSet<String>,
+    churn: impl Fn(usize) + Send + Sync,
+) {
+    let stop = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|scope| {
+        let stop2 = stop.clone();
+        let churn = &churn;
+        scope.spawn(move || {
+            let mut i = 0;
+            while !stop2.load(Ordering::Relaxed) {
+                churn(i);
+                i += 1;
+            }
+        });
+        for limit in [1, 3, 7, 50] {
+            let (keys, _) = walk(s, &format!("{list}?limit={limit}"), key);
+            let mut seen = HashMap::new();
+            for k in &keys {
+                *seen.entry(k.clone()).or_insert(0) += 1;
+            }
+            assert!(seen.values().all(|n| *n == 1), "{list} limit {limit}: an item twice");
+            for k in stable {
+                assert_eq!(seen.get(k), Some(&1), "{list} limit {limit}: {k} missed");
+            }
+            if list != "/invites" {
+                assert!(keys.windows(2).all(|w| w[0] < w[1]), "{list}: out of order");
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
+#[test]
+fn every_item_once_under_concurrent_inserts_and_deletes() {
+    let s = Server::start();
+    // Users: a stable set, and others that come and go between them.
+    let stable: Vec<String> = (0..60).map(|i| format!("s{i:03}")).collect();
+    add_accounts(&s, &stable);
+    let mut stable_set: HashSet<String> = stable.iter().cloned().collect();
+    stable_set.insert("admin".into());
+    walk_while_churning(&s, "/users", "username", &stable_set, |i| {
+        let name = format!("s{:03}x{}", (i * 7) % 60, i % 3);
+        s.add_user(&name, "pw");
+        let r = s.admin("DELETE", &format!("/users/{name}"), None);
+        assert_eq!(r.status, 200);
+    });
+
+    // Groups and invites: created and deleted through the API meanwhile.
+    let mut stable_groups = HashSet::new();
+    let mut stable_invites = HashSet::new();
+    for i in 0..40 {
+        let g = s.admin("POST", "/groups", Some(&format!(r#"{{"name":"Stable {i}"}}"#))).json();
+        stable_groups.insert(g["id"].as_str().unwrap().to_string());
+        let inv = s.admin("POST", "/invites/account", Some("{}")).json();
+        stable_invites.insert(inv["id"].as_str().unwrap().to_string());
+    }
+    walk_while_churning(&s, "/groups", "id", &stable_groups, |i| {
+        let g = s.admin("POST", "/groups", Some(&format!(r#"{{"name":"Churn {i}"}}"#))).json();
+        let id = g["id"].as_str().unwrap();
+        assert_eq!(s.admin("DELETE", &format!("/groups/{id}"), None).status, 204);
+    });
+    walk_while_churning(&s, "/invites", "id", &stable_invites, |_| {
+        let inv = s.admin("POST", "/invites/account", Some("{}")).json();
+        let id = inv["id"].as_str().unwrap();
+        assert_eq!(s.admin("DELETE", &format!("/invites/{id}"), None).status, 200);
+    });
+}
+
+#[test]
+fn cached_invites_never_outlive_their_expiry() {
+    let s = Server::start();
+    let keep = s.admin("POST", "/invites/account", Some(r#"{"ttl":3600}"#)).json();
+    let short = s.admin("POST", "/invites/account", Some(r#"{"ttl":1}"#)).json();
+    let (id, expires) = (short["id"].as_str().unwrap().to_string(), short["expires"].as_i64().unwrap());
+    let deadline = Instant::now() + Duration::from_millis(3500);
+    let (mut listed, mut gone) = (0, 0);
+    while Instant::now() < deadline {
+        // No invite may be served once its expiry second is over.
+        let before = common::now();
+        for path in ["/invites", "/invites?limit=10"] {
+            let list = s.admin("GET", path, None).json();
+            for i in list.as_array().unwrap() {
+                assert!(i["expires"].as_i64().unwrap() >= before, "{path} served an expired invite at {before}: {i}");
+            }
+            if list.as_array().unwrap().iter().any(|i| i["id"] == json!(id)) {
+                listed += 1;
+            } else {
+                gone += 1;
+            }
+        }
+        let r = s.admin("GET", &format!("/invites/{id}"), None);
+        if r.status == 200 {
+            assert!(before <= expires, "GET /invites/{id} served it at {before}, expired at {expires}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(listed > 0 && gone > 0, "listed {listed} times, then gone {gone} times");
+    assert_eq!(s.admin("GET", &format!("/invites/{id}"), None).status, 404);
+    let list = s.admin("GET", "/invites", None).json();
+    assert_eq!(list.as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>(), vec![keep["id"].clone()]);
+}
