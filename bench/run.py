@@ -82,20 +82,40 @@ def wrk(url, token=None, secs=10, conns=16, threads=2, script=None):
     }
 
 
-def uncached_ms(base, token, rounds):
-    """Median time of GET /users right after a write (which retires the cached answer)."""
+def uncached_ms(base, token, rounds, path="/users"):
+    """Median time of GET `path` right after a write (which retires the cached answer)."""
     times = []
     for i in range(rounds):
         put = urllib.request.Request(f"{base}/users/user1", data=json.dumps({"display_name": f"u{i}"}).encode(),
                                      method="PUT", headers={"Authorization": f"Bearer {token}",
                                                             "Content-Type": "application/json"})
         urllib.request.urlopen(put).read()
-        get = urllib.request.Request(f"{base}/users", headers={"Authorization": f"Bearer {token}"})
+        get = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
         t = time.perf_counter()
         with urllib.request.urlopen(get) as r:
             r.read()
         times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times), max(times)
+
+
+def cursor_of(key):
+    """The listing cursor naming `key` (base64url, no padding), as the service makes it."""
+    import base64
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def machine():
+    """This machine, in words: CPU model and core count."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def count_invites(db):
@@ -138,6 +158,9 @@ def main():
         for name, url, kw in scenarios:
             rows.append((name, wrk(url, token, secs=secs, **kw)))
         cold_med, cold_max = uncached_ms(big_base, token, 3 if args.smoke else 7)
+        page_med, page_max = uncached_ms(big_base, token, 3 if args.smoke else 7, "/users?limit=1000")
+        last_med, last_max = uncached_ms(big_base, token, 3 if args.smoke else 7,
+                                         "/users?limit=1000&after=" + cursor_of("user9"))
         before = count_invites(db_s)
         post = os.path.join(tmp, "post.lua")
         with open(post, "w") as f:
@@ -180,6 +203,8 @@ def main():
         f"({'all' if stored >= acked else 'NOT all'} kept).",
         f"GET /users with {large} accounts, uncached (right after a write): median {cold_med:.0f} ms, "
         f"max {cold_max:.0f} ms; cached: see the table.",
+        f"A 1000-user page of the {large}, uncached: first page median {page_med:.1f} ms (max {page_max:.1f}), "
+        f"a page deep in the list (after user9) median {last_med:.1f} ms (max {last_max:.1f}).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
     ]
     print("\n".join(lines + [""] + summary))
@@ -189,8 +214,7 @@ def main():
     print(f"bench: {len(rows) + 1} passed, 0 failed")
     if not args.smoke:
         date = datetime.date.today().isoformat()
-        cores = os.cpu_count()
-        text = (f"# Benchmarks\n\nMeasured by `make bench` ({date}, {cores} cores shared by wrk and the servers; "
+        text = (f"# Benchmarks\n\nMeasured by `make bench` ({date}, on {machine()}, shared by wrk and the servers; "
                 f"wrk -t2 -c16, {secs} s per row, loopback; the {large}-account listing with -t1 -c2). "
                 "The ceiling is a bare hyper 1 server answering a fixed small JSON body, measured in the same "
                 "run (before and after); ratios are to its mean. The service runs with RUST_LOG=warn (no "
