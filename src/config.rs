@@ -90,7 +90,7 @@ pub struct ServeArgs {
     /// Connections served at once; more are refused with a 503 [default: 512]
     #[arg(long, env = "PROSODY_ADMIN_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
-    /// Largest request head (request line and headers), bytes [default: 16384]
+    /// Largest request head (request line and headers), bytes [default: 65536]
     #[arg(long, env = "PROSODY_ADMIN_MAX_HEADER_BYTES")]
     pub max_header_bytes: Option<usize>,
     /// Origins (scheme://host[:port]) whose browser pages may call the API (CORS),
@@ -166,7 +166,9 @@ impl Default for HttpSettings {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
-            max_header_bytes: 16 * 1024,
+            // Every URL the spec allows fits (e.g. a 1400-character cursor of 4-byte
+            // characters, percent-encoded: about 17 KB), with room for headers.
+            max_header_bytes: 64 * 1024,
             cors_origins: Vec::new(),
             tls: None,
             auth_failure_limit: 10,

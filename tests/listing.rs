@@ -79,7 +79,7 @@ fn pages_link_to_each_other_and_bad_parameters_are_400() {
     );
     assert_eq!(h.header("link"), g.header("link"));
 
-    for bad in ["limit=0", "limit=10001", "limit=abc", "limit=-1", "after=", "after=!!", "after=%C3%BF"] {
+    for bad in ["limit=0", "limit=10001", "limit=abc", "limit=-1", "after=", "after=!!", "after=%C3%BF", "after=0"] {
         for list in ["/users", "/groups", "/invites"] {
             let r = s.admin("GET", &format!("{list}?{bad}"), None);
             assert_eq!(r.status, 400, "{list}?{bad}: {}", r.body);

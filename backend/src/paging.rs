@@ -8,11 +8,21 @@
 //! at a time, instead of building every model first: the bytes are what
 //! `serde_json::to_vec(&Vec<Model>)` gives for the same items.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde::Serialize;
 
 use crate::Failure;
+
+/// Decodes what the spec's pattern allows: base64url without padding, any trailing bits.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
 
 /// Largest page (the spec's `maximum`).
 pub const MAX_LIMIT: u64 = 10_000;
@@ -47,8 +57,10 @@ impl Page {
                 if c.is_empty() || c.len() > MAX_CURSOR {
                     return Err(bad());
                 }
-                let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
-                Some(String::from_utf8(raw).map_err(|_| bad())?)
+                // Any base64url string the spec's pattern allows names a place in the
+                // order (a cursor not of our making too: what follows it is the page).
+                let raw = LENIENT.decode(c).map_err(|_| bad())?;
+                Some(String::from_utf8_lossy(&raw).into_owned())
             }
         };
         Ok(Page { limit, after })
@@ -148,9 +160,14 @@ mod tests {
         }
         assert_eq!(Page::parse(None, None).unwrap(), Page::all());
         for (l, a) in
-            [(Some(0), None), (Some(MAX_LIMIT + 1), None), (None, Some("!!")), (None, Some("")), (None, Some("_w"))]
+            [(Some(0), None), (Some(MAX_LIMIT + 1), None), (None, Some("!!")), (None, Some("")), (None, Some("0"))]
         {
             assert!(matches!(Page::parse(l, a), Err(Failure::BadRequest(_))), "{l:?} {a:?}");
+        }
+        // Whatever the spec's pattern allows names a place in the order, ours or not.
+        let re = regex::Regex::new("^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$").unwrap();
+        for a in ["_w", "0A", "0B", "AAAA_-", "abc"] {
+            assert!(re.is_match(a) && Page::parse(None, Some(a)).is_ok(), "{a}");
         }
     }
 
