@@ -11,6 +11,8 @@
 //!   off the async runtime, one `BEGIN IMMEDIATE` transaction per write.
 //! - [`profile`]: the layout profile (Prosody 0.12 or 13) and how it is chosen.
 //! - [`schema`]: each version's DDL, detection of the version a database has.
+//! - [`writer`]: group commit: the thread that runs waiting writes together, each in
+//!   its savepoint, one commit for all.
 //! - [`watch`]: the thread that notices other processes' commits (`data_version`).
 //! - [`rows`]: the only SQL: the keyval/map/archive primitives and the listing query.
 //! - [`kinds`]: generic typed handles (`KeyVal<T>`, `Map<V>`, `Archive`) over [`rows`].
@@ -31,6 +33,7 @@ mod rows;
 pub mod schema;
 pub mod stores;
 mod watch;
+mod writer;
 
 pub use db::{Db, UserRecord, AVATAR_METADATA_NODE, CURRENT, NICK_NODE};
 pub use pool::{Store, POOL_SIZE};
@@ -38,7 +41,7 @@ pub use profile::ProsodyVersion;
 
 /// A storage failure: the database could not be read or written, or a stored value
 /// does not have the shape Prosody gives it. Always an internal fault (500), logged.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {

@@ -1,8 +1,9 @@
-//! [`Store`]: the database handle the service keeps. A small r2d2 pool of SQLite
-//! connections; every call runs on tokio's blocking pool, never on the async runtime;
-//! writes run in one `BEGIN IMMEDIATE` transaction each, so a request that fails
-//! part-way leaves the database unchanged, and transactions stay short because Prosody
-//! writes the same file.
+//! [`Store`]: the database handle the service keeps. Reads: a small r2d2 pool of SQLite
+//! connections, every call on tokio's blocking pool, never on the async runtime. Writes:
+//! the writer thread's connection ([`super::writer`]), in `BEGIN IMMEDIATE`
+//! transactions that carry the writes waiting together, each in a savepoint, so a
+//! request that fails part-way leaves the database unchanged; transactions stay short
+//! because Prosody writes the same file.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,9 @@ use std::time::Duration;
 use r2d2_sqlite::rusqlite::{Connection, TransactionBehavior};
 use r2d2_sqlite::SqliteConnectionManager;
 
+use std::sync::mpsc::Sender;
+
+use super::writer::{self, Call, Job};
 use super::{schema, watch, Db, ProsodyVersion, StoreError};
 
 /// How long a statement waits for Prosody (or another connection) to release a lock.
@@ -37,6 +41,16 @@ pub struct Store {
     scope: Arc<Scope>,
     /// Moves whenever the database may have changed (see [`crate::cache`]).
     generation: Arc<AtomicU64>,
+    /// The writer thread's queue (group commit, see [`writer`]).
+    writer: Sender<Job>,
+}
+
+/// Opens a connection as every connection of ours is set up.
+fn init(c: &mut Connection) -> Result<(), r2d2_sqlite::rusqlite::Error> {
+    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.execute_batch("PRAGMA synchronous=NORMAL;")?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(())
 }
 
 impl Store {
@@ -47,12 +61,7 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
-            c.busy_timeout(BUSY_TIMEOUT)?;
-            c.execute_batch("PRAGMA synchronous=NORMAL;")?;
-            c.set_prepared_statement_cache_capacity(64);
-            Ok(())
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(init);
         let pool =
             r2d2::Pool::builder().max_size(POOL_SIZE).connection_timeout(Duration::from_secs(10)).build(manager)?;
         let conn = pool.get()?;
@@ -64,8 +73,15 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             log::warn!("database journal mode is {mode}, not wal");
         }
-        let scope = Scope { host: host.to_string(), muc_host: muc_host.to_string(), version };
-        Ok(Store { pool, path: path.to_path_buf(), scope: Arc::new(scope), generation: Arc::new(AtomicU64::new(0)) })
+        let scope = Arc::new(Scope { host: host.to_string(), muc_host: muc_host.to_string(), version });
+        let generation = Arc::new(AtomicU64::new(0));
+        let mut wconn = Connection::open(path)?;
+        init(&mut wconn)?;
+        let g = generation.clone();
+        let writer = writer::start(wconn, scope.clone(), move || {
+            g.fetch_add(1, Ordering::AcqRel);
+        })?;
+        Ok(Store { pool, path: path.to_path_buf(), scope, generation, writer })
     }
 
     /// The Prosody version whose layout this database has.
@@ -105,59 +121,40 @@ impl Store {
             .map_err(|e| E::from(StoreError(format!("storage task failed: {e}"))))?
     }
 
-    /// Runs `f` in one immediate transaction, off the async runtime: committed when `f`
-    /// returns Ok, rolled back (nothing written) when it returns Err.
+    /// Runs `f` in a write transaction, off the async runtime: its changes are committed
+    /// when `f` returns Ok, rolled back (nothing written) when it returns Err. The writer
+    /// thread runs waiting writes together, each in its own savepoint, and commits them
+    /// at once (see [`writer`]); the answer comes after that commit.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
-        let store = self.clone();
+        let (answer, rx) = tokio::sync::oneshot::channel();
         // The audit record of the request, if the HTTP layer set one (see crate::audit):
-        // task-locals do not cross into the blocking pool, so it goes along by hand.
-        let audit = crate::audit::Pending::current();
-        tokio::task::spawn_blocking(move || store.write_in(f, audit.as_deref()))
-            .await
-            .map_err(|e| E::from(StoreError(format!("storage task failed: {e}"))))?
+        // task-locals do not cross into the writer thread, so it goes along by hand.
+        let job =
+            Job { write: Box::new(Call { f: Some(f), result: None, answer }), audit: crate::audit::Pending::current() };
+        self.writer.send(job).map_err(|_| E::from(StoreError("the writer thread is gone".into())))?;
+        rx.await.map_err(|_| E::from(StoreError("the writer thread dropped a write".into())))?
     }
 
     /// The synchronous form of [`Store::write`], for the command-line tools.
+    /// One `BEGIN IMMEDIATE` transaction of its own on a pooled connection (the CLI
+    /// writes rarely and alone; no audit record: only API requests have one).
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         E: From<StoreError>,
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
-        self.write_in(f, None)
-    }
-
-    /// A write transaction; the first one of a request that commits also appends the
-    /// request's pending audit record (so both are durable, or neither).
-    fn write_in<T, E, F>(&self, f: F, audit: Option<&crate::audit::Pending>) -> Result<T, E>
-    where
-        E: From<StoreError>,
-        F: FnOnce(&Db<'_>) -> Result<T, E>,
-    {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let mut carried = None;
         let out = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
             let out = f(&self.db(&tx))?; // dropping `tx` on the error path rolls back
-            if let Some(record) = audit.and_then(|p| p.take()) {
-                let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
-                let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
-                let appended = self.db(&tx).audit().append(&id, when, &record);
-                carried = Some(record);
-                appended?;
-            }
             tx.commit().map_err(StoreError::from)?;
-            carried = None;
             Ok(out)
         })();
-        // A record whose transaction did not commit is still pending.
-        if let (Some(p), Some(r)) = (audit, carried) {
-            p.restore(r);
-        }
         // After the commit (or a rollback, harmlessly): caches filled before it are stale.
         self.bump();
         out

@@ -1,0 +1,193 @@
+//! Group commit: the service's writes go through one writer thread, which runs the
+//! writes waiting together in one transaction, each in a savepoint of its own, and
+//! commits once. A write that fails rolls back to its savepoint (it changes nothing,
+//! and the others are unaffected); every write is answered only after the commit that
+//! holds it, so an acknowledged write is exactly as durable as with a commit of its own
+//! (one WAL commit), and its audit record is in that same commit ([`crate::audit`]).
+//!
+//! Nothing waits on purpose: a batch is what queued while the previous commit ran. A
+//! lone write commits at once; under load one commit carries many (at most
+//! [`MAX_BATCH`]), and the transaction's fixed costs (the write lock, the WAL frames of
+//! the pages every write touches, the commit) are paid once for all of them.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+
+use r2d2_sqlite::rusqlite::Connection;
+
+use super::pool::Scope;
+use super::{Db, StoreError};
+use crate::audit::{AuditRecord, Pending};
+
+/// Most writes one commit carries.
+pub const MAX_BATCH: usize = 64;
+
+/// One write, type-erased: run it, then tell its caller the outcome.
+pub(super) trait Write: Send {
+    /// Runs the write in the batch's transaction; whether it succeeded.
+    fn run(&mut self, db: &Db<'_>) -> bool;
+    /// Answers the caller: its own result, or `failed` in place of a success that did
+    /// not become durable (the commit failed, its audit record could not be written,
+    /// it never ran).
+    fn tell(self: Box<Self>, failed: Option<StoreError>);
+}
+
+/// A write and the request's pending audit record.
+pub(super) struct Job {
+    pub write: Box<dyn Write>,
+    pub audit: Option<Arc<Pending>>,
+}
+
+/// The caller's closure and where its answer goes.
+pub(super) struct Call<T, E, F> {
+    pub f: Option<F>,
+    pub result: Option<Result<T, E>>,
+    pub answer: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+impl<T, E, F> Write for Call<T, E, F>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+{
+    fn run(&mut self, db: &Db<'_>) -> bool {
+        let Some(f) = self.f.take() else { return false };
+        let r = f(db);
+        let ok = r.is_ok();
+        self.result = Some(r);
+        ok
+    }
+
+    fn tell(self: Box<Self>, failed: Option<StoreError>) {
+        let out = match (self.result, failed) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), None) => Ok(v),
+            (_, Some(e)) => Err(E::from(e)),
+            (None, None) => Err(E::from(StoreError("the write did not run".into()))),
+        };
+        // The caller may be gone (its request dropped): nothing to tell then.
+        let _ = self.answer.send(out);
+    }
+}
+
+/// Starts the writer thread on `conn`; it ends when every sender is gone.
+/// `after_commit` runs after each batch (the caches' generation moves).
+pub(super) fn start(
+    conn: Connection,
+    scope: Arc<Scope>,
+    after_commit: impl Fn() + Send + 'static,
+) -> Result<Sender<Job>, StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("prosody-admin-writer".into())
+        .spawn(move || run(&conn, &scope, &rx, &after_commit))
+        .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
+    Ok(tx)
+}
+
+fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn()) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let answers = commit(conn, scope, batch);
+        // Before anyone hears of the commit: caches filled before it are stale, so a
+        // client reads its own write.
+        after_commit();
+        for (write, failed) in answers {
+            write.tell(failed);
+        }
+    }
+}
+
+/// What to tell each write of a batch.
+type Answers = Vec<(Box<dyn Write>, Option<StoreError>)>;
+
+/// Runs a batch in one transaction; the answers to give once it is over.
+fn commit(conn: &Connection, scope: &Scope, batch: Vec<Job>) -> Answers {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = StoreError::from(e);
+        return batch.into_iter().map(|j| (j.write, Some(e.clone()))).collect();
+    }
+    let db = Db::new(conn, scope);
+    let mut ran = Vec::with_capacity(batch.len());
+    for job in batch {
+        ran.push(one(conn, &db, job));
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => ran.into_iter().map(|(w, failed, _)| (w, failed)).collect(),
+        Err(e) => {
+            let e = StoreError::from(e);
+            let _ = conn.execute_batch("ROLLBACK");
+            ran.into_iter()
+                .map(|(w, _, carried)| {
+                    // Not committed: the record is still the request's to write.
+                    if let Some((p, r)) = carried {
+                        p.restore(r);
+                    }
+                    (w, Some(e.clone()))
+                })
+                .collect()
+        }
+    }
+}
+
+/// A write that ran: the write, the failure to report in place of its success (if
+/// any), and the audit record it carries.
+type Ran = (Box<dyn Write>, Option<StoreError>, Option<(Arc<Pending>, AuditRecord)>);
+
+/// One write in its savepoint: kept when it and its audit record succeeded, rolled back
+/// otherwise.
+fn one(conn: &Connection, db: &Db<'_>, job: Job) -> Ran {
+    let Job { mut write, audit } = job;
+    if let Err(e) = conn.execute_batch("SAVEPOINT prosody_admin_write") {
+        return (write, Some(StoreError::from(e)), None);
+    }
+    let mut failed = None;
+    let ok = match std::panic::catch_unwind(AssertUnwindSafe(|| write.run(db))) {
+        Ok(ok) => ok,
+        Err(_) => {
+            log::error!("a write panicked: rolled back");
+            failed = Some(StoreError("internal error".into()));
+            false
+        }
+    };
+    let mut carried = None;
+    if ok {
+        if let Some(record) = audit.as_ref().and_then(|p| p.take()) {
+            match append(db, &record) {
+                Ok(()) => carried = audit.map(|p| (p, record)),
+                Err(e) => {
+                    if let Some(p) = &audit {
+                        p.restore(record);
+                    }
+                    failed = Some(e);
+                }
+            }
+        }
+    }
+    let end = if ok && failed.is_none() {
+        "RELEASE prosody_admin_write"
+    } else {
+        "ROLLBACK TO prosody_admin_write; RELEASE prosody_admin_write"
+    };
+    if let Err(e) = conn.execute_batch(end) {
+        // The savepoint is in an unknown state: fail this write; the commit decides
+        // for the rest.
+        failed.get_or_insert(StoreError::from(e));
+    }
+    (write, failed, carried)
+}
+
+fn append(db: &Db<'_>, r: &AuditRecord) -> Result<(), StoreError> {
+    let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
+    let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
+    db.audit().append(&id, when, r)?;
+    Ok(())
+}
