@@ -51,9 +51,18 @@ struct Inner {
 impl ResponseCache {
     /// The answer for `key` stored at generation `gen` and still valid at `now`.
     pub fn get(&self, key: &str, gen: u64, now: i64) -> Option<Cached> {
-        let inner = self.inner.lock().ok()?;
+        let mut inner = self.inner.lock().ok()?;
         match inner.entries.get(key) {
             Some((g, c)) if *g == gen && c.valid_until.is_none_or(|u| now <= u) => Some(c.clone()),
+            // Generations only grow: an older entry can never be served again. Drop it
+            // now, before its successor is built (a large listing would otherwise be
+            // held twice at the peak).
+            Some((g, _)) if *g < gen => {
+                if let Some((_, old)) = inner.entries.remove(key) {
+                    inner.bytes -= old.body.len();
+                }
+                None
+            }
             _ => None,
         }
     }
@@ -102,6 +111,8 @@ mod tests {
         c.insert("/a", 1, e(10));
         assert!(c.get("/a", 1, 0).is_some());
         assert!(c.get("/a", 2, 0).is_none());
+        assert!(c.get("/a", 1, 0).is_none(), "a stale entry is dropped when seen");
+        assert_eq!(c.inner.lock().unwrap().bytes, 0);
         c.insert("/big", 1, e(MAX_ENTRY + 1));
         assert!(c.get("/big", 1, 0).is_none());
         c.insert("/t", 1, Cached { valid_until: Some(100), ..e(1) });
