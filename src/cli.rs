@@ -8,7 +8,7 @@ use backend::username::Username;
 use backend::{Backend, Store};
 use clap::{Parser, Subcommand};
 
-use crate::config::{Common, Config, ServeArgs, BOOTSTRAP_ADMIN};
+use crate::config::{Common, Config, LogFormat, ServeArgs, BOOTSTRAP_ADMIN};
 use crate::tls::Tls;
 use crate::{conn, http};
 
@@ -85,7 +85,19 @@ enum UserCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if cli.common.log_format == LogFormat::Json {
+        logger.format(|buf, record| {
+            let line = serde_json::json!({
+                "time": buf.timestamp_micros().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "message": record.args().to_string(),
+            });
+            writeln!(buf, "{line}")
+        });
+    }
+    logger.init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -37,6 +37,18 @@ pub struct Common {
     /// from the database; 13 for a new one]. A mismatch with the database is an error.
     #[arg(long, env = "PROSODY_ADMIN_PROSODY_VERSION", global = true)]
     pub prosody_version: Option<ProsodyVersion>,
+    /// Log lines as plain text (`line`) or one JSON object each (`json`: time, level,
+    /// target, message) for log collectors
+    #[arg(long, env = "PROSODY_ADMIN_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Line)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Line,
+    Json,
 }
 
 /// Options of `serve`.

@@ -461,7 +461,7 @@ fn serves_its_own_contract_without_auth() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 28);
+    assert_eq!(checked, 30);
 }
 
 #[test]
@@ -900,4 +900,24 @@ fn list_bounds_count_duplicates() {
     assert_eq!(s.admin("POST", "/server/announcement", Some(&to)).status, 400);
     let long = format!(r#"{{"body":"{}","recipients":"all"}}"#, "x".repeat(16385));
     assert_eq!(s.admin("POST", "/server/announcement", Some(&long)).status, 400);
+}
+
+/// Liveness and readiness, without a token: readiness fails while the database cannot
+/// be opened at its path and recovers when it can.
+#[test]
+fn health_and_readiness() {
+    let s = Server::start();
+    for path in ["/admin_api/healthz", "/admin_api/readyz"] {
+        let r = s.request("GET", path, None, None);
+        assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})), "{path}");
+    }
+    let moved = s.db.with_extension("moved");
+    std::fs::rename(&s.db, &moved).unwrap();
+    let r = common::raw(s.addr, "GET", "/admin_api/readyz", None, None);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], 503);
+    assert_eq!(common::raw(s.addr, "GET", "/admin_api/healthz", None, None).status, 200, "alive all the same");
+    std::fs::rename(&moved, &s.db).unwrap();
+    let r = s.request("GET", "/admin_api/readyz", None, None);
+    assert_eq!(r.status, 200, "recovered: {}", r.body);
 }

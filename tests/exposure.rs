@@ -526,3 +526,21 @@ fn audit_entries_of_012_tokens_name_them_without_the_secret() {
     assert!(!serde_json::to_string(e).unwrap().contains(&token_id));
     assert!(!serde_json::to_string(e).unwrap().contains(&s.token));
 }
+
+#[test]
+fn json_log_lines_for_collectors() {
+    let s = Server::start_logged(&["--log-format", "json"]);
+    assert_eq!(s.admin("GET", "/users", None).status, 200);
+    assert_eq!(s.request("GET", "/admin_api/users", None, Some("bad")).status, 401);
+    let log = std::fs::read_to_string(s.log_file()).unwrap();
+    let lines: Vec<Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let requests: Vec<&Value> =
+        lines.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with("GET /admin_api/users"))).collect();
+    assert_eq!(requests.len(), 2, "{log}");
+    for l in &lines {
+        assert!(l["time"].is_string() && l["level"].is_string() && l["target"].is_string(), "{l}");
+    }
+    assert!(requests[1]["message"].as_str().unwrap().contains(" 401 "));
+    assert!(!log.contains(&s.token));
+}

@@ -13,11 +13,11 @@ use prosody_admin_api::models;
 use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetInviteByIdResponse,
-    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetServerInfoResponse, GetServerMetricsResponse,
-    GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse, ListAuditEntriesResponse,
-    ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse, PostServerAnnouncementResponse,
-    UpdateGroupResponse, UpdateUserResponse,
+    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetHealthResponse,
+    GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
+    GetServerMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse,
+    ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
+    PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -352,6 +352,20 @@ where
                 _ => None,
             },
         )
+    }
+
+    async fn get_health(&self, _: &C) -> Result<GetHealthResponse, ApiError> {
+        Ok(GetHealthResponse::Alive(models::Health { status: models::HealthStatus::Ok }))
+    }
+
+    async fn get_readiness(&self, _: &C) -> Result<GetReadinessResponse, ApiError> {
+        Ok(match self.store().probe().await {
+            Ok(()) => GetReadinessResponse::Ready(models::Health { status: models::HealthStatus::Ok }),
+            Err(e) => {
+                log::warn!("not ready: {e}");
+                GetReadinessResponse::NotReady(error_body(503, format!("database not readable: {e}")))
+            }
+        })
     }
 
     async fn get_server_metrics(&self, _: &C) -> Result<GetServerMetricsResponse, ApiError> {

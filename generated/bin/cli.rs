@@ -23,8 +23,10 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetHealthResponse,
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
+    GetReadinessResponse,
     GetServerInfoResponse,
     GetServerMetricsResponse,
     PostServerAnnouncementResponse,
@@ -194,11 +196,17 @@ enum Operation {
         /// The id of the invite to fetch
         id: String,
     },
+    /// Liveness
+    GetHealth {
+    },
     /// This API's contract, in JSON
     GetOpenApiJson {
     },
     /// This API's contract, in YAML
     GetOpenApiYaml {
+    },
+    /// Readiness
+    GetReadiness {
     },
     /// Get information about the server
     GetServerInfo {
@@ -1328,6 +1336,22 @@ async fn main() -> Result<()> {
                     &serde_json::to_string_pretty(&body)?,
             }
         }
+        Operation::GetHealth {
+        } => {
+            info!("Performing a GetHealth request");
+
+            let result = client.get_health(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetHealthResponse::Alive
+                (body)
+                => "Alive\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
         Operation::GetOpenApiJson {
         } => {
             info!("Performing a GetOpenApiJson request");
@@ -1356,6 +1380,27 @@ async fn main() -> Result<()> {
                 GetOpenApiYamlResponse::TheOpenAPIDocument
                 (body)
                 => "TheOpenAPIDocument\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetReadiness {
+        } => {
+            info!("Performing a GetReadiness request");
+
+            let result = client.get_readiness(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetReadinessResponse::Ready
+                (body)
+                => "Ready\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetReadinessResponse::NotReady
+                (body)
+                => "NotReady\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -708,6 +708,13 @@ pub enum GetInviteByIdResponse {
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetHealthResponse {
+    /// Alive
+    Alive
+    (models::Health)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum GetOpenApiJsonResponse {
     /// The OpenAPI document
     TheOpenAPIDocument
@@ -719,6 +726,18 @@ pub enum GetOpenApiYamlResponse {
     /// The OpenAPI document
     TheOpenAPIDocument
     (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetReadinessResponse {
+    /// Ready
+    Ready
+    (models::Health)
+    ,
+    /// Not ready (the reason is in the text)
+    NotReady
+    (models::Error)
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -1267,6 +1286,11 @@ pub trait Api<C: Send + Sync> {
         id: String,
         context: &C) -> Result<GetInviteByIdResponse, ApiError>;
 
+    /// Liveness
+    async fn get_health(
+        &self,
+        context: &C) -> Result<GetHealthResponse, ApiError>;
+
     /// This API's contract, in JSON
     async fn get_open_api_json(
         &self,
@@ -1276,6 +1300,11 @@ pub trait Api<C: Send + Sync> {
     async fn get_open_api_yaml(
         &self,
         context: &C) -> Result<GetOpenApiYamlResponse, ApiError>;
+
+    /// Readiness
+    async fn get_readiness(
+        &self,
+        context: &C) -> Result<GetReadinessResponse, ApiError>;
 
     /// Get information about the server
     async fn get_server_info(
@@ -1456,6 +1485,11 @@ pub trait ApiNoContext<C: Send + Sync> {
         id: String,
         ) -> Result<GetInviteByIdResponse, ApiError>;
 
+    /// Liveness
+    async fn get_health(
+        &self,
+        ) -> Result<GetHealthResponse, ApiError>;
+
     /// This API's contract, in JSON
     async fn get_open_api_json(
         &self,
@@ -1465,6 +1499,11 @@ pub trait ApiNoContext<C: Send + Sync> {
     async fn get_open_api_yaml(
         &self,
         ) -> Result<GetOpenApiYamlResponse, ApiError>;
+
+    /// Readiness
+    async fn get_readiness(
+        &self,
+        ) -> Result<GetReadinessResponse, ApiError>;
 
     /// Get information about the server
     async fn get_server_info(
@@ -1716,6 +1755,15 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
         self.api().get_invite_by_id(id, &context).await
     }
 
+    /// Liveness
+    async fn get_health(
+        &self,
+        ) -> Result<GetHealthResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_health(&context).await
+    }
+
     /// This API's contract, in JSON
     async fn get_open_api_json(
         &self,
@@ -1732,6 +1780,15 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_open_api_yaml(&context).await
+    }
+
+    /// Readiness
+    async fn get_readiness(
+        &self,
+        ) -> Result<GetReadinessResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_readiness(&context).await
     }
 
     /// Get information about the server

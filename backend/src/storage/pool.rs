@@ -89,6 +89,24 @@ impl Store {
         self.scope.version
     }
 
+    /// Whether the database can be opened and read at its path now, with a fresh
+    /// connection (what a restart, or Prosody, would do): readiness. Off the runtime.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = Connection::open_with_flags(
+                &path,
+                r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            schema::probe(&c)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError(format!("probe task failed: {e}")))?
+    }
+
     /// The current generation: equal values mean no commit was seen in between.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

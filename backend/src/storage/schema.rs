@@ -107,3 +107,10 @@ pub fn prepare(c: &Connection, configured: Option<ProsodyVersion>) -> Result<Pro
     c.execute_batch(OUR_INDICES)?;
     Ok(version)
 }
+
+/// Reads one row of Prosody's main table: the file is there, is a database, and has
+/// the layout (an empty table is fine).
+pub(super) fn probe(c: &Connection) -> Result<(), StoreError> {
+    c.query_row(r#"SELECT count(*) FROM (SELECT 1 FROM "prosody" LIMIT 1)"#, [], |r| r.get::<_, i64>(0))?;
+    Ok(())
+}

@@ -21,8 +21,10 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       ListInvitesResponse,
                       DeleteInviteResponse,
                       GetInviteByIdResponse,
+                      GetHealthResponse,
                       GetOpenApiJsonResponse,
                       GetOpenApiYamlResponse,
+                      GetReadinessResponse,
                       GetServerInfoResponse,
                       GetServerMetricsResponse,
                       PostServerAnnouncementResponse,
@@ -66,8 +68,10 @@ fn main() {
                 "CreateInviteForAccount",
                 "CreateInviteForGroup",
                 "ListInvites",
+                "GetHealth",
                 "GetOpenApiJson",
                 "GetOpenApiYaml",
+                "GetReadiness",
                 "GetServerInfo",
                 "GetServerMetrics",
                 "ListUsers",
@@ -280,6 +284,11 @@ fn main() {
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
         */
+        Some("GetHealth") => {
+            let result = rt.block_on(client.get_health(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
         Some("GetOpenApiJson") => {
             let result = rt.block_on(client.get_open_api_json(
             ));
@@ -287,6 +296,11 @@ fn main() {
         },
         Some("GetOpenApiYaml") => {
             let result = rt.block_on(client.get_open_api_yaml(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetReadiness") => {
+            let result = rt.block_on(client.get_readiness(
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

@@ -153,8 +153,10 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetHealthResponse,
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
+    GetReadinessResponse,
     GetServerInfoResponse,
     GetServerMetricsResponse,
     PostServerAnnouncementResponse,
@@ -341,6 +343,15 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
+    /// Liveness
+    async fn get_health(
+        &self,
+        context: &C) -> Result<GetHealthResponse, ApiError>
+    {
+        info!("get_health() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
     /// This API's contract, in JSON
     async fn get_open_api_json(
         &self,
@@ -356,6 +367,15 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetOpenApiYamlResponse, ApiError>
     {
         info!("get_open_api_yaml() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Readiness
+    async fn get_readiness(
+        &self,
+        context: &C) -> Result<GetReadinessResponse, ApiError>
+    {
+        info!("get_readiness() - X-Span-ID: {:?}", context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

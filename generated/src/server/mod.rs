@@ -41,8 +41,10 @@ use crate::{Api,
      ListInvitesResponse,
      DeleteInviteResponse,
      GetInviteByIdResponse,
+     GetHealthResponse,
      GetOpenApiJsonResponse,
      GetOpenApiYamlResponse,
+     GetReadinessResponse,
      GetServerInfoResponse,
      GetServerMetricsResponse,
      PostServerAnnouncementResponse,
@@ -68,6 +70,7 @@ mod paths {
             r"^/admin_api/groups/(?P<id>[^/?#]*)/chats$",
             r"^/admin_api/groups/(?P<id>[^/?#]*)/chats/(?P<chat_id>[^/?#]*)$",
             r"^/admin_api/groups/(?P<id>[^/?#]*)/members/(?P<username>[^/?#]*)$",
+            r"^/admin_api/healthz$",
             r"^/admin_api/invites$",
             r"^/admin_api/invites/account$",
             r"^/admin_api/invites/group$",
@@ -75,6 +78,7 @@ mod paths {
             r"^/admin_api/invites/(?P<id>[^/?#]*)$",
             r"^/admin_api/openapi.json$",
             r"^/admin_api/openapi.yaml$",
+            r"^/admin_api/readyz$",
             r"^/admin_api/server/announcement$",
             r"^/admin_api/server/info$",
             r"^/admin_api/server/metrics$",
@@ -115,38 +119,40 @@ mod paths {
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/members/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID_MEMBERS_USERNAME");
     }
-    pub(crate) static ID_INVITES: usize = 6;
-    pub(crate) static ID_INVITES_ACCOUNT: usize = 7;
-    pub(crate) static ID_INVITES_GROUP: usize = 8;
-    pub(crate) static ID_INVITES_RESET: usize = 9;
-    pub(crate) static ID_INVITES_ID: usize = 10;
+    pub(crate) static ID_HEALTHZ: usize = 6;
+    pub(crate) static ID_INVITES: usize = 7;
+    pub(crate) static ID_INVITES_ACCOUNT: usize = 8;
+    pub(crate) static ID_INVITES_GROUP: usize = 9;
+    pub(crate) static ID_INVITES_RESET: usize = 10;
+    pub(crate) static ID_INVITES_ID: usize = 11;
     lazy_static! {
         pub static ref REGEX_INVITES_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/invites/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for INVITES_ID");
     }
-    pub(crate) static ID_OPENAPI_JSON: usize = 11;
-    pub(crate) static ID_OPENAPI_YAML: usize = 12;
-    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 13;
-    pub(crate) static ID_SERVER_INFO: usize = 14;
-    pub(crate) static ID_SERVER_METRICS: usize = 15;
-    pub(crate) static ID_USERS: usize = 16;
-    pub(crate) static ID_USERS_USERNAME: usize = 17;
+    pub(crate) static ID_OPENAPI_JSON: usize = 12;
+    pub(crate) static ID_OPENAPI_YAML: usize = 13;
+    pub(crate) static ID_READYZ: usize = 14;
+    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 15;
+    pub(crate) static ID_SERVER_INFO: usize = 16;
+    pub(crate) static ID_SERVER_METRICS: usize = 17;
+    pub(crate) static ID_USERS: usize = 18;
+    pub(crate) static ID_USERS_USERNAME: usize = 19;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for USERS_USERNAME");
     }
-    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 18;
+    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 20;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_DEBUG: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/debug$")
                 .expect("Unable to create regex for USERS_USERNAME_DEBUG");
     }
-    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 19;
+    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 21;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_GROUPS: regex::Regex =
             #[allow(clippy::invalid_regex)]
@@ -410,6 +416,11 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
                 handle_get_invite_by_id(api_impl, uri, headers, body, context, validation).await
             },
 
+            // GetHealth - GET /healthz
+            hyper::Method::GET if path.matched(paths::ID_HEALTHZ) => {
+                handle_get_health(api_impl, uri, headers, body, context, validation).await
+            },
+
             // GetOpenApiJson - GET /openapi.json
             hyper::Method::GET if path.matched(paths::ID_OPENAPI_JSON) => {
                 handle_get_open_api_json(api_impl, uri, headers, body, context, validation).await
@@ -418,6 +429,11 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             // GetOpenApiYaml - GET /openapi.yaml
             hyper::Method::GET if path.matched(paths::ID_OPENAPI_YAML) => {
                 handle_get_open_api_yaml(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetReadiness - GET /readyz
+            hyper::Method::GET if path.matched(paths::ID_READYZ) => {
+                handle_get_readiness(api_impl, uri, headers, body, context, validation).await
             },
 
             // GetServerInfo - GET /server/info
@@ -476,6 +492,7 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             _ if path.matched(paths::ID_GROUPS_ID_CHATS) => method_not_allowed(),
             _ if path.matched(paths::ID_GROUPS_ID_CHATS_CHAT_ID) => method_not_allowed(),
             _ if path.matched(paths::ID_GROUPS_ID_MEMBERS_USERNAME) => method_not_allowed(),
+            _ if path.matched(paths::ID_HEALTHZ) => method_not_allowed(),
             _ if path.matched(paths::ID_INVITES) => method_not_allowed(),
             _ if path.matched(paths::ID_INVITES_ACCOUNT) => method_not_allowed(),
             _ if path.matched(paths::ID_INVITES_GROUP) => method_not_allowed(),
@@ -483,6 +500,7 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             _ if path.matched(paths::ID_INVITES_ID) => method_not_allowed(),
             _ if path.matched(paths::ID_OPENAPI_JSON) => method_not_allowed(),
             _ if path.matched(paths::ID_OPENAPI_YAML) => method_not_allowed(),
+            _ if path.matched(paths::ID_READYZ) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_ANNOUNCEMENT) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_INFO) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_METRICS) => method_not_allowed(),
@@ -4004,6 +4022,61 @@ where
 }
 
 #[allow(unused_variables)]
+async fn handle_get_health<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_health(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetHealthResponse::Alive
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
 async fn handle_get_open_api_json<T, C, ReqBody>(
     mut api_impl: T,
     uri: hyper::Uri,
@@ -4093,6 +4166,73 @@ where
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/yaml"));
                                                     // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_readiness<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_readiness(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetReadinessResponse::Ready
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                GetReadinessResponse::NotReady
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(503).expect("Unable to turn 503 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
                                                     *response.body_mut() = body_from_string(body);
 
                                                 },
@@ -6284,10 +6424,14 @@ impl<T> RequestParser<T> for ApiRequestParser {
             hyper::Method::DELETE if path.matched(paths::ID_INVITES_ID) => Some("DeleteInvite"),
             // GetInviteById - GET /invites/{id}
             hyper::Method::GET if path.matched(paths::ID_INVITES_ID) => Some("GetInviteById"),
+            // GetHealth - GET /healthz
+            hyper::Method::GET if path.matched(paths::ID_HEALTHZ) => Some("GetHealth"),
             // GetOpenApiJson - GET /openapi.json
             hyper::Method::GET if path.matched(paths::ID_OPENAPI_JSON) => Some("GetOpenApiJson"),
             // GetOpenApiYaml - GET /openapi.yaml
             hyper::Method::GET if path.matched(paths::ID_OPENAPI_YAML) => Some("GetOpenApiYaml"),
+            // GetReadiness - GET /readyz
+            hyper::Method::GET if path.matched(paths::ID_READYZ) => Some("GetReadiness"),
             // GetServerInfo - GET /server/info
             hyper::Method::GET if path.matched(paths::ID_SERVER_INFO) => Some("GetServerInfo"),
             // GetServerMetrics - GET /server/metrics
