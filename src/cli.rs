@@ -9,6 +9,7 @@ use backend::{Backend, Store};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Common, Config, LogFormat, ServeArgs, BOOTSTRAP_ADMIN};
+use crate::tasks::{self, GroupCommand, InviteCommand};
 use crate::tls::Tls;
 use crate::{conn, http};
 
@@ -35,6 +36,12 @@ enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage invites (print a URI and a QR code to hand to someone)
+    #[command(subcommand)]
+    Invite(InviteCommand),
+    /// Manage groups
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Show the audit log, newest first (what GET /audit shows)
     Audit {
         /// Entries to show [default: 100, at most 1000]
@@ -81,6 +88,20 @@ enum UserCommand {
     },
     /// Set an account's password (first line of stdin, or generated and printed)
     Passwd { name: String },
+    /// List accounts (name, roles, groups)
+    List {
+        /// Print the list as the API's JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an account and its data
+    Delete { name: String },
+    /// Set an account's role (13: its primary role; 0.12: its only role)
+    Role {
+        name: String,
+        /// e.g. prosody:member, prosody:admin
+        role: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -123,6 +144,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
         Command::Audit { limit, before, json } => audit(&backend, limit, before, json),
+        Command::Invite(i) => tasks::invite(&backend, i),
+        Command::Group(g) => tasks::group(&backend, g),
     }
 }
 
@@ -287,6 +310,9 @@ fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
             backend.set_password(&u, &p).map_err(|e| e.to_string())?;
             println!("password changed for {u}@{}", backend.settings().host);
         }
+        UserCommand::List { json } => tasks::user_list(backend, json)?,
+        UserCommand::Delete { name } => tasks::user_delete(backend, &name)?,
+        UserCommand::Role { name, role } => tasks::user_role(backend, &name, &role)?,
     }
     Ok(())
 }

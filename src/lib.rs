@@ -2,7 +2,8 @@
 //! `api-spec/openapi.yaml` into `generated/`; their implementation is `backend/`.
 //!
 //! Module map:
-//! - [`cli`]: the `prosody-admin` command line (serve, token, user).
+//! - [`cli`]: the `prosody-admin` command line (serve, token, user, audit); [`tasks`]:
+//!   its everyday tasks (users, invites with a QR code, groups).
 //! - [`config`]: flags, `PROSODY_ADMIN_*` variables and the TOML file.
 //! - [`conn`]: the accept loop, connection cap, header/idle timeouts, graceful
 //!   shutdown; [`tls`]: HTTPS with certificate reload on SIGHUP.
@@ -17,5 +18,6 @@ pub mod conn;
 pub mod cors;
 pub mod http;
 pub mod response_cache;
+pub mod tasks;
 pub mod throttle;
 pub mod tls;

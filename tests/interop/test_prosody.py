@@ -67,6 +67,14 @@ def test_invites_are_redeemed_by_prosody(env):
         assert "preauth refused" in str(e)
 
 
+def test_cli_invite_uri_is_redeemed_by_prosody(env):
+    out = env.cli("invite", "create")
+    uri = out.splitlines()[0]
+    assert uri.startswith("xmpp:localhost?register;preauth="), out
+    xmpp.register_with_invite(env.c2s, uri.split("preauth=", 1)[1], "cli_invited", "cli-pw")
+    assert xmpp.can_login(env.c2s, "cli_invited", "cli-pw")
+
+
 def test_tokens_minted_by_prosody(env):
     if env.version != "0.12":
         pytest.skip("0.12's create_jid_token; 13's grants are tested below")

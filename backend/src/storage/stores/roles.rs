@@ -14,7 +14,7 @@ pub const OPERATOR: &str = "prosody:operator";
 /// Prosody 13's default `default_user_role` for a normal host.
 pub const DEFAULT_ROLE_13: &str = "prosody:registered";
 /// Prosody 13's built-in roles, most powerful first (their `priority` order).
-const BUILTIN_13: [&str; 5] = [OPERATOR, ADMIN, "prosody:member", DEFAULT_ROLE_13, "prosody:guest"];
+pub const BUILTIN_13: [&str; 5] = [OPERATOR, ADMIN, "prosody:member", DEFAULT_ROLE_13, "prosody:guest"];
 const PRIMARY_KEY: &str = "_default";
 
 pub(in crate::storage) fn store_name(version: ProsodyVersion) -> &'static str {
