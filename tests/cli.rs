@@ -43,12 +43,7 @@ fn decode_qr(text: &str) -> String {
         }
         let Some(line) = lines.get(cy as usize / 2) else { return false };
         let c = line.get(cx as usize).copied().unwrap_or(' ');
-        match (c, cy % 2) {
-            ('█', _) => true,
-            ('▀', 0) => true,
-            ('▄', 1) => true,
-            _ => false,
-        }
+        matches!((c, cy % 2), ('█', _) | ('▀', 0) | ('▄', 1))
     };
     const SCALE: usize = 4;
     let mut img = rqrr::PreparedImage::prepare_from_greyscale(width * SCALE, height * SCALE, |x, y| {
