@@ -37,6 +37,10 @@ use backend::paging::Page;
 pub type Body = BoxBody<Bytes, Infallible>;
 type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
 
+/// The media type of `GET /service/metrics` (the generator writes it without the
+/// version Prometheus negotiates on).
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Every route of the API lives under this prefix.
 pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;
 
@@ -114,8 +118,14 @@ impl App {
         // What the log line needs, only when it is written.
         let path = log::log_enabled!(log::Level::Info).then(|| req.uri().path().to_string());
         let origin = req.headers().get(ORIGIN).cloned();
-        let mut resp = self.route(req, peer).await;
+        let mut operation = backend::metrics::NO_OPERATION;
+        let mut resp = self.try_route(req, peer, &mut operation).await.unwrap_or_else(|refusal| refusal);
         self.finish(&mut resp, origin.as_ref(), head);
+        if operation == "getServiceMetrics" && resp.status() == StatusCode::OK {
+            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));
+        }
+        let metrics = self.inner.backend.metrics();
+        metrics.record(operation, resp.status().as_u16(), start.elapsed().as_secs_f64());
         // Paths carry usernames and ids, never token secrets.
         if let Some(path) = path {
             log::info!(
@@ -152,10 +162,6 @@ impl App {
         }
     }
 
-    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        self.try_route(req, peer).await.unwrap_or_else(|refusal| refusal)
-    }
-
     /// The caller, or the 401/403/429/500 response that refuses the request.
     async fn authenticate(&self, req: &Request<Incoming>, peer: SocketAddr) -> Result<Caller, Refusal> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
@@ -165,6 +171,7 @@ impl App {
         // Only a presented credential can be a guess; without one the answer is a plain 401.
         let held = digest.and_then(|d| throttle.hold(peer.ip(), Some(&d), std::time::Instant::now()));
         if let Some(wait) = held {
+            self.inner.backend.metrics().throttled.fetch_add(1, Ordering::Relaxed);
             let mut r =
                 error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -202,8 +209,14 @@ impl App {
         }
     }
 
-    /// Routes a request; an early refusal is the `Err` response.
-    async fn try_route(&self, mut req: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Response<Body>> {
+    /// Routes a request; an early refusal is the `Err` response. `operation` is set to
+    /// the operationId once the route is known (for the metrics).
+    async fn try_route(
+        &self,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+        operation_out: &mut &'static str,
+    ) -> Result<Response<Body>, Response<Body>> {
         // HEAD is GET without the body (which `handle` drops).
         if req.method() == hyper::Method::HEAD {
             *req.method_mut() = hyper::Method::GET;
@@ -225,6 +238,9 @@ impl App {
                 r.headers_mut().insert(hyper::header::ALLOW, v);
             }
             return Err(r);
+        }
+        if let Some(op) = route.operation(&method) {
+            *operation_out = op;
         }
         let operation = route.operation(&method).unwrap_or("unknown").to_string();
         let writes = matches!(
@@ -316,15 +332,19 @@ impl App {
         let mut _building = None;
         if let Some(key) = cache_key.as_deref() {
             let now = backend::now().unwrap_or(i64::MAX);
+            let m = self.inner.backend.metrics();
             if let Some(hit) = self.inner.responses.get(key, generation, now) {
+                m.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(cached(hit));
             }
             // One miss per key at a time; the others then find its answer.
             _building = Some(self.inner.responses.building(key).await);
             generation = self.inner.backend.store().generation();
             if let Some(hit) = self.inner.responses.get(key, generation, now) {
+                m.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(cached(hit));
             }
+            m.cache_misses.fetch_add(1, Ordering::Relaxed);
         }
         if let (Some(kind), Some(key)) = (listing, cache_key.as_deref()) {
             return self.listing(kind, req.uri().query(), key, generation).await;

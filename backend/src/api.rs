@@ -15,9 +15,9 @@ use prosody_admin_api::{
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
     DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetHealthResponse,
     GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
-    GetServerMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse,
-    ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
-    PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
+    GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
+    GetUserGroupsResponse, ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
+    PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -352,6 +352,10 @@ where
                 _ => None,
             },
         )
+    }
+
+    async fn get_service_metrics(&self, _: &C) -> Result<GetServiceMetricsResponse, ApiError> {
+        Ok(GetServiceMetricsResponse::TheMetrics(self.render_metrics()))
     }
 
     async fn get_health(&self, _: &C) -> Result<GetHealthResponse, ApiError> {

@@ -106,6 +106,16 @@ fn routes() -> &'static [Route] {
     })
 }
 
+/// Every operationId of the spec.
+pub fn operation_ids() -> Vec<&'static str> {
+    routes().iter().flat_map(|r| r.operations.iter().map(|(_, id)| id.as_str())).collect()
+}
+
+/// The spec's `info.version`.
+pub fn spec_version() -> &'static str {
+    spec_json().ok().and_then(|s| s["info"]["version"].as_str()).unwrap_or("unknown")
+}
+
 /// The methods the spec declares for the resource a request path names, or None when
 /// no path of the spec matches (404). `path` is the full request path, under `base`.
 ///

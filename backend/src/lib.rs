@@ -21,6 +21,7 @@
 //!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
 //! - [`server`]: server metrics and announcements; [`openmetrics`] reads Prosody's
 //!   metrics endpoint, [`component`] is the live path to Prosody (XEP-0114).
+//! - [`metrics`]: the service's own metrics (OpenMetrics).
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
 //! - [`settings`], [`error`]: configuration and the error body.
 
@@ -36,6 +37,7 @@ pub mod error;
 pub mod groups;
 pub mod ids;
 pub mod invites;
+pub mod metrics;
 pub mod openmetrics;
 pub mod paging;
 pub mod scram;
@@ -66,6 +68,7 @@ struct Inner {
     store: Store,
     settings: Settings,
     caches: Caches,
+    metrics: metrics::Metrics,
 }
 
 /// What the hot read paths keep (see [`cache`]).
@@ -79,7 +82,9 @@ pub(crate) struct Caches {
 
 impl Backend {
     pub fn new(store: Store, settings: Settings) -> Backend {
-        Backend { inner: Arc::new(Inner { store, settings, caches: Caches::default() }) }
+        Backend {
+            inner: Arc::new(Inner { store, settings, caches: Caches::default(), metrics: metrics::Metrics::default() }),
+        }
     }
 
     pub(crate) fn caches(&self) -> &Caches {
@@ -92,6 +97,24 @@ impl Backend {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The service's own metrics (the HTTP layer records into them).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// `GET /service/metrics`, rendered.
+    pub fn render_metrics(&self) -> String {
+        let layout = self.store().version().to_string();
+        self.metrics().render(
+            self.store().stats(),
+            metrics::Build {
+                version: env!("CARGO_PKG_VERSION"),
+                spec_version: contract::spec_version(),
+                prosody_layout: &layout,
+            },
+        )
     }
 }
 

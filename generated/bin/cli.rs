@@ -29,6 +29,7 @@ use prosody_admin_api::{
     GetReadinessResponse,
     GetServerInfoResponse,
     GetServerMetricsResponse,
+    GetServiceMetricsResponse,
     PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
@@ -213,6 +214,9 @@ enum Operation {
     },
     /// Usage figures of the server
     GetServerMetrics {
+    },
+    /// This service's own metrics (OpenMetrics)
+    GetServiceMetrics {
     },
     /// Send an announcement to users
     PostServerAnnouncement {
@@ -1491,6 +1495,22 @@ async fn main() -> Result<()> {
                 GetServerMetricsResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetServiceMetrics {
+        } => {
+            info!("Performing a GetServiceMetrics request");
+
+            let result = client.get_service_metrics(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetServiceMetricsResponse::TheMetrics
+                (body)
+                => "TheMetrics\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

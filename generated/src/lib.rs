@@ -805,6 +805,13 @@ pub enum GetServerMetricsResponse {
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetServiceMetricsResponse {
+    /// The metrics
+    TheMetrics
+    (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
 pub enum PostServerAnnouncementResponse {
     /// Announcement sent
@@ -1316,6 +1323,11 @@ pub trait Api<C: Send + Sync> {
         &self,
         context: &C) -> Result<GetServerMetricsResponse, ApiError>;
 
+    /// This service's own metrics (OpenMetrics)
+    async fn get_service_metrics(
+        &self,
+        context: &C) -> Result<GetServiceMetricsResponse, ApiError>;
+
     /// Send an announcement to users
     async fn post_server_announcement(
         &self,
@@ -1514,6 +1526,11 @@ pub trait ApiNoContext<C: Send + Sync> {
     async fn get_server_metrics(
         &self,
         ) -> Result<GetServerMetricsResponse, ApiError>;
+
+    /// This service's own metrics (OpenMetrics)
+    async fn get_service_metrics(
+        &self,
+        ) -> Result<GetServiceMetricsResponse, ApiError>;
 
     /// Send an announcement to users
     async fn post_server_announcement(
@@ -1807,6 +1824,15 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_server_metrics(&context).await
+    }
+
+    /// This service's own metrics (OpenMetrics)
+    async fn get_service_metrics(
+        &self,
+        ) -> Result<GetServiceMetricsResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_service_metrics(&context).await
     }
 
     /// Send an announcement to users

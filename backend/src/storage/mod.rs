@@ -13,6 +13,7 @@
 //! - [`schema`]: each version's DDL, detection of the version a database has.
 //! - [`writer`]: group commit: the thread that runs waiting writes together, each in
 //!   its savepoint, one commit for all.
+//! - [`stats`]: counters for the service's metrics (pool waits, busy retries, commits).
 //! - [`watch`]: the thread that notices other processes' commits (`data_version`).
 //! - [`rows`]: the only SQL: the keyval/map/archive primitives and the listing query.
 //! - [`kinds`]: generic typed handles (`KeyVal<T>`, `Map<V>`, `Archive`) over [`rows`].
@@ -31,6 +32,7 @@ mod pool;
 pub mod profile;
 mod rows;
 pub mod schema;
+pub mod stats;
 pub mod stores;
 mod watch;
 mod writer;

@@ -15,6 +15,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 
 use std::sync::mpsc::Sender;
 
+use super::stats::{self, Snapshot, Stats};
 use super::writer::{self, Call, Job};
 use super::{schema, watch, Db, ProsodyVersion, StoreError};
 
@@ -43,11 +44,13 @@ pub struct Store {
     generation: Arc<AtomicU64>,
     /// The writer thread's queue (group commit, see [`writer`]).
     writer: Sender<Job>,
+    stats: Arc<Stats>,
 }
 
 /// Opens a connection as every connection of ours is set up.
 fn init(c: &mut Connection) -> Result<(), r2d2_sqlite::rusqlite::Error> {
-    c.busy_timeout(BUSY_TIMEOUT)?;
+    // What busy_timeout(BUSY_TIMEOUT) does, counting the retries (see `stats`).
+    c.busy_handler(Some(stats::on_busy))?;
     c.execute_batch("PRAGMA synchronous=NORMAL;")?;
     c.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -78,10 +81,14 @@ impl Store {
         let mut wconn = Connection::open(path)?;
         init(&mut wconn)?;
         let g = generation.clone();
-        let writer = writer::start(wconn, scope.clone(), move || {
+        let stats = Arc::new(Stats::default());
+        let st = stats.clone();
+        let writer = writer::start(wconn, scope.clone(), move |writes| {
+            st.commits.fetch_add(1, Ordering::Relaxed);
+            st.writes.fetch_add(writes as u64, Ordering::Relaxed);
             g.fetch_add(1, Ordering::AcqRel);
         })?;
-        Ok(Store { pool, path: path.to_path_buf(), scope, generation, writer })
+        Ok(Store { pool, path: path.to_path_buf(), scope, generation, writer, stats })
     }
 
     /// The Prosody version whose layout this database has.
@@ -105,6 +112,11 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError(format!("probe task failed: {e}")))?
+    }
+
+    /// The storage counters (for the service's metrics).
+    pub fn stats(&self) -> Snapshot {
+        self.stats.snapshot()
     }
 
     /// The current generation: equal values mean no commit was seen in between.
@@ -184,7 +196,11 @@ impl Store {
         E: From<StoreError>,
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
+        let t = std::time::Instant::now();
         let conn = self.pool.get().map_err(StoreError::from)?;
+        let waited = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.stats.pool_acquires.fetch_add(1, Ordering::Relaxed);
+        self.stats.pool_wait_micros.fetch_add(waited, Ordering::Relaxed);
         f(&self.db(&conn))
     }
 }

@@ -73,11 +73,12 @@ where
 }
 
 /// Starts the writer thread on `conn`; it ends when every sender is gone.
-/// `after_commit` runs after each batch (the caches' generation moves).
+/// `after_commit` runs after each batch, with its number of writes (the caches'
+/// generation moves; the counters count).
 pub(super) fn start(
     conn: Connection,
     scope: Arc<Scope>,
-    after_commit: impl Fn() + Send + 'static,
+    after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
@@ -87,7 +88,7 @@ pub(super) fn start(
     Ok(tx)
 }
 
-fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn()) {
+fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -96,10 +97,11 @@ fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn 
                 Err(_) => break,
             }
         }
+        let writes = batch.len();
         let answers = commit(conn, scope, batch);
         // Before anyone hears of the commit: caches filled before it are stale, so a
         // client reads its own write.
-        after_commit();
+        after_commit(writes);
         for (write, failed) in answers {
             write.tell(failed);
         }

@@ -27,6 +27,7 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       GetReadinessResponse,
                       GetServerInfoResponse,
                       GetServerMetricsResponse,
+                      GetServiceMetricsResponse,
                       PostServerAnnouncementResponse,
                       ListUsersResponse,
                       DeleteUserResponse,
@@ -74,6 +75,7 @@ fn main() {
                 "GetReadiness",
                 "GetServerInfo",
                 "GetServerMetrics",
+                "GetServiceMetrics",
                 "ListUsers",
             ]))
             .required(true)
@@ -311,6 +313,11 @@ fn main() {
         },
         Some("GetServerMetrics") => {
             let result = rt.block_on(client.get_server_metrics(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetServiceMetrics") => {
+            let result = rt.block_on(client.get_service_metrics(
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

@@ -159,6 +159,7 @@ use prosody_admin_api::{
     GetReadinessResponse,
     GetServerInfoResponse,
     GetServerMetricsResponse,
+    GetServiceMetricsResponse,
     PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
@@ -394,6 +395,15 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetServerMetricsResponse, ApiError>
     {
         info!("get_server_metrics() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// This service's own metrics (OpenMetrics)
+    async fn get_service_metrics(
+        &self,
+        context: &C) -> Result<GetServiceMetricsResponse, ApiError>
+    {
+        info!("get_service_metrics() - X-Span-ID: {:?}", context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

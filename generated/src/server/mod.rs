@@ -47,6 +47,7 @@ use crate::{Api,
      GetReadinessResponse,
      GetServerInfoResponse,
      GetServerMetricsResponse,
+     GetServiceMetricsResponse,
      PostServerAnnouncementResponse,
      ListUsersResponse,
      DeleteUserResponse,
@@ -82,6 +83,7 @@ mod paths {
             r"^/admin_api/server/announcement$",
             r"^/admin_api/server/info$",
             r"^/admin_api/server/metrics$",
+            r"^/admin_api/service/metrics$",
             r"^/admin_api/users$",
             r"^/admin_api/users/(?P<username>[^/?#]*)$",
             r"^/admin_api/users/(?P<username>[^/?#]*)/debug$",
@@ -137,22 +139,23 @@ mod paths {
     pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 15;
     pub(crate) static ID_SERVER_INFO: usize = 16;
     pub(crate) static ID_SERVER_METRICS: usize = 17;
-    pub(crate) static ID_USERS: usize = 18;
-    pub(crate) static ID_USERS_USERNAME: usize = 19;
+    pub(crate) static ID_SERVICE_METRICS: usize = 18;
+    pub(crate) static ID_USERS: usize = 19;
+    pub(crate) static ID_USERS_USERNAME: usize = 20;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for USERS_USERNAME");
     }
-    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 20;
+    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 21;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_DEBUG: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/debug$")
                 .expect("Unable to create regex for USERS_USERNAME_DEBUG");
     }
-    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 21;
+    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 22;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_GROUPS: regex::Regex =
             #[allow(clippy::invalid_regex)]
@@ -446,6 +449,11 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
                 handle_get_server_metrics(api_impl, uri, headers, body, context, validation).await
             },
 
+            // GetServiceMetrics - GET /service/metrics
+            hyper::Method::GET if path.matched(paths::ID_SERVICE_METRICS) => {
+                handle_get_service_metrics(api_impl, uri, headers, body, context, validation).await
+            },
+
             // PostServerAnnouncement - POST /server/announcement
             hyper::Method::POST if path.matched(paths::ID_SERVER_ANNOUNCEMENT) => {
                 handle_post_server_announcement(api_impl, uri, headers, body, context, validation).await
@@ -504,6 +512,7 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             _ if path.matched(paths::ID_SERVER_ANNOUNCEMENT) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_INFO) => method_not_allowed(),
             _ if path.matched(paths::ID_SERVER_METRICS) => method_not_allowed(),
+            _ if path.matched(paths::ID_SERVICE_METRICS) => method_not_allowed(),
             _ if path.matched(paths::ID_USERS) => method_not_allowed(),
             _ if path.matched(paths::ID_USERS_USERNAME) => method_not_allowed(),
             _ if path.matched(paths::ID_USERS_USERNAME_DEBUG) => method_not_allowed(),
@@ -4541,6 +4550,60 @@ where
 }
 
 #[allow(unused_variables)]
+async fn handle_get_service_metrics<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_service_metrics(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetServiceMetricsResponse::TheMetrics
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/openmetrics-text"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
 async fn handle_post_server_announcement<T, C, ReqBody>(
     mut api_impl: T,
     uri: hyper::Uri,
@@ -6436,6 +6499,8 @@ impl<T> RequestParser<T> for ApiRequestParser {
             hyper::Method::GET if path.matched(paths::ID_SERVER_INFO) => Some("GetServerInfo"),
             // GetServerMetrics - GET /server/metrics
             hyper::Method::GET if path.matched(paths::ID_SERVER_METRICS) => Some("GetServerMetrics"),
+            // GetServiceMetrics - GET /service/metrics
+            hyper::Method::GET if path.matched(paths::ID_SERVICE_METRICS) => Some("GetServiceMetrics"),
             // PostServerAnnouncement - POST /server/announcement
             hyper::Method::POST if path.matched(paths::ID_SERVER_ANNOUNCEMENT) => Some("PostServerAnnouncement"),
             // ListUsers - GET /users

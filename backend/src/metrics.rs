@@ -1,0 +1,163 @@
+//! The service's own metrics, rendered in the OpenMetrics text format for
+//! `GET /service/metrics`: requests by operation and status, latency histograms by
+//! operation, response-cache hits and misses, throttled requests, and the storage
+//! counters ([`crate::storage::stats`]). Labels are operation ids and status codes only:
+//! no usernames, ids or tokens.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::storage::stats::Snapshot;
+
+/// Upper bounds of the latency buckets, seconds.
+const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5];
+/// The operation label of requests no operation answered (unknown paths).
+pub const NO_OPERATION: &str = "none";
+
+#[derive(Default)]
+struct OpStats {
+    statuses: BTreeMap<u16, u64>,
+    /// Requests at or under each bucket's bound (not cumulative; summed when rendered).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The registry; one per service.
+pub struct Metrics {
+    /// One lock per operation (fixed set, from the spec): requests of different
+    /// operations never wait for each other here.
+    ops: Vec<(&'static str, Mutex<OpStats>)>,
+    pub cache_hits: AtomicU64,
+    pub cache_misses: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut names = crate::contract::operation_ids();
+        names.push(NO_OPERATION);
+        names.sort_unstable();
+        names.dedup();
+        Metrics {
+            ops: names.into_iter().map(|n| (n, Mutex::new(OpStats::default()))).collect(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What the build info carries.
+pub struct Build<'a> {
+    pub version: &'a str,
+    pub spec_version: &'a str,
+    pub prosody_layout: &'a str,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn record(&self, operation: &str, status: u16, seconds: f64) {
+        let Ok(i) = self.ops.binary_search_by(|(n, _)| (*n).cmp(operation)) else { return };
+        let Ok(mut s) = self.ops[i].1.lock() else { return };
+        *s.statuses.entry(status).or_insert(0) += 1;
+        if let Some(b) = BUCKETS.iter().position(|b| seconds <= *b) {
+            s.buckets[b] += 1;
+        }
+        s.count += 1;
+        s.sum += seconds;
+    }
+
+    pub fn render(&self, storage: Snapshot, build: Build<'_>) -> String {
+        let mut out = String::with_capacity(8192);
+        let counter = |out: &mut String, name: &str, help: &str, v: String| {
+            let _ = write!(out, "# TYPE {name} counter\n# HELP {name} {help}\n{name}_total {v}\n");
+        };
+        let _ = write!(
+            out,
+            "# TYPE prosody_admin_requests counter\n# HELP prosody_admin_requests Requests answered, by operation and status.\n"
+        );
+        for (op, s) in &self.ops {
+            let Ok(s) = s.lock() else { continue };
+            for (status, n) in &s.statuses {
+                let _ = writeln!(out, "prosody_admin_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}");
+            }
+        }
+        let _ = write!(
+            out,
+            "# TYPE prosody_admin_request_duration_seconds histogram\n# HELP prosody_admin_request_duration_seconds Time to answer, by operation.\n# UNIT prosody_admin_request_duration_seconds seconds\n"
+        );
+        for (op, s) in &self.ops {
+            let Ok(s) = s.lock() else { continue };
+            if s.count == 0 {
+                continue;
+            }
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(s.buckets.iter()) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "prosody_admin_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "prosody_admin_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}\n\
+                 prosody_admin_request_duration_seconds_sum{{operation=\"{op}\"}} {}\n\
+                 prosody_admin_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                s.count, s.sum, s.count
+            );
+        }
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        counter(
+            &mut out,
+            "prosody_admin_response_cache_hits",
+            "Answers served from the response cache.",
+            load(&self.cache_hits),
+        );
+        counter(
+            &mut out,
+            "prosody_admin_response_cache_misses",
+            "Cacheable requests built afresh.",
+            load(&self.cache_misses),
+        );
+        counter(
+            &mut out,
+            "prosody_admin_throttled_requests",
+            "Requests answered 429 (failed authentications).",
+            load(&self.throttled),
+        );
+        counter(
+            &mut out,
+            "prosody_admin_pool_acquires",
+            "Database connections taken from the pool.",
+            storage.pool_acquires.to_string(),
+        );
+        let _ = write!(
+            out,
+            "# TYPE prosody_admin_pool_wait_seconds counter\n# HELP prosody_admin_pool_wait_seconds Time spent waiting for a pooled connection.\n# UNIT prosody_admin_pool_wait_seconds seconds\nprosody_admin_pool_wait_seconds_total {}\n",
+            storage.pool_wait_seconds
+        );
+        counter(
+            &mut out,
+            "prosody_admin_database_busy_retries",
+            "SQLite busy retries (another connection held the lock).",
+            storage.busy_retries.to_string(),
+        );
+        counter(
+            &mut out,
+            "prosody_admin_commits",
+            "Write transactions committed (group commit).",
+            storage.commits.to_string(),
+        );
+        counter(&mut out, "prosody_admin_writes", "Writes run in them.", storage.writes.to_string());
+        let _ = write!(
+            out,
+            "# TYPE prosody_admin_build info\n# HELP prosody_admin_build The running build.\nprosody_admin_build_info{{version=\"{}\",spec_version=\"{}\",prosody_layout=\"{}\"}} 1\n# EOF\n",
+            build.version, build.spec_version, build.prosody_layout
+        );
+        out
+    }
+}
