@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-interop bench bench-smoke bench-tools clients clean
+.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets
 
 all: build
 
@@ -58,7 +58,7 @@ clients/typescript/.stamp: $(SPEC) | tools
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
 # generation pipeline), then schemathesis and the generated Python and TypeScript
 # clients against a live server, then real Prosody 0.12 and 13 on the same database.
-test: lint lint-spec test-rust test-contract test-ts test-interop bench-smoke
+test: lint lint-spec test-rust test-contract test-ts test-docs test-interop bench-smoke
 
 # generated/ is the generator's output: its rustfmt.toml keeps
 # rustfmt off it and its manifest allows clippy's lints (both written by build.rs).
@@ -102,6 +102,21 @@ test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
 
 # Prosody 0.12 and 13 from Debian's packages (installed if missing), driven over XMPP
 # and HTTP on loopback.
+# The docs page in Debian's Chromium (installed here if missing), driven by playwright-core
+# (pinned, npm); the screenshot lands in tests/docs/output/.
+tests/docs/node_modules/.stamp: tests/docs/package.json tests/docs/package-lock.json
+	cd tests/docs && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-docs: tests/docs/node_modules/.stamp $(BIN)
+	command -v chromium >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+	cd tests/docs && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) npm test --silent
+
+# Refreshes the vendored Swagger UI from the npm package pinned in tests/docs.
+docs-assets: tests/docs/node_modules/.stamp
+	cp tests/docs/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt} assets/swagger-ui/
+
 test-interop: $(PYVENV)/.stamp $(BIN)
 	tests/interop/install-prosody.sh
 	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -v -p no:cacheprovider .

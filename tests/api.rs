@@ -461,7 +461,7 @@ fn serves_its_own_contract_without_auth() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 31);
+    assert_eq!(checked, 34);
 }
 
 #[test]

@@ -13,11 +13,12 @@ use prosody_admin_api::models;
 use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetGroupByIdResponse, GetHealthResponse,
-    GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
-    GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
-    GetUserGroupsResponse, ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
-    PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
+    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetDocsPageResponse, GetDocsScriptResponse,
+    GetDocsStyleResponse, GetGroupByIdResponse, GetHealthResponse, GetInviteByIdResponse, GetOpenApiJsonResponse,
+    GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse, GetServerMetricsResponse,
+    GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse,
+    ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
+    PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -352,6 +353,18 @@ where
                 _ => None,
             },
         )
+    }
+
+    async fn get_docs_page(&self, _: &C) -> Result<GetDocsPageResponse, ApiError> {
+        Ok(GetDocsPageResponse::ThePage(crate::docs::PAGE.to_string()))
+    }
+
+    async fn get_docs_style(&self, _: &C) -> Result<GetDocsStyleResponse, ApiError> {
+        Ok(GetDocsStyleResponse::TheStyleSheet(crate::docs::STYLE.to_string()))
+    }
+
+    async fn get_docs_script(&self, _: &C) -> Result<GetDocsScriptResponse, ApiError> {
+        Ok(GetDocsScriptResponse::TheScript(crate::docs::SCRIPT.to_string()))
     }
 
     async fn get_service_metrics(&self, _: &C) -> Result<GetServiceMetricsResponse, ApiError> {

@@ -22,6 +22,7 @@
 //! - [`server`]: server metrics and announcements; [`openmetrics`] reads Prosody's
 //!   metrics endpoint, [`component`] is the live path to Prosody (XEP-0114).
 //! - [`metrics`]: the service's own metrics (OpenMetrics).
+//! - [`docs`]: the documentation page (Swagger UI, vendored).
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
 //! - [`settings`], [`error`]: configuration and the error body.
 
@@ -33,6 +34,7 @@ pub mod cache;
 pub mod component;
 pub mod contract;
 pub mod debug;
+pub mod docs;
 pub mod error;
 pub mod groups;
 pub mod ids;

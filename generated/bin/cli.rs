@@ -23,6 +23,9 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetDocsPageResponse,
+    GetDocsScriptResponse,
+    GetDocsStyleResponse,
     GetHealthResponse,
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
@@ -196,6 +199,15 @@ enum Operation {
     GetInviteById {
         /// The id of the invite to fetch
         id: String,
+    },
+    /// This API's documentation page
+    GetDocsPage {
+    },
+    /// The docs page's script (Swagger UI)
+    GetDocsScript {
+    },
+    /// The docs page's style sheet (Swagger UI)
+    GetDocsStyle {
     },
     /// Liveness
     GetHealth {
@@ -1336,6 +1348,54 @@ async fn main() -> Result<()> {
                 GetInviteByIdResponse::InviteNotFound
                 (body)
                 => "InviteNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetDocsPage {
+        } => {
+            info!("Performing a GetDocsPage request");
+
+            let result = client.get_docs_page(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetDocsPageResponse::ThePage
+                (body)
+                => "ThePage\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetDocsScript {
+        } => {
+            info!("Performing a GetDocsScript request");
+
+            let result = client.get_docs_script(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetDocsScriptResponse::TheScript
+                (body)
+                => "TheScript\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetDocsStyle {
+        } => {
+            info!("Performing a GetDocsStyle request");
+
+            let result = client.get_docs_style(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetDocsStyleResponse::TheStyleSheet
+                (body)
+                => "TheStyleSheet\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

@@ -708,6 +708,27 @@ pub enum GetInviteByIdResponse {
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetDocsPageResponse {
+    /// The page
+    ThePage
+    (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetDocsScriptResponse {
+    /// The script
+    TheScript
+    (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub enum GetDocsStyleResponse {
+    /// The style sheet
+    TheStyleSheet
+    (String)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub enum GetHealthResponse {
     /// Alive
     Alive
@@ -1293,6 +1314,21 @@ pub trait Api<C: Send + Sync> {
         id: String,
         context: &C) -> Result<GetInviteByIdResponse, ApiError>;
 
+    /// This API's documentation page
+    async fn get_docs_page(
+        &self,
+        context: &C) -> Result<GetDocsPageResponse, ApiError>;
+
+    /// The docs page's script (Swagger UI)
+    async fn get_docs_script(
+        &self,
+        context: &C) -> Result<GetDocsScriptResponse, ApiError>;
+
+    /// The docs page's style sheet (Swagger UI)
+    async fn get_docs_style(
+        &self,
+        context: &C) -> Result<GetDocsStyleResponse, ApiError>;
+
     /// Liveness
     async fn get_health(
         &self,
@@ -1496,6 +1532,21 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         id: String,
         ) -> Result<GetInviteByIdResponse, ApiError>;
+
+    /// This API's documentation page
+    async fn get_docs_page(
+        &self,
+        ) -> Result<GetDocsPageResponse, ApiError>;
+
+    /// The docs page's script (Swagger UI)
+    async fn get_docs_script(
+        &self,
+        ) -> Result<GetDocsScriptResponse, ApiError>;
+
+    /// The docs page's style sheet (Swagger UI)
+    async fn get_docs_style(
+        &self,
+        ) -> Result<GetDocsStyleResponse, ApiError>;
 
     /// Liveness
     async fn get_health(
@@ -1770,6 +1821,33 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().get_invite_by_id(id, &context).await
+    }
+
+    /// This API's documentation page
+    async fn get_docs_page(
+        &self,
+        ) -> Result<GetDocsPageResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_docs_page(&context).await
+    }
+
+    /// The docs page's script (Swagger UI)
+    async fn get_docs_script(
+        &self,
+        ) -> Result<GetDocsScriptResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_docs_script(&context).await
+    }
+
+    /// The docs page's style sheet (Swagger UI)
+    async fn get_docs_style(
+        &self,
+        ) -> Result<GetDocsStyleResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_docs_style(&context).await
     }
 
     /// Liveness

@@ -21,6 +21,9 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       ListInvitesResponse,
                       DeleteInviteResponse,
                       GetInviteByIdResponse,
+                      GetDocsPageResponse,
+                      GetDocsScriptResponse,
+                      GetDocsStyleResponse,
                       GetHealthResponse,
                       GetOpenApiJsonResponse,
                       GetOpenApiYamlResponse,
@@ -69,6 +72,9 @@ fn main() {
                 "CreateInviteForAccount",
                 "CreateInviteForGroup",
                 "ListInvites",
+                "GetDocsPage",
+                "GetDocsScript",
+                "GetDocsStyle",
                 "GetHealth",
                 "GetOpenApiJson",
                 "GetOpenApiYaml",
@@ -286,6 +292,21 @@ fn main() {
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },
         */
+        Some("GetDocsPage") => {
+            let result = rt.block_on(client.get_docs_page(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetDocsScript") => {
+            let result = rt.block_on(client.get_docs_script(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetDocsStyle") => {
+            let result = rt.block_on(client.get_docs_style(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
         Some("GetHealth") => {
             let result = rt.block_on(client.get_health(
             ));

@@ -153,6 +153,9 @@ use prosody_admin_api::{
     ListInvitesResponse,
     DeleteInviteResponse,
     GetInviteByIdResponse,
+    GetDocsPageResponse,
+    GetDocsScriptResponse,
+    GetDocsStyleResponse,
     GetHealthResponse,
     GetOpenApiJsonResponse,
     GetOpenApiYamlResponse,
@@ -341,6 +344,33 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<GetInviteByIdResponse, ApiError>
     {
         info!("get_invite_by_id({:?}) - X-Span-ID: {:?}", id, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// This API's documentation page
+    async fn get_docs_page(
+        &self,
+        context: &C) -> Result<GetDocsPageResponse, ApiError>
+    {
+        info!("get_docs_page() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// The docs page's script (Swagger UI)
+    async fn get_docs_script(
+        &self,
+        context: &C) -> Result<GetDocsScriptResponse, ApiError>
+    {
+        info!("get_docs_script() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// The docs page's style sheet (Swagger UI)
+    async fn get_docs_style(
+        &self,
+        context: &C) -> Result<GetDocsStyleResponse, ApiError>
+    {
+        info!("get_docs_style() - X-Span-ID: {:?}", context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

@@ -41,6 +41,9 @@ use crate::{Api,
      ListInvitesResponse,
      DeleteInviteResponse,
      GetInviteByIdResponse,
+     GetDocsPageResponse,
+     GetDocsScriptResponse,
+     GetDocsStyleResponse,
      GetHealthResponse,
      GetOpenApiJsonResponse,
      GetOpenApiYamlResponse,
@@ -66,6 +69,9 @@ mod paths {
     lazy_static! {
         pub static ref GLOBAL_REGEX_SET: regex::RegexSet = regex::RegexSet::new(vec![
             r"^/admin_api/audit$",
+            r"^/admin_api/docs$",
+            r"^/admin_api/docs/swagger-ui-bundle.js$",
+            r"^/admin_api/docs/swagger-ui.css$",
             r"^/admin_api/groups$",
             r"^/admin_api/groups/(?P<id>[^/?#]*)$",
             r"^/admin_api/groups/(?P<id>[^/?#]*)/chats$",
@@ -92,70 +98,73 @@ mod paths {
         .expect("Unable to create global regex set");
     }
     pub(crate) static ID_AUDIT: usize = 0;
-    pub(crate) static ID_GROUPS: usize = 1;
-    pub(crate) static ID_GROUPS_ID: usize = 2;
+    pub(crate) static ID_DOCS: usize = 1;
+    pub(crate) static ID_DOCS_SWAGGER_UI_BUNDLE_JS: usize = 2;
+    pub(crate) static ID_DOCS_SWAGGER_UI_CSS: usize = 3;
+    pub(crate) static ID_GROUPS: usize = 4;
+    pub(crate) static ID_GROUPS_ID: usize = 5;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID");
     }
-    pub(crate) static ID_GROUPS_ID_CHATS: usize = 3;
+    pub(crate) static ID_GROUPS_ID_CHATS: usize = 6;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_CHATS: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/chats$")
                 .expect("Unable to create regex for GROUPS_ID_CHATS");
     }
-    pub(crate) static ID_GROUPS_ID_CHATS_CHAT_ID: usize = 4;
+    pub(crate) static ID_GROUPS_ID_CHATS_CHAT_ID: usize = 7;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_CHATS_CHAT_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/chats/(?P<chat_id>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID_CHATS_CHAT_ID");
     }
-    pub(crate) static ID_GROUPS_ID_MEMBERS_USERNAME: usize = 5;
+    pub(crate) static ID_GROUPS_ID_MEMBERS_USERNAME: usize = 8;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_MEMBERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/members/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID_MEMBERS_USERNAME");
     }
-    pub(crate) static ID_HEALTHZ: usize = 6;
-    pub(crate) static ID_INVITES: usize = 7;
-    pub(crate) static ID_INVITES_ACCOUNT: usize = 8;
-    pub(crate) static ID_INVITES_GROUP: usize = 9;
-    pub(crate) static ID_INVITES_RESET: usize = 10;
-    pub(crate) static ID_INVITES_ID: usize = 11;
+    pub(crate) static ID_HEALTHZ: usize = 9;
+    pub(crate) static ID_INVITES: usize = 10;
+    pub(crate) static ID_INVITES_ACCOUNT: usize = 11;
+    pub(crate) static ID_INVITES_GROUP: usize = 12;
+    pub(crate) static ID_INVITES_RESET: usize = 13;
+    pub(crate) static ID_INVITES_ID: usize = 14;
     lazy_static! {
         pub static ref REGEX_INVITES_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/invites/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for INVITES_ID");
     }
-    pub(crate) static ID_OPENAPI_JSON: usize = 12;
-    pub(crate) static ID_OPENAPI_YAML: usize = 13;
-    pub(crate) static ID_READYZ: usize = 14;
-    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 15;
-    pub(crate) static ID_SERVER_INFO: usize = 16;
-    pub(crate) static ID_SERVER_METRICS: usize = 17;
-    pub(crate) static ID_SERVICE_METRICS: usize = 18;
-    pub(crate) static ID_USERS: usize = 19;
-    pub(crate) static ID_USERS_USERNAME: usize = 20;
+    pub(crate) static ID_OPENAPI_JSON: usize = 15;
+    pub(crate) static ID_OPENAPI_YAML: usize = 16;
+    pub(crate) static ID_READYZ: usize = 17;
+    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 18;
+    pub(crate) static ID_SERVER_INFO: usize = 19;
+    pub(crate) static ID_SERVER_METRICS: usize = 20;
+    pub(crate) static ID_SERVICE_METRICS: usize = 21;
+    pub(crate) static ID_USERS: usize = 22;
+    pub(crate) static ID_USERS_USERNAME: usize = 23;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for USERS_USERNAME");
     }
-    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 21;
+    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 24;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_DEBUG: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/debug$")
                 .expect("Unable to create regex for USERS_USERNAME_DEBUG");
     }
-    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 22;
+    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 25;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_GROUPS: regex::Regex =
             #[allow(clippy::invalid_regex)]
@@ -419,6 +428,21 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
                 handle_get_invite_by_id(api_impl, uri, headers, body, context, validation).await
             },
 
+            // GetDocsPage - GET /docs
+            hyper::Method::GET if path.matched(paths::ID_DOCS) => {
+                handle_get_docs_page(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetDocsScript - GET /docs/swagger-ui-bundle.js
+            hyper::Method::GET if path.matched(paths::ID_DOCS_SWAGGER_UI_BUNDLE_JS) => {
+                handle_get_docs_script(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetDocsStyle - GET /docs/swagger-ui.css
+            hyper::Method::GET if path.matched(paths::ID_DOCS_SWAGGER_UI_CSS) => {
+                handle_get_docs_style(api_impl, uri, headers, body, context, validation).await
+            },
+
             // GetHealth - GET /healthz
             hyper::Method::GET if path.matched(paths::ID_HEALTHZ) => {
                 handle_get_health(api_impl, uri, headers, body, context, validation).await
@@ -495,6 +519,9 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             },
 
             _ if path.matched(paths::ID_AUDIT) => method_not_allowed(),
+            _ if path.matched(paths::ID_DOCS) => method_not_allowed(),
+            _ if path.matched(paths::ID_DOCS_SWAGGER_UI_BUNDLE_JS) => method_not_allowed(),
+            _ if path.matched(paths::ID_DOCS_SWAGGER_UI_CSS) => method_not_allowed(),
             _ if path.matched(paths::ID_GROUPS) => method_not_allowed(),
             _ if path.matched(paths::ID_GROUPS_ID) => method_not_allowed(),
             _ if path.matched(paths::ID_GROUPS_ID_CHATS) => method_not_allowed(),
@@ -4031,6 +4058,168 @@ where
 }
 
 #[allow(unused_variables)]
+async fn handle_get_docs_page<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_docs_page(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetDocsPageResponse::ThePage
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("text/html"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_docs_script<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_docs_script(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetDocsScriptResponse::TheScript
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/javascript"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_docs_style<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_docs_style(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetDocsStyleResponse::TheStyleSheet
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("text/css"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
 async fn handle_get_health<T, C, ReqBody>(
     mut api_impl: T,
     uri: hyper::Uri,
@@ -6487,6 +6676,12 @@ impl<T> RequestParser<T> for ApiRequestParser {
             hyper::Method::DELETE if path.matched(paths::ID_INVITES_ID) => Some("DeleteInvite"),
             // GetInviteById - GET /invites/{id}
             hyper::Method::GET if path.matched(paths::ID_INVITES_ID) => Some("GetInviteById"),
+            // GetDocsPage - GET /docs
+            hyper::Method::GET if path.matched(paths::ID_DOCS) => Some("GetDocsPage"),
+            // GetDocsScript - GET /docs/swagger-ui-bundle.js
+            hyper::Method::GET if path.matched(paths::ID_DOCS_SWAGGER_UI_BUNDLE_JS) => Some("GetDocsScript"),
+            // GetDocsStyle - GET /docs/swagger-ui.css
+            hyper::Method::GET if path.matched(paths::ID_DOCS_SWAGGER_UI_CSS) => Some("GetDocsStyle"),
             // GetHealth - GET /healthz
             hyper::Method::GET if path.matched(paths::ID_HEALTHZ) => Some("GetHealth"),
             // GetOpenApiJson - GET /openapi.json
