@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets
+.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -35,8 +35,26 @@ $(GENERATOR):
 generate: tools
 	PROSODY_ADMIN_REGENERATE=1 $(CARGO) build -p prosody_admin_api
 
+# The commit a build says it is (prosody-admin --version).
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CARGO_DEB := .tools/cargo/bin/cargo-deb
+CARGO_DEB_VERSION := 3.8.0
+
 build:
-	$(CARGO) build --release --bin prosody-admin
+	PROSODY_ADMIN_COMMIT=$(COMMIT) $(CARGO) build --release --bin prosody-admin
+
+# The Debian package (cargo-deb, pinned, installed repo-locally): the binary, a hardened
+# systemd unit and a commented config (contrib/), a prosody-admin system user.
+$(CARGO_DEB):
+	$(CARGO) install cargo-deb --version $(CARGO_DEB_VERSION) --locked --root .tools/cargo --quiet
+
+deb: $(CARGO_DEB)
+	PROSODY_ADMIN_COMMIT=$(COMMIT) $(CARGO) build --locked --release --bin prosody-admin
+	$(CARGO_DEB) -p prosody-admin --no-build
+
+# Installs it here with dpkg -i, verifies the unit, runs it as its user, purges it.
+test-deb: deb
+	tests/package/test-deb.sh
 
 # Starts the service on the embedded default: ./data/prosody-admin.sqlite, a bootstrap
 # admin token printed and written to ./data/admin-token (mode 0600).
@@ -58,7 +76,7 @@ clients/typescript/.stamp: $(SPEC) | tools
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
 # generation pipeline), then schemathesis and the generated Python and TypeScript
 # clients against a live server, then real Prosody 0.12 and 13 on the same database.
-test: lint lint-spec test-rust test-contract test-ts test-docs test-interop bench-smoke
+test: lint lint-spec test-rust test-contract test-ts test-docs test-interop bench-smoke test-deb
 
 # generated/ is the generator's output: its rustfmt.toml keeps
 # rustfmt off it and its manifest allows clippy's lints (both written by build.rs).

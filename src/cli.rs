@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use backend::username::Username;
 use backend::{Backend, Store};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Common, Config, LogFormat, ServeArgs, BOOTSTRAP_ADMIN};
 use crate::tasks::{self, GroupCommand, InviteCommand};
@@ -104,8 +104,23 @@ enum UserCommand {
     },
 }
 
+/// `--version`: the package version, the contract's version and the commit built (given
+/// by `make build`/`make deb` through PROSODY_ADMIN_COMMIT).
+fn version() -> String {
+    format!(
+        "{} (spec {}, commit {})",
+        env!("CARGO_PKG_VERSION"),
+        backend::contract::spec_version(),
+        option_env!("PROSODY_ADMIN_COMMIT").unwrap_or("unknown")
+    )
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().version(version()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if cli.common.log_format == LogFormat::Json {
         logger.format(|buf, record| {
