@@ -11,7 +11,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::config::{Common, Config, LogFormat, ServeArgs, BOOTSTRAP_ADMIN};
 use crate::tasks::{self, GroupCommand, InviteCommand};
 use crate::tls::Tls;
-use crate::{conn, http};
+use crate::{conn, http, monitor};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -192,6 +192,12 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         }
         if let Some(tls) = tls.clone() {
             tokio::spawn(reload_on_sighup(tls));
+        }
+        if let Some(m) = config.metrics_listen {
+            let l = tokio::net::TcpListener::bind(m).await.map_err(|e| format!("cannot listen on {m}: {e}"))?;
+            let a = l.local_addr().map_err(|e| e.to_string())?;
+            println!("prosody-admin metrics on http://{a}/metrics");
+            tokio::spawn(monitor::serve(l, backend.clone()));
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         // Tests and scripts wait for this line (stdout).

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:5380]
     #[arg(long, env = "PROSODY_ADMIN_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// A second, plain-HTTP listener for monitoring only: /metrics (the service's
+    /// OpenMetrics), /healthz, /readyz [default: none; the API serves them too]
+    #[arg(long, env = "PROSODY_ADMIN_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Admin JIDs, comma-separated (as Prosody's `admins`)
     #[arg(long, env = "PROSODY_ADMIN_ADMINS", value_delimiter = ',')]
     pub admins: Option<Vec<String>>,
@@ -131,6 +135,7 @@ struct File {
     prosody_version: Option<String>,
     host: Option<String>,
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     admins: Option<Vec<String>>,
     site_name: Option<String>,
     account_invite_ttl: Option<i64>,
@@ -203,6 +208,7 @@ pub struct Config {
     /// None: detect from the database (13 for a new one).
     pub prosody_version: Option<ProsodyVersion>,
     pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
     pub http: HttpSettings,
     pub settings: Settings,
 }
@@ -319,6 +325,7 @@ impl Config {
             database: common.database.clone().or(file.database).unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
             prosody_version,
             listen,
+            metrics_listen: serve.metrics_listen.or(file.metrics_listen),
             http,
             settings,
         })

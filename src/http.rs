@@ -39,7 +39,7 @@ type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
 
 /// The media type of `GET /service/metrics` (the generator writes it without the
 /// version Prometheus negotiates on).
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every route of the API lives under this prefix.
 pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;

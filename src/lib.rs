@@ -10,6 +10,7 @@
 //! - [`http`]: the HTTP layer in front of the generated router (auth, audit, body
 //!   limits, HEAD, no-store, JSON errors, logging); [`cors`]: OPTIONS and CORS;
 //!   [`throttle`]: failed authentications per client address.
+//! - [`monitor`]: the optional monitoring-only listener (metrics, health).
 //! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod conn;
 pub mod cors;
 pub mod http;
+pub mod monitor;
 pub mod response_cache;
 pub mod tasks;
 pub mod throttle;

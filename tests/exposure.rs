@@ -544,3 +544,22 @@ fn json_log_lines_for_collectors() {
     assert!(requests[1]["message"].as_str().unwrap().contains(" 401 "));
     assert!(!log.contains(&s.token));
 }
+
+#[test]
+fn monitoring_listener_serves_metrics_and_health_only() {
+    let s = Server::start_with(&["--metrics-listen", "127.0.0.1:0"]);
+    let line = s.stdout.iter().find_map(|l| l.strip_prefix("prosody-admin metrics on http://")).expect("metrics line");
+    let addr: SocketAddr = line.trim_end_matches("/metrics").parse().unwrap();
+    assert_eq!(s.admin("GET", "/users", None).status, 200);
+    let m = common::raw(addr, "GET", "/metrics", None, None);
+    assert_eq!(m.status, 200);
+    assert_eq!(m.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert!(m.body.contains("prosody_admin_requests_total{operation=\"listUsers\",status=\"200\"} 1"), "{}", m.body);
+    assert!(m.body.ends_with("# EOF\n"));
+    assert_eq!(common::raw(addr, "GET", "/readyz", None, None).status, 200);
+    assert_eq!(common::raw(addr, "GET", "/healthz", None, None).status, 200);
+    // Nothing of the API there, with or without a token.
+    let t = format!("Bearer {}", s.token);
+    assert_eq!(common::raw(addr, "GET", "/admin_api/users", None, Some(&t)).status, 404);
+    assert_eq!(common::raw(addr, "POST", "/metrics", Some("{}"), None).status, 405);
+}
