@@ -133,7 +133,7 @@ test-docs: tests/docs/node_modules/.stamp $(BIN)
 
 # Refreshes the vendored Swagger UI from the npm package pinned in tests/docs.
 docs-assets: tests/docs/node_modules/.stamp
-	cp tests/docs/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt} assets/swagger-ui/
+	cp tests/docs/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt} backend/assets/
 
 test-interop: $(PYVENV)/.stamp $(BIN)
 	tests/interop/install-prosody.sh

@@ -1,5 +1,5 @@
 //! The documentation page: Swagger UI (vendored from the pinned npm package, see
-//! `assets/swagger-ui/README.md`) over this server's own `/openapi.json`. Everything is
+//! `backend/assets/README.md`) over this server's own `/openapi.json`. Everything is
 //! in the binary: the page works offline, with no CDN.
 
 /// The page. Paths are relative to `/admin_api/docs`, so the page works under any
@@ -26,5 +26,5 @@ window.ui = SwaggerUIBundle({
 </html>
 "##;
 
-pub const STYLE: &str = include_str!("../../assets/swagger-ui/swagger-ui.css");
-pub const SCRIPT: &str = include_str!("../../assets/swagger-ui/swagger-ui-bundle.js");
+pub const STYLE: &str = include_str!("../assets/swagger-ui.css");
+pub const SCRIPT: &str = include_str!("../assets/swagger-ui-bundle.js");

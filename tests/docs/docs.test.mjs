@@ -36,8 +36,8 @@ async function startServer() {
 test("vendored Swagger UI is the pinned package", () => {
   for (const f of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
     assert.ok(
-      readFileSync(`../../assets/swagger-ui/${f}`).equals(readFileSync(`node_modules/swagger-ui-dist/${f}`)),
-      `assets/swagger-ui/${f} differs from swagger-ui-dist: run make docs-assets`,
+      readFileSync(`../../backend/assets/${f}`).equals(readFileSync(`node_modules/swagger-ui-dist/${f}`)),
+      `backend/assets/${f} differs from swagger-ui-dist: run make docs-assets`,
     );
   }
 });
