@@ -239,10 +239,11 @@ impl App {
             }
             return Err(r);
         }
-        if let Some(op) = route.operation(&method) {
+        let op = route.operation(&method);
+        if let Some(op) = op {
             *operation_out = op;
         }
-        let operation = route.operation(&method).unwrap_or("unknown").to_string();
+        let operation = op.unwrap_or("unknown").to_string();
         let writes = matches!(
             req.method(),
             &hyper::Method::POST | &hyper::Method::PUT | &hyper::Method::PATCH | &hyper::Method::DELETE

@@ -63,14 +63,21 @@ pub fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Makes room for one more entry in `map`: drops expired ones, then the oldest.
-fn make_room<K: Copy + Eq + std::hash::Hash>(map: &mut HashMap<K, Instant>, cap: usize, now: Instant, ttl: Duration) {
+/// Makes room for one more entry in `map`: drops entries older than `ttl` (by the time
+/// `since` reads off each value), then the oldest.
+fn make_room<K: Copy + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    now: Instant,
+    ttl: Duration,
+    since: impl Fn(&V) -> Instant,
+) {
     if map.len() < cap {
         return;
     }
-    map.retain(|_, t| now.duration_since(*t) < ttl);
+    map.retain(|_, v| now.duration_since(since(v)) < ttl);
     if map.len() >= cap {
-        if let Some(oldest) = map.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k) {
+        if let Some(oldest) = map.iter().min_by_key(|(_, v)| since(v)).map(|(k, _)| *k) {
             map.remove(&oldest);
         }
     }
@@ -120,15 +127,7 @@ impl Throttle {
             f.count = f.count.saturating_add(1);
             return;
         }
-        if failures.len() >= MAX_ADDRESSES {
-            let window = self.window;
-            failures.retain(|_, f| now.duration_since(f.since) < window);
-            if failures.len() >= MAX_ADDRESSES {
-                if let Some(oldest) = failures.iter().min_by_key(|(_, f)| f.since).map(|(k, _)| *k) {
-                    failures.remove(&oldest);
-                }
-            }
-        }
+        make_room(&mut failures, MAX_ADDRESSES, now, self.window, |f| f.since);
         failures.insert(k, Failures { since: now, count: 1 });
     }
 
@@ -141,7 +140,7 @@ impl Throttle {
         }
         let Ok(mut known) = self.known.write() else { return };
         if !known.contains_key(&token) {
-            make_room(&mut known, MAX_KNOWN, now, KNOWN_FOR);
+            make_room(&mut known, MAX_KNOWN, now, KNOWN_FOR, |t| *t);
         }
         known.insert(token, now);
     }

@@ -48,6 +48,21 @@ impl Status {
     }
 }
 
+/// A page of a listing (from the query parameters) and its `Link` header.
+async fn page_of<T, Fut>(
+    limit: Option<u64>,
+    after: Option<String>,
+    resource: &str,
+    list: impl FnOnce(Page) -> Fut,
+) -> Result<(Vec<T>, Option<String>), Failure>
+where
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), Failure>>,
+{
+    let page = Page::parse(limit, after.as_deref())?;
+    let (body, next) = list(page.clone()).await?;
+    Ok((body, page.link_to(resource, next)))
+}
+
 fn internal(op: &str, text: String) -> ApiError {
     log::error!("{op}: internal error: {text}");
     ApiError(text)
@@ -165,10 +180,7 @@ where
         after: Option<String>,
         _: &C,
     ) -> Result<ListGroupsResponse, ApiError> {
-        let r = match Page::parse(limit, after.as_deref()) {
-            Ok(p) => self.list_groups(p.clone()).await.map(|(body, next)| (body, p.link_to("/groups", next))),
-            Err(e) => Err(e),
-        };
+        let r = page_of(limit, after, "/groups", |p| self.list_groups(p)).await;
         respond(
             "listGroups",
             r,
@@ -294,10 +306,7 @@ where
         after: Option<String>,
         _: &C,
     ) -> Result<ListInvitesResponse, ApiError> {
-        let r = match Page::parse(limit, after.as_deref()) {
-            Ok(p) => self.list_invites(p.clone()).await.map(|(body, next)| (body, p.link_to("/invites", next))),
-            Err(e) => Err(e),
-        };
+        let r = page_of(limit, after, "/invites", |p| self.list_invites(p)).await;
         respond(
             "listInvites",
             r,
@@ -427,10 +436,7 @@ where
         after: Option<String>,
         _: &C,
     ) -> Result<ListUsersResponse, ApiError> {
-        let r = match Page::parse(limit, after.as_deref()) {
-            Ok(p) => self.list_users(p.clone()).await.map(|(body, next)| (body, p.link_to("/users", next))),
-            Err(e) => Err(e),
-        };
+        let r = page_of(limit, after, "/users", |p| self.list_users(p)).await;
         respond(
             "listUsers",
             r,

@@ -52,7 +52,9 @@ fn each(
         }
         taken += 1;
         let m = members.remove(&gid).unwrap_or_default();
-        last = Some(gid.clone());
+        if page.limit.is_some() {
+            last = Some(gid.clone());
+        }
         emit(to_model(db, gid, i, m)?)?;
     }
     Ok(None)

@@ -373,18 +373,19 @@ impl Backend {
     ) -> Result<(Option<String>, Option<i64>), Failure> {
         let all = self.all_invites().await?;
         let now = crate::now()?;
-        let (mut taken, mut last, mut until) = (0, None, None::<i64>);
+        let (mut taken, mut last, mut until) = (0, None::<&models::Invite>, None::<i64>);
         for i in all.list.iter().filter(|i| i.expires >= now) {
-            let key = sort_key(i);
+            // The sort key (a string) is only needed to compare with a cursor.
+            let key = if page.after.is_some() { sort_key(i) } else { String::new() };
             match page.admit(taken, &key) {
                 Admit::Before => continue,
-                Admit::Beyond => return Ok((last.map(|k: String| Page::cursor(&k)), until)),
+                Admit::Beyond => return Ok((last.map(|l| Page::cursor(&sort_key(l))), until)),
                 Admit::Take => {}
             }
             taken += 1;
             until = Some(until.map_or(i.expires, |u| u.min(i.expires)));
             emit(i)?;
-            last = Some(key);
+            last = Some(i);
         }
         Ok((None, until))
     }

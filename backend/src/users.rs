@@ -127,7 +127,10 @@ fn each(
             Admit::Beyond => more = true,
             Admit::Take => {
                 taken += 1;
-                last = Some(u.name.clone());
+                // Only a limited page can have a next one, named after its last item.
+                if page.limit.is_some() {
+                    last = Some(u.name.clone());
+                }
                 if let Err(e) = emit(to_model(s, u)) {
                     failed = Some(e);
                 }
