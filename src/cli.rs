@@ -150,9 +150,9 @@ fn run(cli: Cli) -> Result<(), String> {
     };
     let config = Config::resolve(&cli.common, &serve_args)?;
     let s = &config.settings;
-    let store = Store::open(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
-        .map_err(|e| format!("{}: {e}", config.database.display()))?;
-    log::info!("{}: Prosody {} layout", config.database.display(), store.version());
+    let store = Store::open_at(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
+        .map_err(|e| format!("{}: {e}", config.database))?;
+    log::info!("{}: Prosody {} layout", config.database, store.version());
     let backend = Backend::new(store, config.settings.clone());
     match cli.command {
         Command::Serve(_) => serve(config, backend),

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use backend::storage::Location;
 use backend::{ProsodyVersion, Settings};
 use clap::Args;
 use serde::Deserialize;
@@ -27,9 +28,15 @@ pub struct Common {
     /// TOML configuration file (keys as the long options, with `_`: `database`, `admins`, ...)
     #[arg(long, short = 'c', env = "PROSODY_ADMIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// SQLite database in Prosody 0.12's layout [default: data/prosody-admin.sqlite]
+    /// The database in Prosody's layout: a SQLite file, or a PostgreSQL URL
+    /// (postgresql://user@host:port/db, or postgresql://user@/db?host=/socket/dir)
+    /// [default: data/prosody-admin.sqlite]
     #[arg(long, env = "PROSODY_ADMIN_DATABASE", global = true)]
-    pub database: Option<PathBuf>,
+    pub database: Option<String>,
+    /// PostgreSQL password, if the URL has none (better here, from the environment or
+    /// the config file, than in the URL)
+    #[arg(long, env = "PROSODY_ADMIN_DATABASE_PASSWORD", global = true, hide_env_values = true)]
+    pub database_password: Option<String>,
     /// The VirtualHost administered [default: localhost]
     #[arg(long, env = "PROSODY_ADMIN_HOST", global = true)]
     pub host: Option<String>,
@@ -131,7 +138,8 @@ pub struct ServeArgs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    database: Option<PathBuf>,
+    database: Option<String>,
+    database_password: Option<String>,
     prosody_version: Option<String>,
     host: Option<String>,
     listen: Option<SocketAddr>,
@@ -204,7 +212,7 @@ pub struct TlsFiles {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database: PathBuf,
+    pub database: Location,
     /// None: detect from the database (13 for a new one).
     pub prosody_version: Option<ProsodyVersion>,
     pub listen: SocketAddr,
@@ -321,8 +329,12 @@ impl Config {
             (None, Some(v)) => Some(v.parse::<ProsodyVersion>().map_err(|e| format!("prosody_version: {e}"))?),
             (None, None) => None,
         };
+        let database = common.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        let database = Location::parse(&database)
+            .map_err(|e| format!("database: {e}"))?
+            .with_password(common.database_password.as_deref().or(file.database_password.as_deref()));
         Ok(Config {
-            database: common.database.clone().or(file.database).unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE)),
+            database,
             prosody_version,
             listen,
             metrics_listen: serve.metrics_listen.or(file.metrics_listen),
@@ -331,9 +343,11 @@ impl Config {
         })
     }
 
-    /// Where the bootstrap token is written: beside the database.
+    /// Where the bootstrap token is written: beside a SQLite database; in the working
+    /// directory for PostgreSQL.
     pub fn token_file(&self) -> PathBuf {
-        self.database.parent().unwrap_or(Path::new(".")).join("admin-token")
+        let dir = self.database.sqlite_path().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty());
+        dir.unwrap_or(Path::new(".")).join("admin-token")
     }
 }
 

@@ -2,11 +2,9 @@
 //! transaction, for writes), the host, and the layout profile. It hands out one typed
 //! handle per Prosody store, as `module:open_store` does.
 
-use r2d2_sqlite::rusqlite::Connection;
-
 use super::kinds::{Archive, KeyVal, Map};
 use super::pool::Scope;
-use super::rows::{self, ListingStores};
+use super::rows::{Conn, ListingStores};
 use super::stores::accounts::{self, Accounts};
 use super::stores::activity::{self, DeletionRequest, Lifecycle};
 use super::stores::audit::{self, AuditLog};
@@ -28,7 +26,7 @@ pub const CURRENT: &str = "current";
 pub const AVATAR_METADATA_NODE: &str = "urn:xmpp:avatar:metadata";
 
 pub struct Db<'c> {
-    c: &'c Connection,
+    c: Conn<'c>,
     scope: &'c Scope,
 }
 
@@ -49,7 +47,7 @@ pub struct UserRecord {
 }
 
 impl<'c> Db<'c> {
-    pub(super) fn new(c: &'c Connection, scope: &'c Scope) -> Db<'c> {
+    pub(super) fn new(c: Conn<'c>, scope: &'c Scope) -> Db<'c> {
         Db { c, scope }
     }
 
@@ -115,7 +113,7 @@ impl<'c> Db<'c> {
 
     /// Prosody's `delete_user` purge: every row of the user on this host, both tables.
     pub fn purge_user(&self, user: &str) -> Result<(), StoreError> {
-        Ok(rows::purge_user(self.c, &self.scope.host, user)?)
+        self.c.purge_user(&self.scope.host, user)
     }
 
     /// One account with what a listing shows of it; None when it does not exist.
@@ -156,7 +154,7 @@ impl<'c> Db<'c> {
             cleanup: activity::CLEANUP,
         };
         let version = self.scope.version;
-        rows::list_accounts(self.c, &self.scope.host, &stores, after, limit, |u| {
+        self.c.list_accounts(&self.scope.host, &stores, after, limit, &mut |u| {
             visit(UserRecord {
                 name: u.name,
                 nick: u.nick,

@@ -8,12 +8,11 @@
 
 use std::marker::PhantomData;
 
-use r2d2_sqlite::rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::rows::{self, At};
+use super::rows::{At, Conn};
 use super::StoreError;
 use crate::values::Value;
 
@@ -38,19 +37,19 @@ fn encode<V: Serialize>(store: &str, user: &str, v: &V) -> Result<Json, StoreErr
 
 /// A keyval store of tables: `T` is the table (a struct, or a map for free-form ones).
 pub struct KeyVal<'a, T> {
-    c: &'a Connection,
+    c: Conn<'a>,
     at: At<'a>,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
-    pub(super) fn new(c: &'a Connection, host: &'a str, store: &'a str) -> Self {
+    pub(super) fn new(c: Conn<'a>, host: &'a str, store: &'a str) -> Self {
         KeyVal { c, at: At { host, store }, _t: PhantomData }
     }
 
     /// The user's table, None when the user has no row.
     pub fn get(&self, user: &str) -> Result<Option<T>, StoreError> {
-        let rows = rows::kv_all(self.c, self.at, user)?;
+        let rows = self.c.kv_all(self.at, user)?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -67,29 +66,29 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
         let Json::Object(table) = encode(self.at.store, user, v)? else {
             return Err(bad(self.at.store, user, "a keyval value must be a table"));
         };
-        rows::kv_clear(self.c, self.at, user)?;
+        self.c.kv_clear(self.at, user)?;
         for (k, j) in table {
             if let Some(v) = Value::from_json(j) {
-                rows::kv_set(self.c, self.at, user, &k, &v)?;
+                self.c.kv_set(self.at, user, &k, &v)?;
             }
         }
         Ok(())
     }
 
     pub fn exists(&self, user: &str) -> Result<bool, StoreError> {
-        Ok(rows::kv_exists(self.c, self.at, user)?)
+        self.c.kv_exists(self.at, user)
     }
 
     /// Removes the user's table.
     pub fn clear(&self, user: &str) -> Result<(), StoreError> {
-        rows::kv_clear(self.c, self.at, user)?;
+        self.c.kv_clear(self.at, user)?;
         Ok(())
     }
 
     /// Every user's table, sorted by user: one query, grouped here.
     pub fn every(&self) -> Result<Vec<(String, T)>, StoreError> {
         let mut tables: Vec<(String, JsonMap<String, Json>)> = Vec::new();
-        for (user, k, v) in rows::store_rows(self.c, self.at)? {
+        for (user, k, v) in self.c.store_rows(self.at)? {
             let j = field(self.at.store, &user, &k, &v)?;
             match tables.last_mut() {
                 Some((u, t)) if *u == user => {
@@ -108,34 +107,34 @@ impl<'a, T: Serialize + DeserializeOwned> KeyVal<'a, T> {
 
     /// The users that have a table, sorted.
     pub fn users(&self) -> Result<Vec<String>, StoreError> {
-        Ok(rows::store_users(self.c, self.at)?)
+        self.c.store_users(self.at)
     }
 
     /// How many users have a numeric field `key` of at least `min`.
     pub fn count_at_least(&self, key: &str, min: i64) -> Result<i64, StoreError> {
-        Ok(rows::count_at_least(self.c, self.at, key, min)?)
+        self.c.count_at_least(self.at, key, min)
     }
 
     /// Whether any user of the host has a table.
     pub fn any(&self) -> Result<bool, StoreError> {
-        Ok(rows::store_any(self.c, self.at)?)
+        self.c.store_any(self.at)
     }
 }
 
 /// A map store: one `V` per (user, key).
 pub struct Map<'a, V> {
-    c: &'a Connection,
+    c: Conn<'a>,
     at: At<'a>,
     _v: PhantomData<fn() -> V>,
 }
 
 impl<'a, V: Serialize + DeserializeOwned> Map<'a, V> {
-    pub(super) fn new(c: &'a Connection, host: &'a str, store: &'a str) -> Self {
+    pub(super) fn new(c: Conn<'a>, host: &'a str, store: &'a str) -> Self {
         Map { c, at: At { host, store }, _v: PhantomData }
     }
 
     pub fn get(&self, user: &str, key: &str) -> Result<Option<V>, StoreError> {
-        match rows::kv_get(self.c, self.at, user, key)? {
+        match self.c.kv_get(self.at, user, key)? {
             Some(v) => decode(self.at.store, user, key, v).map(Some),
             None => Ok(None),
         }
@@ -143,28 +142,29 @@ impl<'a, V: Serialize + DeserializeOwned> Map<'a, V> {
 
     pub fn set(&self, user: &str, key: &str, v: &V) -> Result<(), StoreError> {
         match Value::from_json(encode(self.at.store, user, v)?) {
-            Some(v) => Ok(rows::kv_set(self.c, self.at, user, key, &v)?),
+            Some(v) => self.c.kv_set(self.at, user, key, &v),
             None => self.delete(user, key).map(|_| ()),
         }
     }
 
     /// Removes one key; whether it existed.
     pub fn delete(&self, user: &str, key: &str) -> Result<bool, StoreError> {
-        Ok(rows::kv_delete(self.c, self.at, user, key)?)
+        self.c.kv_delete(self.at, user, key)
     }
 
     /// Removes every key of the user.
     pub fn clear(&self, user: &str) -> Result<usize, StoreError> {
-        Ok(rows::kv_clear(self.c, self.at, user)?)
+        self.c.kv_clear(self.at, user)
     }
 
     pub fn exists(&self, user: &str) -> Result<bool, StoreError> {
-        Ok(rows::kv_exists(self.c, self.at, user)?)
+        self.c.kv_exists(self.at, user)
     }
 
     /// Every (key, value) of the user, sorted by key.
     pub fn all(&self, user: &str) -> Result<Vec<(String, V)>, StoreError> {
-        rows::kv_all(self.c, self.at, user)?
+        self.c
+            .kv_all(self.at, user)?
             .into_iter()
             .map(|(k, v)| decode(self.at.store, user, &k, v).map(|v| (k, v)))
             .collect()
@@ -172,12 +172,13 @@ impl<'a, V: Serialize + DeserializeOwned> Map<'a, V> {
 
     /// The keys of the user, sorted, whatever their values.
     pub fn keys(&self, user: &str) -> Result<Vec<String>, StoreError> {
-        Ok(rows::kv_all(self.c, self.at, user)?.into_iter().map(|(k, _)| k).collect())
+        Ok(self.c.kv_all(self.at, user)?.into_iter().map(|(k, _)| k).collect())
     }
 
     /// Every (user, key, value) of the host, sorted by user then key.
     pub fn every(&self) -> Result<Vec<(String, String, V)>, StoreError> {
-        rows::store_rows(self.c, self.at)?
+        self.c
+            .store_rows(self.at)?
             .into_iter()
             .map(|(u, k, v)| decode(self.at.store, &u, &k, v).map(|v| (u, k, v)))
             .collect()
@@ -185,7 +186,7 @@ impl<'a, V: Serialize + DeserializeOwned> Map<'a, V> {
 
     /// The users that have `key` (`get_all(key)`), sorted.
     pub fn users_with(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        Ok(rows::users_with_key(self.c, self.at, key)?)
+        self.c.users_with_key(self.at, key)
     }
 }
 
@@ -199,13 +200,13 @@ pub struct Item {
 
 /// An archive store (items of a PEP node, offline messages, ...).
 pub struct Archive<'a> {
-    c: &'a Connection,
+    c: Conn<'a>,
     host: &'a str,
     store: String,
 }
 
 impl<'a> Archive<'a> {
-    pub(super) fn new(c: &'a Connection, host: &'a str, store: String) -> Self {
+    pub(super) fn new(c: Conn<'a>, host: &'a str, store: String) -> Self {
         Archive { c, host, store }
     }
 
@@ -214,27 +215,29 @@ impl<'a> Archive<'a> {
     }
 
     pub fn get(&self, user: &str, id: &str) -> Result<Option<Item>, StoreError> {
-        Ok(rows::archive_get(self.c, self.at(), user, id)?.map(|(when, with, value)| Item { when, with, value }))
+        Ok(self.c.archive_get(self.at(), user, id)?.map(|(when, with, value)| Item { when, with, value }))
     }
 
     /// Stores an item, replacing one with the same id.
     pub fn put(&self, user: &str, id: &str, item: &Item) -> Result<(), StoreError> {
-        Ok(rows::archive_put(self.c, self.at(), user, id, item.when, &item.with, &item.value)?)
+        self.c.archive_put(self.at(), user, id, item.when, &item.with, &item.value)
     }
 
     pub fn delete(&self, user: &str, id: &str) -> Result<bool, StoreError> {
-        Ok(rows::archive_delete(self.c, self.at(), user, id)?)
+        self.c.archive_delete(self.at(), user, id)
     }
 
     /// Appends an item with a fresh id; returns its position (`sort_id`).
     pub fn append(&self, user: &str, id: &str, item: &Item) -> Result<i64, StoreError> {
-        Ok(rows::archive_append(self.c, self.at(), user, id, item.when, &item.with, &item.value)?)
+        self.c.archive_append(self.at(), user, id, item.when, &item.with, &item.value)
     }
 
     /// Up to `limit` items, newest first, those before position `before` if given:
     /// (position, id, item).
     pub fn newest(&self, user: &str, before: Option<i64>, limit: i64) -> Result<Vec<(i64, String, Item)>, StoreError> {
-        Ok(rows::archive_page(self.c, self.at(), user, before, limit)?
+        Ok(self
+            .c
+            .archive_page(self.at(), user, before, limit)?
             .into_iter()
             .map(|(pos, id, when, with, value)| (pos, id, Item { when, with, value }))
             .collect())

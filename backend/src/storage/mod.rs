@@ -7,15 +7,18 @@
 //! decodes its rows into a serde type in one place ([`stores`]).
 //!
 //! Module map:
-//! - [`pool`]: [`Store`]: the connection pool, the generation counter, `read`/`write`
-//!   off the async runtime, one `BEGIN IMMEDIATE` transaction per write.
+//! - [`location`]: [`Location`]: a SQLite file or a PostgreSQL URL.
+//! - [`pool`]: [`Store`]: the connection pool of either engine, the generation counter,
+//!   `read`/`write` off the async runtime.
 //! - [`profile`]: the layout profile (Prosody 0.12 or 13) and how it is chosen.
 //! - [`schema`]: each version's DDL, detection of the version a database has.
 //! - [`writer`]: group commit: the thread that runs waiting writes together, each in
 //!   its savepoint, one commit for all.
 //! - [`stats`]: counters for the service's metrics (pool waits, busy retries, commits).
-//! - [`watch`]: the thread that notices other processes' commits (`data_version`).
-//! - [`rows`]: the only SQL: the keyval/map/archive primitives and the listing query.
+//! - [`watch`]: the thread that notices other processes' commits (SQLite's
+//!   `data_version`; PostgreSQL's notifications from our trigger).
+//! - [`rows`]: the only SQL: the keyval/map/archive primitives and the listing query,
+//!   as the trait [`rows::Rows`], once per engine (`rows/sqlite.rs`, `rows/pg.rs`).
 //! - [`kinds`]: generic typed handles (`KeyVal<T>`, `Map<V>`, `Archive`) over [`rows`].
 //! - [`stores`]: the concrete Prosody stores (accounts, roles, tokens, invites, groups,
 //!   MUC, PEP, push), the profile differences among them.
@@ -28,6 +31,7 @@
 
 mod db;
 pub mod kinds;
+mod location;
 mod pool;
 pub mod profile;
 mod rows;
@@ -38,6 +42,7 @@ mod watch;
 mod writer;
 
 pub use db::{Db, UserRecord, AVATAR_METADATA_NODE, CURRENT, NICK_NODE};
+pub use location::Location;
 pub use pool::{Store, POOL_SIZE};
 pub use profile::ProsodyVersion;
 

@@ -1,9 +1,9 @@
-//! [`Store`]: the database handle the service keeps. Reads: a small r2d2 pool of SQLite
-//! connections, every call on tokio's blocking pool, never on the async runtime. Writes:
-//! the writer thread's connection ([`super::writer`]), in `BEGIN IMMEDIATE`
-//! transactions that carry the writes waiting together, each in a savepoint, so a
-//! request that fails part-way leaves the database unchanged; transactions stay short
-//! because Prosody writes the same file.
+//! [`Store`]: the database handle the service keeps, on either engine. Reads: a small
+//! r2d2 pool of connections, every call on tokio's blocking pool, never on the async
+//! runtime (on PostgreSQL each read is one REPEATABLE READ snapshot). Writes: the writer
+//! thread's connection ([`super::writer`]), in transactions that carry the writes
+//! waiting together, each in a savepoint, so a request that fails part-way leaves the
+//! database unchanged; transactions stay short because Prosody writes the same tables.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,9 +15,10 @@ use r2d2_sqlite::SqliteConnectionManager;
 
 use std::sync::mpsc::Sender;
 
+use super::rows::pg::PgConn;
 use super::stats::{self, Snapshot, Stats};
-use super::writer::{self, Call, Job};
-use super::{schema, watch, Db, ProsodyVersion, StoreError};
+use super::writer::{self, Call, Job, WriterConn};
+use super::{schema, watch, Db, Location, ProsodyVersion, StoreError};
 
 /// How long a statement waits for Prosody (or another connection) to release a lock.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,11 +35,43 @@ pub(super) struct Scope {
     pub version: ProsodyVersion,
 }
 
+/// The pooled connections of either engine.
+#[derive(Clone)]
+enum Engine {
+    Sqlite { pool: r2d2::Pool<SqliteConnectionManager>, path: PathBuf },
+    Postgres { pool: r2d2::Pool<PgManager>, config: Arc<postgres::Config> },
+}
+
+/// r2d2's manager of PostgreSQL connections. A connection handed back inside a
+/// transaction (its call panicked) or closed is dropped, never reused.
+pub(super) struct PgManager(pub Arc<postgres::Config>);
+
+/// Opens a PostgreSQL connection (blocking; never on the async runtime).
+pub(super) fn pg_connect(config: &postgres::Config) -> Result<PgConn, StoreError> {
+    Ok(PgConn::new(config.connect(postgres::NoTls)?))
+}
+
+impl r2d2::ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<PgConn, StoreError> {
+        pg_connect(&self.0)
+    }
+
+    fn is_valid(&self, c: &mut PgConn) -> Result<(), StoreError> {
+        c.batch("")
+    }
+
+    fn has_broken(&self, c: &mut PgConn) -> bool {
+        c.is_closed() || c.in_transaction()
+    }
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: r2d2::Pool<SqliteConnectionManager>,
-    path: PathBuf,
+    engine: Engine,
     scope: Arc<Scope>,
     /// Moves whenever the database may have changed (see [`crate::cache`]).
     generation: Arc<AtomicU64>,
@@ -57,10 +90,54 @@ fn init(c: &mut Connection) -> Result<(), r2d2_sqlite::rusqlite::Error> {
 }
 
 impl Store {
+    /// Opens (creating if needed) the SQLite database of `host` (see [`Store::open_at`]).
+    pub fn open(path: &Path, host: &str, muc_host: &str, version: Option<ProsodyVersion>) -> Result<Store, StoreError> {
+        Store::open_at(&Location::Sqlite(path.to_path_buf()), host, muc_host, version)
+    }
+
     /// Opens (creating if needed) the database of `host`: detects its Prosody version
     /// (see [`schema::prepare`]; `version` is the configured one, if any) and creates
     /// the schema of a new database. A mismatch is an error before anything is written.
-    pub fn open(path: &Path, host: &str, muc_host: &str, version: Option<ProsodyVersion>) -> Result<Store, StoreError> {
+    /// Blocking: call it before the async runtime starts (or off it).
+    pub fn open_at(
+        location: &Location,
+        host: &str,
+        muc_host: &str,
+        version: Option<ProsodyVersion>,
+    ) -> Result<Store, StoreError> {
+        let (engine, version, wconn) = match location {
+            Location::Sqlite(path) => Self::open_sqlite(path, version)?,
+            Location::Postgres(config) => {
+                let config = Arc::new((**config).clone());
+                let pool = r2d2::Pool::builder()
+                    .max_size(POOL_SIZE)
+                    .connection_timeout(Duration::from_secs(10))
+                    // `is_valid` would cost a round trip per read; `has_broken` drops
+                    // closed connections when they come back.
+                    .test_on_check_out(false)
+                    .build(PgManager(config.clone()))?;
+                let version = schema::prepare_pg(&*pool.get()?, version)?;
+                let wconn = WriterConn::Postgres { conn: pg_connect(&config)?, config: config.clone() };
+                (Engine::Postgres { pool, config }, version, wconn)
+            }
+        };
+        let scope = Arc::new(Scope { host: host.to_string(), muc_host: muc_host.to_string(), version });
+        let generation = Arc::new(AtomicU64::new(0));
+        let g = generation.clone();
+        let stats = Arc::new(Stats::default());
+        let st = stats.clone();
+        let writer = writer::start(wconn, scope.clone(), move |writes| {
+            st.commits.fetch_add(1, Ordering::Relaxed);
+            st.writes.fetch_add(writes as u64, Ordering::Relaxed);
+            g.fetch_add(1, Ordering::AcqRel);
+        })?;
+        Ok(Store { engine, scope, generation, writer, stats })
+    }
+
+    fn open_sqlite(
+        path: &Path,
+        version: Option<ProsodyVersion>,
+    ) -> Result<(Engine, ProsodyVersion, WriterConn), StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
@@ -76,19 +153,9 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             log::warn!("database journal mode is {mode}, not wal");
         }
-        let scope = Arc::new(Scope { host: host.to_string(), muc_host: muc_host.to_string(), version });
-        let generation = Arc::new(AtomicU64::new(0));
         let mut wconn = Connection::open(path)?;
         init(&mut wconn)?;
-        let g = generation.clone();
-        let stats = Arc::new(Stats::default());
-        let st = stats.clone();
-        let writer = writer::start(wconn, scope.clone(), move |writes| {
-            st.commits.fetch_add(1, Ordering::Relaxed);
-            st.writes.fetch_add(writes as u64, Ordering::Relaxed);
-            g.fetch_add(1, Ordering::AcqRel);
-        })?;
-        Ok(Store { pool, path: path.to_path_buf(), scope, generation, writer, stats })
+        Ok((Engine::Sqlite { pool, path: path.to_path_buf() }, version, WriterConn::Sqlite(wconn)))
     }
 
     /// The Prosody version whose layout this database has.
@@ -99,16 +166,18 @@ impl Store {
     /// Whether the database can be opened and read at its path now, with a fresh
     /// connection (what a restart, or Prosody, would do): readiness. Off the runtime.
     pub async fn probe(&self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let c = Connection::open_with_flags(
-                &path,
-                r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            c.busy_timeout(BUSY_TIMEOUT)?;
-            schema::probe(&c)?;
-            Ok(())
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || match engine {
+            Engine::Sqlite { path, .. } => {
+                let c = Connection::open_with_flags(
+                    &path,
+                    r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                schema::probe(&c)
+            }
+            Engine::Postgres { config, .. } => schema::probe_pg(&pg_connect(&config)?),
         })
         .await
         .map_err(|e| StoreError(format!("probe task failed: {e}")))?
@@ -128,14 +197,14 @@ impl Store {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Starts the thread that watches for commits by other processes (Prosody, the CLI)
-    /// every `interval`; it ends with the last `Store`.
+    /// Starts the thread that watches for commits by other processes (Prosody, the CLI,
+    /// other replicas): SQLite's `data_version` every `interval`; PostgreSQL's
+    /// notifications as they come. It ends with the last `Store`.
     pub fn watch(&self, interval: Duration) -> Result<(), StoreError> {
-        watch::start(&self.path, &self.generation, interval)
-    }
-
-    fn db<'c>(&'c self, conn: &'c Connection) -> Db<'c> {
-        Db::new(conn, &self.scope)
+        match &self.engine {
+            Engine::Sqlite { path, .. } => watch::start(path, &self.generation, interval),
+            Engine::Postgres { config, .. } => watch::start_pg(config.clone(), &self.generation),
+        }
     }
 
     /// Runs `f` on a pooled connection, off the async runtime.
@@ -171,20 +240,29 @@ impl Store {
     }
 
     /// The synchronous form of [`Store::write`], for the command-line tools.
-    /// One `BEGIN IMMEDIATE` transaction of its own on a pooled connection (the CLI
-    /// writes rarely and alone; no audit record: only API requests have one).
+    /// One write transaction of its own on a pooled connection (the CLI writes rarely
+    /// and alone; no audit record: only API requests have one).
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
         E: From<StoreError>,
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let out = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
-            let out = f(&self.db(&tx))?; // dropping `tx` on the error path rolls back
-            tx.commit().map_err(StoreError::from)?;
-            Ok(out)
-        })();
+        let out = match &self.engine {
+            Engine::Sqlite { pool, .. } => (|| {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+                let out = f(&Db::new(&*tx, &self.scope))?; // dropping `tx` on the error path rolls back
+                tx.commit().map_err(StoreError::from)?;
+                Ok(out)
+            })(),
+            Engine::Postgres { pool, .. } => (|| {
+                let conn = pool.get().map_err(StoreError::from)?;
+                conn.begin_write()?;
+                let out = f(&Db::new(&*conn, &self.scope));
+                conn.end(out.is_ok())?;
+                out
+            })(),
+        };
         // After the commit (or a rollback, harmlessly): caches filled before it are stale.
         self.bump();
         out
@@ -197,10 +275,27 @@ impl Store {
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
         let t = std::time::Instant::now();
-        let conn = self.pool.get().map_err(StoreError::from)?;
-        let waited = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.stats.pool_acquires.fetch_add(1, Ordering::Relaxed);
-        self.stats.pool_wait_micros.fetch_add(waited, Ordering::Relaxed);
-        f(&self.db(&conn))
+        let counted = |stats: &Stats| {
+            let waited = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+            stats.pool_acquires.fetch_add(1, Ordering::Relaxed);
+            stats.pool_wait_micros.fetch_add(waited, Ordering::Relaxed);
+        };
+        match &self.engine {
+            Engine::Sqlite { pool, .. } => {
+                let conn = pool.get().map_err(StoreError::from)?;
+                counted(&self.stats);
+                f(&Db::new(&*conn, &self.scope))
+            }
+            Engine::Postgres { pool, .. } => {
+                let conn = pool.get().map_err(StoreError::from)?;
+                counted(&self.stats);
+                conn.begin_read()?;
+                let out = f(&Db::new(&*conn, &self.scope));
+                // Read only: ending it cannot lose anything, but a connection that
+                // cannot end it is not handed out again (see `PgManager::has_broken`).
+                conn.end(out.is_ok())?;
+                out
+            }
+        }
     }
 }

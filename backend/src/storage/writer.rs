@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use r2d2_sqlite::rusqlite::Connection;
 
-use super::pool::Scope;
+use super::pool::{pg_connect, Scope};
+use super::rows::pg::PgConn;
+use super::rows::Conn;
 use super::{Db, StoreError};
 use crate::audit::{AuditRecord, Pending};
 
@@ -72,23 +74,73 @@ where
     }
 }
 
+/// The writer thread's connection.
+pub(super) enum WriterConn {
+    /// `BEGIN IMMEDIATE`: the file's write lock for the whole transaction.
+    Sqlite(Connection),
+    /// The write lock of all replicas ([`super::rows::pg::WRITE_LOCK`]); reconnects
+    /// when the server closed the connection (a restart, a failover).
+    Postgres { conn: PgConn, config: Arc<postgres::Config> },
+}
+
+impl WriterConn {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        match self {
+            WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            WriterConn::Postgres { conn, config } => {
+                if conn.is_closed() {
+                    log::warn!("the database connection of the writer was closed: reconnecting");
+                    *conn = pg_connect(config)?;
+                }
+                let r = conn.begin_write();
+                if r.is_err() && conn.in_transaction() {
+                    let _ = conn.end(false);
+                }
+                r
+            }
+        }
+    }
+
+    /// Statements without parameters (savepoints).
+    fn exec(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            WriterConn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            WriterConn::Postgres { conn, .. } => conn.batch(sql),
+        }
+    }
+
+    fn end(&self, commit: bool) -> Result<(), StoreError> {
+        match self {
+            WriterConn::Sqlite(c) => Ok(c.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?),
+            WriterConn::Postgres { conn, .. } => conn.end(commit),
+        }
+    }
+
+    fn rows(&self) -> Conn<'_> {
+        match self {
+            WriterConn::Sqlite(c) => c,
+            WriterConn::Postgres { conn, .. } => conn,
+        }
+    }
+}
+
 /// Starts the writer thread on `conn`; it ends when every sender is gone.
 /// `after_commit` runs after each batch, with its number of writes (the caches'
 /// generation moves; the counters count).
 pub(super) fn start(
-    conn: Connection,
+    mut conn: WriterConn,
     scope: Arc<Scope>,
     after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("prosody-admin-writer".into())
-        .spawn(move || run(&conn, &scope, &rx, &after_commit))
+        .spawn(move || run(&mut conn, &scope, &rx, &after_commit))
         .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
     Ok(tx)
 }
 
-fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
+fn run(conn: &mut WriterConn, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -112,21 +164,20 @@ fn run(conn: &Connection, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn 
 type Answers = Vec<(Box<dyn Write>, Option<StoreError>)>;
 
 /// Runs a batch in one transaction; the answers to give once it is over.
-fn commit(conn: &Connection, scope: &Scope, batch: Vec<Job>) -> Answers {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let e = StoreError::from(e);
+fn commit(conn: &mut WriterConn, scope: &Scope, batch: Vec<Job>) -> Answers {
+    if let Err(e) = conn.begin() {
         return batch.into_iter().map(|j| (j.write, Some(e.clone()))).collect();
     }
-    let db = Db::new(conn, scope);
+    let conn = &*conn;
+    let db = Db::new(conn.rows(), scope);
     let mut ran = Vec::with_capacity(batch.len());
     for job in batch {
         ran.push(one(conn, &db, job));
     }
-    match conn.execute_batch("COMMIT") {
+    match conn.end(true) {
         Ok(()) => ran.into_iter().map(|(w, failed, _)| (w, failed)).collect(),
         Err(e) => {
-            let e = StoreError::from(e);
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.end(false);
             ran.into_iter()
                 .map(|(w, _, carried)| {
                     // Not committed: the record is still the request's to write.
@@ -146,10 +197,10 @@ type Ran = (Box<dyn Write>, Option<StoreError>, Option<(Arc<Pending>, AuditRecor
 
 /// One write in its savepoint: kept when it and its audit record succeeded, rolled back
 /// otherwise.
-fn one(conn: &Connection, db: &Db<'_>, job: Job) -> Ran {
+fn one(conn: &WriterConn, db: &Db<'_>, job: Job) -> Ran {
     let Job { mut write, audit } = job;
-    if let Err(e) = conn.execute_batch("SAVEPOINT prosody_admin_write") {
-        return (write, Some(StoreError::from(e)), None);
+    if let Err(e) = conn.exec("SAVEPOINT prosody_admin_write") {
+        return (write, Some(e), None);
     }
     let mut failed = None;
     let ok = match std::panic::catch_unwind(AssertUnwindSafe(|| write.run(db))) {
@@ -179,10 +230,10 @@ fn one(conn: &Connection, db: &Db<'_>, job: Job) -> Ran {
     } else {
         "ROLLBACK TO prosody_admin_write; RELEASE prosody_admin_write"
     };
-    if let Err(e) = conn.execute_batch(end) {
+    if let Err(e) = conn.exec(end) {
         // The savepoint is in an unknown state: fail this write; the commit decides
         // for the rest.
-        failed.get_or_insert(StoreError::from(e));
+        failed.get_or_insert(e);
     }
     (write, failed, carried)
 }

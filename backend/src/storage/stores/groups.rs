@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value as Json};
 
 use crate::storage::kinds::{KeyVal, Map};
-use crate::storage::{rows, StoreError};
+use crate::storage::StoreError;
 
 pub(in crate::storage) const INFO: &str = "group_info";
 pub(in crate::storage) const MEMBERS: &str = "groups";
@@ -74,7 +74,7 @@ pub struct GroupInfo {
 pub struct Groups<'a> {
     pub(in crate::storage) info: KeyVal<'a, GroupInfo>,
     pub(in crate::storage) members: Map<'a, Json>,
-    pub(in crate::storage) c: &'a r2d2_sqlite::rusqlite::Connection,
+    pub(in crate::storage) c: crate::storage::rows::Conn<'a>,
     pub(in crate::storage) host: &'a str,
     pub(in crate::storage) muc_host: &'a str,
 }
@@ -244,7 +244,7 @@ impl Groups<'_> {
     /// Every row of a room of ours, and its `persistent` mark.
     fn destroy_room(&self, jid: &str) -> Result<(), StoreError> {
         if let Some(room) = self.room_of(jid) {
-            rows::purge_user(self.c, self.muc_host, &room)?;
+            self.c.purge_user(self.muc_host, &room)?;
             Map::<Json>::new(self.c, self.muc_host, MUC_PERSISTENT).delete("", jid)?;
         }
         Ok(())
