@@ -178,7 +178,10 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2)
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(async move {
+    // The last handle on the storage is dropped here, after the runtime: a PostgreSQL
+    // connection closes with a blocking call, which must not run on a runtime thread.
+    let storage = backend.clone();
+    let out = rt.block_on(async move {
         let tls = config.http.tls.as_ref().map(Tls::new).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -207,7 +210,10 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         conn::serve(listener, tls, app, config.http, http::shutdown_signal(), Duration::from_secs(10))
             .await
             .map_err(|e| e.to_string())
-    })
+    });
+    drop(rt);
+    drop(storage);
+    out
 }
 
 /// Reloads the certificate and key on each SIGHUP (new handshakes get them).

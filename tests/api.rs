@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{default_roles, eventually, is_13, now, put_archive, put_row, seed_fields, token_string, Server};
+use common::{default_roles, eventually, is_13, now, seed_fields, token_string, Server};
 use serde_json::{json, Value};
 
 fn count_rows(s: &Server) -> (i64, i64) {
-    let c = s.sqlite();
-    let a = c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap();
-    let b = c.query_row("SELECT count(*) FROM prosodyarchive", [], |r| r.get(0)).unwrap();
-    (a, b)
+    let c = s.sql();
+    (c.one("SELECT count(*) FROM prosody", &[]), c.one("SELECT count(*) FROM prosodyarchive", &[]))
 }
 
 #[test]
@@ -101,9 +99,8 @@ fn users_get_update_delete() {
     assert_eq!(s.admin("GET", "/users/bob", None).status, 404);
     assert_eq!(s.admin("DELETE", "/users/bob", None).status, 404);
     assert_eq!(s.admin("DELETE", "/users/a%40b", None).status, 400);
-    let n: i64 = s.sqlite().query_row("SELECT count(*) FROM prosody WHERE user='bob'", [], |r| r.get(0)).unwrap();
-    let m: i64 =
-        s.sqlite().query_row("SELECT count(*) FROM prosodyarchive WHERE user='bob'", [], |r| r.get(0)).unwrap();
+    let n: i64 = s.sql().one("SELECT count(*) FROM prosody WHERE \"user\"='bob'", &[]);
+    let m: i64 = s.sql().one("SELECT count(*) FROM prosodyarchive WHERE \"user\"='bob'", &[]);
     assert_eq!((n, m), (0, 0));
 }
 
@@ -143,14 +140,10 @@ fn groups_and_memberships() {
     assert_eq!(s.admin("GET", "/users/admin/groups", None).json(), json!([]));
     assert_eq!(s.admin("GET", "/users/nobody/groups", None).status, 404);
     // The group chat knows its member.
-    let aff: String = s
-        .sqlite()
-        .query_row(
-            "SELECT value FROM prosody WHERE host='groups.localhost' AND store='config' AND key='alice@localhost'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let aff: String = s.sql().one(
+        "SELECT value FROM prosody WHERE host='groups.localhost' AND store='config' AND key='alice@localhost'",
+        &[],
+    );
     assert_eq!(aff, "member");
 
     assert_eq!(s.admin("PUT", &format!("/groups/{id}/members/nobody"), None).status, 404);
@@ -165,18 +158,14 @@ fn groups_and_memberships() {
     // Deleting a user removes their memberships and affiliations.
     assert_eq!(s.admin("DELETE", "/users/alice", None).status, 200);
     assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).json()["members"], json!([]));
-    let n: i64 = s
-        .sqlite()
-        .query_row("SELECT count(*) FROM prosody WHERE key='alice@localhost' OR key='alice'", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = s.sql().one("SELECT count(*) FROM prosody WHERE key='alice@localhost' OR key='alice'", &[]);
     assert_eq!(n, 0);
 
     // Delete groups: 204, then 404; the room rows go too.
     assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 204);
     assert_eq!(s.admin("GET", &format!("/groups/{mid}"), None).status, 404);
     assert_eq!(s.admin("DELETE", &format!("/groups/{mid}"), None).status, 404);
-    let n: i64 =
-        s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
+    let n: i64 = s.sql().one("SELECT count(*) FROM prosody WHERE host='groups.localhost'", &[]);
     assert_eq!(n, 0);
     assert_eq!(s.admin("GET", "/groups/nosuchgroup", None).status, 404);
 
@@ -286,10 +275,10 @@ fn invites_of_every_kind() {
     assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 6);
 
     // An expired invite (as Prosody leaves them) is neither listed nor found.
-    let c = s.sqlite();
+    let c = s.sql();
     let old = json!({"expires": now() - 10, "allow_registration": true, "type": "register", "token": "expiredexpiredexpired123",
         "created_at": now() - 100, "additional_data": {}, "jid": "localhost", "uri": "xmpp:localhost?register;preauth=expiredexpiredexpired123"});
-    common::put_row(&c, "localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
+    c.put_row("localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
     assert_eq!(s.admin("GET", "/invites/expiredexpiredexpired123", None).status, 404);
     assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 6);
 }
@@ -498,10 +487,10 @@ fn users_later_fields_and_enable() {
     let s = Server::start();
     s.add_user("dave", "pw");
     let h = "localhost";
-    let c = s.sqlite();
-    put_archive(&c, h, "dave", "pep_urn:xmpp:avatar:metadata", "current", now(), "", "xml",
+    let c = s.sql();
+    c.put_archive(h, "dave", "pep_urn:xmpp:avatar:metadata", "current", now(), "", "xml",
         "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='2048' height='32' id='0123abcd' type='image/png' width='32'/></metadata>");
-    put_row(&c, h, "dave", "account_activity", "timestamp", "number", "1795000000");
+    c.put_row(h, "dave", "account_activity", "timestamp", "number", "1795000000");
     let dave = eventually(
         || s.admin("GET", "/users/dave", None).json()["avatar_info"].clone(),
         json!([{"bytes": 2048, "hash": "0123abcd", "type": "image/png", "width": 32, "height": 32}]),
@@ -525,15 +514,11 @@ fn users_later_fields_and_enable() {
         // PATCH disables: Prosody's flag; a pending deletion shows while disabled.
         let r = s.admin("PATCH", "/users/dave", Some(r#"{"enabled":false}"#));
         assert_eq!((r.status, r.json()["enabled"].clone()), (200, json!(false)));
-        let disabled: String = s
-            .sqlite()
-            .query_row("SELECT value FROM prosody WHERE user='dave' AND store='accounts' AND key='disabled'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let disabled: String =
+            s.sql().one("SELECT value FROM prosody WHERE \"user\"='dave' AND store='accounts' AND key='disabled'", &[]);
         assert_eq!(disabled, "true");
-        put_row(&s.sqlite(), h, "dave", "accounts_cleanup", "deleted_at", "number", "1795000100");
-        put_row(&s.sqlite(), h, "dave", "accounts_cleanup", "pending_until", "number", "1795604900");
+        s.sql().put_row(h, "dave", "accounts_cleanup", "deleted_at", "number", "1795000100");
+        s.sql().put_row(h, "dave", "accounts_cleanup", "pending_until", "number", "1795604900");
         let want = json!({"deleted_at": 1795000100i64, "pending_until": 1795604900i64});
         assert_eq!(
             eventually(|| s.admin("GET", "/users/dave", None).json()["deletion_request"].clone(), want.clone()),
@@ -575,7 +560,7 @@ fn last_admin_stays_admin() {
     let s = Server::start_version("0.12", &["--admins", "ghost@localhost"]);
     let session = json!({"username": "ghost", "host": "localhost", "auth_scope": "prosody:scope:admin"});
     let row = json!({"owner": "ghost@localhost", "jid": "ghost@localhost", "created": now(), "session": session});
-    put_row(&s.sqlite(), "localhost", "ghost", "auth_tokens", "ghosttokenid", "json", &row.to_string());
+    s.sql().put_row("localhost", "ghost", "auth_tokens", "ghosttokenid", "json", &row.to_string());
     let ghost = token_string("ghost@localhost", "ghosttokenid");
     let put = |body: &str| s.request("PUT", "/admin_api/users/admin", Some(body), Some(&ghost));
     let r = eventually(|| put(r#"{"roles":[]}"#).status, 409);
@@ -605,14 +590,8 @@ fn invites_with_roles_note_and_string_ttl() {
     assert_eq!(inv["note"], "for Ann");
     assert_eq!(s.admin("GET", &format!("/invites/{}", inv["id"].as_str().unwrap()), None).json(), inv);
     // As each version's mod_invites_register reads them.
-    let stored: String = s
-        .sqlite()
-        .query_row(
-            "SELECT value FROM prosody WHERE store='invite_token' AND key=?",
-            [inv["id"].as_str().unwrap()],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored: String =
+        s.sql().one("SELECT value FROM prosody WHERE store='invite_token' AND key=?", &[inv["id"].as_str().unwrap()]);
     let stored: Value = serde_json::from_str(&stored).unwrap();
     if is_13() {
         assert_eq!(stored["additional_data"]["roles"], json!(["prosody:member", "prosody:admin"]));
@@ -678,24 +657,16 @@ fn group_rename_and_chats() {
     let (cid, cjid) = (chat["id"].as_str().unwrap().to_string(), chat["jid"].as_str().unwrap().to_string());
     assert_eq!(cjid, format!("{cid}@groups.localhost"));
     assert_eq!((chat["name"].clone(), chat["deleted"].clone()), (json!("Random"), json!(false)));
-    let aff: String = s
-        .sqlite()
-        .query_row("SELECT value FROM prosody WHERE host='groups.localhost' AND user=? AND store='config' AND key='gina@localhost'", [&cid], |r| r.get(0))
-        .unwrap();
+    let aff: String = s.sql().one("SELECT value FROM prosody WHERE host='groups.localhost' AND \"user\"=? AND store='config' AND key='gina@localhost'", &[&cid]);
     assert_eq!(aff, "member");
     // ... and gets the room's mediated invitation at next login (offline store).
-    let invite: String = s
-        .sqlite()
-        .query_row("SELECT value FROM prosodyarchive WHERE user='gina' AND store='offline'", [], |r| r.get(0))
-        .unwrap();
+    let invite: String = s.sql().one("SELECT value FROM prosodyarchive WHERE \"user\"='gina' AND store='offline'", &[]);
     assert_eq!(
         invite,
         format!("<message to='gina@localhost' from='{cjid}'><x xmlns='jabber:x:conference' jid='{cjid}'/></message>")
     );
-    let mucs: String = s
-        .sqlite()
-        .query_row("SELECT value FROM prosody WHERE user=? AND store='group_info' AND key='mucs'", [&gid], |r| r.get(0))
-        .unwrap();
+    let mucs: String =
+        s.sql().one("SELECT value FROM prosody WHERE \"user\"=? AND store='group_info' AND key='mucs'", &[&gid]);
     assert_eq!(serde_json::from_str::<Value>(&mucs).unwrap(), json!([cjid, first]));
     let g = s.admin("GET", &format!("/groups/{gid}"), None).json();
     assert_eq!(g["muc_jid"], Value::Null);
@@ -705,20 +676,12 @@ fn group_rename_and_chats() {
     // New members join every chat; leaving members leave every chat.
     s.add_user("hank", "pw");
     assert_eq!(s.admin("PUT", &format!("/groups/{gid}/members/hank"), None).status, 200);
-    let n: i64 = s
-        .sqlite()
-        .query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let n: i64 =
+        s.sql().one("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", &[]);
     assert_eq!(n, 2);
     assert_eq!(s.admin("DELETE", &format!("/groups/{gid}/members/hank"), None).status, 200);
-    let n: i64 = s
-        .sqlite()
-        .query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let n: i64 =
+        s.sql().one("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND key='hank@localhost'", &[]);
     assert_eq!(n, 0);
     assert_eq!(s.admin("POST", &format!("/groups/{gid}/chats"), Some(r#"{"name":""}"#)).status, 400);
     assert_eq!(s.admin("POST", "/groups/nosuchgroup/chats", Some(r#"{"name":"x"}"#)).status, 404);
@@ -728,20 +691,14 @@ fn group_rename_and_chats() {
     assert_eq!(s.admin("DELETE", &format!("/groups/{gid}/chats/{cid}"), None).status, 404);
     assert_eq!(s.admin("DELETE", &format!("/groups/nosuchgroup/chats/{cid}"), None).status, 404);
     let n: i64 = s
-        .sqlite()
-        .query_row(
-            "SELECT count(*) FROM prosody WHERE host='groups.localhost' AND (user=? OR key=?)",
-            [&cid, &cjid],
-            |r| r.get(0),
-        )
-        .unwrap();
+        .sql()
+        .one("SELECT count(*) FROM prosody WHERE host='groups.localhost' AND (\"user\"=? OR key=?)", &[&cid, &cjid]);
     assert_eq!(n, 0);
     let g = s.admin("GET", &format!("/groups/{gid}"), None).json();
     assert_eq!(g["chats"].as_array().unwrap().len(), 1);
     // Deleting the group destroys the rest.
     assert_eq!(s.admin("DELETE", &format!("/groups/{gid}"), None).status, 204);
-    let n: i64 =
-        s.sqlite().query_row("SELECT count(*) FROM prosody WHERE host='groups.localhost'", [], |r| r.get(0)).unwrap();
+    let n: i64 = s.sql().one("SELECT count(*) FROM prosody WHERE host='groups.localhost'", &[]);
     assert_eq!(n, 0);
 }
 
@@ -794,10 +751,10 @@ fn server_metrics() {
         }
     });
     let s = Server::start_with(&["--prosody-metrics-url", &url]);
-    let c = s.sqlite();
+    let c = s.sql();
     for (u, ago) in [("a1", 100), ("a7", 3 * 86400), ("a30", 20 * 86400), ("old", 40 * 86400)] {
         s.add_user(u, "pw");
-        put_row(&c, "localhost", u, "account_activity", "timestamp", "number", &(now() - ago).to_string());
+        c.put_row("localhost", u, "account_activity", "timestamp", "number", &(now() - ago).to_string());
     }
     let m = s.admin("GET", "/server/metrics", None).json();
     if is_13() {
@@ -821,10 +778,7 @@ fn announcements_without_live_path() {
     s.add_user("ann", "pw");
     s.add_user("bea", "pw");
     let offline = |s: &Server| -> Vec<(String, String)> {
-        let c = s.sqlite();
-        let mut st =
-            c.prepare("SELECT user, value FROM prosodyarchive WHERE store='offline' ORDER BY user, sort_id").unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        s.sql().pairs(r#"SELECT "user", value FROM prosodyarchive WHERE store='offline' ORDER BY "user", sort_id"#)
     };
     let r =
         s.admin("POST", "/server/announcement", Some(r#"{"body":"Maintenance <tonight> & co","recipients":"all"}"#));
@@ -903,7 +857,8 @@ fn list_bounds_count_duplicates() {
 }
 
 /// Liveness and readiness, without a token: readiness fails while the database cannot
-/// be opened at its path and recovers when it can.
+/// be read (SQLite: the file moved away; PostgreSQL: Prosody's table renamed away) and
+/// recovers when it can.
 #[test]
 fn health_and_readiness() {
     let s = Server::start();
@@ -912,12 +867,20 @@ fn health_and_readiness() {
         assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})), "{path}");
     }
     let moved = s.db.with_extension("moved");
-    std::fs::rename(&s.db, &moved).unwrap();
+    if common::is_postgres() {
+        s.sql().exec(r#"ALTER TABLE "prosody" RENAME TO "prosody_moved""#, &[]);
+    } else {
+        std::fs::rename(&s.db, &moved).unwrap();
+    }
     let r = common::raw(s.addr, "GET", "/admin_api/readyz", None, None);
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.json()["error"]["code"], 503);
     assert_eq!(common::raw(s.addr, "GET", "/admin_api/healthz", None, None).status, 200, "alive all the same");
-    std::fs::rename(&moved, &s.db).unwrap();
+    if common::is_postgres() {
+        s.sql().exec(r#"ALTER TABLE "prosody_moved" RENAME TO "prosody""#, &[]);
+    } else {
+        std::fs::rename(&moved, &s.db).unwrap();
+    }
     let r = s.request("GET", "/admin_api/readyz", None, None);
     assert_eq!(r.status, 200, "recovered: {}", r.body);
 }

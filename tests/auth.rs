@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{now, put_row, token_string, Server};
+use common::{now, token_string, Server};
 use serde_json::json;
 
 /// Every operation of the spec that needs a token, with a body where one is expected.
@@ -42,10 +42,10 @@ fn every_operation_refuses_bad_credentials() {
     // answer 429 long before the matrix is through.
     let s = Server::start_version("0.12", &["--auth-failure-limit", "100000"]);
     s.add_user("bob", "pw");
-    let c = s.sqlite();
+    let c = s.sql();
     // Tokens as Prosody's mod_tokenauth stores them.
     let row =
-        |id: &str, v: serde_json::Value| put_row(&c, "localhost", "admin", "auth_tokens", id, "json", &v.to_string());
+        |id: &str, v: serde_json::Value| c.put_row("localhost", "admin", "auth_tokens", id, "json", &v.to_string());
     let session = json!({"username": "admin", "host": "localhost", "auth_scope": "prosody:scope:admin"});
     row(
         "expiredtokenid",
@@ -81,7 +81,7 @@ fn every_operation_refuses_bad_credentials() {
         ("non-admin scope", Some(format!("Bearer {user_scope}")), 403),
         ("admin scope, non-admin user", Some(format!("Bearer {non_admin}")), 403),
     ];
-    let before: i64 = c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap();
+    let before: i64 = c.one("SELECT count(*) FROM prosody", &[]);
     for (method, path, body) in OPERATIONS {
         let path = format!("/admin_api{path}");
         for (name, header, want) in &cases {
@@ -97,17 +97,14 @@ fn every_operation_refuses_bad_credentials() {
             }
         }
     }
-    let after: i64 = c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap();
+    let after: i64 = c.one("SELECT count(*) FROM prosody", &[]);
     assert_eq!(before, after, "a refused request wrote to the database");
     // What a refused request leaves is its audit entry: one per 403 (a token whose
     // owner may not do this), none for a 401 (no identity to record).
-    let audited: i64 = c
-        .query_row(
-            "SELECT count(*) FROM prosodyarchive WHERE store='prosody_admin_audit' AND value LIKE '%\"refused\"%' AND value LIKE '%\"status\":403%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let audited: i64 = c.one(
+        "SELECT count(*) FROM prosodyarchive WHERE store='prosody_admin_audit' AND value LIKE '%\"refused\"%' AND value LIKE '%\"status\":403%'",
+        &[],
+    );
     let forbidden = cases.iter().filter(|c| c.2 == 403).count() * OPERATIONS.len();
     assert_eq!(audited as usize, forbidden);
     // And the admin token still works on all of them (no 401/403).
@@ -122,10 +119,10 @@ fn configured_admins_need_no_role_and_prosody_minted_tokens_work() {
     let s = Server::start_version("0.12", &["--admins", "boss@localhost"]);
     s.add_user("boss", "pw");
     // A token exactly as Prosody 0.12 mints it (storage reference, "Auth tokens").
-    let c = s.sqlite();
+    let c = s.sql();
     let v = json!({"session": {"username": "boss", "auth_scope": "prosody:scope:admin", "host": "localhost"},
         "created": 1795687791, "jid": "boss@localhost", "owner": "boss@localhost"});
-    put_row(&c, "localhost", "boss", "auth_tokens", "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I", "json", &v.to_string());
+    c.put_row("localhost", "boss", "auth_tokens", "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I", "json", &v.to_string());
     let t = token_string("boss@localhost", "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I");
     let r = s.request("GET", "/admin_api/users/boss", None, Some(&t));
     assert_eq!(r.status, 200);

@@ -40,6 +40,203 @@ impl Resp {
     }
 }
 
+/// The engine the engine-independent suites (api, auth) run on:
+/// `PROSODY_ADMIN_TEST_DATABASE` = `sqlite` (default) or `postgresql`. `make test` runs
+/// them on both.
+pub fn test_engine() -> String {
+    std::env::var("PROSODY_ADMIN_TEST_DATABASE").unwrap_or_else(|_| "sqlite".to_string())
+}
+
+pub fn is_postgres() -> bool {
+    test_engine() == "postgresql"
+}
+
+/// The test's database, on either engine: the few queries the suites make to set up
+/// rows as Prosody would, and to check what was stored. SQL is written once, with `?`
+/// parameters and `"user"` quoted (a reserved word in PostgreSQL); the PostgreSQL side
+/// numbers the parameters.
+pub enum TestDb {
+    Sqlite(backend::rusqlite::Connection),
+    Pg(std::cell::RefCell<postgres::Client>),
+}
+
+/// A column type the suites read.
+pub trait TestValue: Sized {
+    fn from_sqlite(r: &backend::rusqlite::Row) -> Self;
+    fn from_pg(r: &postgres::Row) -> Self;
+}
+impl TestValue for i64 {
+    fn from_sqlite(r: &backend::rusqlite::Row) -> Self {
+        r.get(0).expect("integer column")
+    }
+    fn from_pg(r: &postgres::Row) -> Self {
+        r.try_get::<_, i64>(0).or_else(|_| r.try_get::<_, i32>(0).map(i64::from)).expect("integer column")
+    }
+}
+impl TestValue for String {
+    fn from_sqlite(r: &backend::rusqlite::Row) -> Self {
+        r.get(0).expect("text column")
+    }
+    fn from_pg(r: &postgres::Row) -> Self {
+        r.get(0)
+    }
+}
+
+fn numbered(sql: &str) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+impl TestDb {
+    /// The first column of the one row `sql` returns.
+    pub fn one<T: TestValue>(&self, sql: &str, params: &[&str]) -> T {
+        match self {
+            TestDb::Sqlite(c) => c
+                .query_row(sql, backend::rusqlite::params_from_iter(params), |r| Ok(T::from_sqlite(r)))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            TestDb::Pg(c) => {
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+                let row = c.borrow_mut().query_one(numbered(sql).as_str(), &p).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                T::from_pg(&row)
+            }
+        }
+    }
+
+    /// Every row of `sql`, two text columns each.
+    pub fn pairs(&self, sql: &str) -> Vec<(String, String)> {
+        match self {
+            TestDb::Sqlite(c) => {
+                let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+            }
+            TestDb::Pg(c) => c
+                .borrow_mut()
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
+
+    /// Runs a statement with text parameters.
+    pub fn exec(&self, sql: &str, params: &[&str]) {
+        match self {
+            TestDb::Sqlite(c) => {
+                c.execute(sql, backend::rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            TestDb::Pg(c) => {
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|s| s as &(dyn postgres::types::ToSql + Sync)).collect();
+                c.borrow_mut().execute(numbered(sql).as_str(), &p).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// A row of table `prosody`, as Prosody writes it.
+    pub fn put_row(&self, host: &str, user: &str, store: &str, key: &str, ty: &str, value: &str) {
+        self.exec(
+            r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES (?,?,?,?,?,?)"#,
+            &[host, user, store, key, ty, value],
+        );
+    }
+
+    /// An item of table `prosodyarchive`, as Prosody writes it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_archive(
+        &self,
+        host: &str,
+        user: &str,
+        store: &str,
+        key: &str,
+        when: i64,
+        with: &str,
+        ty: &str,
+        value: &str,
+    ) {
+        self.exec(
+            r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value")
+               VALUES (?,?,?,?,CAST(CAST(? AS TEXT) AS INTEGER),?,?,?)"#,
+            &[host, user, store, key, &when.to_string(), with, ty, value],
+        );
+    }
+}
+
+/// The tests' private PostgreSQL server (`tests/pg/cluster.sh`): started once per test
+/// process, on a free loopback port with its socket in a temporary directory; it stops
+/// when the process exits. Each server of a test gets a database of its own.
+pub mod pg {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+
+    pub struct Cluster {
+        pub dir: std::path::PathBuf,
+        pub port: u16,
+    }
+
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    pub fn cluster() -> &'static Cluster {
+        CLUSTER.get_or_init(|| {
+            // Under /tmp, not TMPDIR: a unix socket's path must stay short.
+            let dir = std::path::PathBuf::from(format!("/tmp/pa-pg-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("cluster dir");
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+                l.local_addr().expect("addr").port()
+            };
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pg/cluster.sh");
+            let mut child = Command::new("bash")
+                .arg(script)
+                .arg(&dir)
+                .arg(port.to_string())
+                .arg(std::process::id().to_string())
+                .stdout(Stdio::piped())
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start tests/pg/cluster.sh");
+            let out = child.stdout.take().expect("stdout");
+            let mut line = String::new();
+            BufReader::new(out).read_line(&mut line).expect("cluster output");
+            assert_eq!(line.trim(), "ready", "the private PostgreSQL server did not start");
+            // The script stops the server when this process is gone.
+            std::mem::forget(child);
+            Cluster { dir, port }
+        })
+    }
+
+    /// The URL of a new, empty database.
+    pub fn fresh_database() -> String {
+        let c = cluster();
+        let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut admin = connect(&url(c, "postgres"));
+        // The name is ours (digits and `_`), not input: a fixed shape, quoted.
+        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create database");
+        url(c, &name)
+    }
+
+    pub fn url(c: &Cluster, db: &str) -> String {
+        format!("postgresql://postgres@/{db}?host={}&port={}", c.dir.display(), c.port)
+    }
+
+    pub fn connect(url: &str) -> postgres::Client {
+        postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("connect {url}: {e}"))
+    }
+}
+
 /// The Prosody layout the version-independent suites run on: `PROSODY_ADMIN_TEST_VERSION`
 /// (`13` or `0.12`), default 13. `make test` runs them once per version.
 pub fn test_version() -> String {
@@ -81,10 +278,12 @@ impl Server {
         Self::start_version(&test_version(), extra)
     }
 
-    /// A fresh server on an empty database of the given Prosody version's layout.
+    /// A fresh server on an empty database of the given Prosody version's layout, on
+    /// the test engine ([`test_engine`]): a new SQLite file, or a new database on the
+    /// tests' private PostgreSQL server.
     pub fn start_version(version: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("db.sqlite");
+        let db = if is_postgres() { PathBuf::from(pg::fresh_database()) } else { dir.path().join("db.sqlite") };
         let mut args = vec!["--prosody-version", version];
         args.extend_from_slice(extra);
         Self::start_on(dir, db, &args)
@@ -110,6 +309,8 @@ impl Server {
     fn start_opts(dir: tempfile::TempDir, db: PathBuf, extra: &[&str], logged: bool) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.arg("--database").arg(&db).arg("serve").arg("--listen").arg("127.0.0.1:0").args(extra);
+        // On PostgreSQL the bootstrap token goes to the working directory.
+        cmd.current_dir(dir.path());
         cmd.env_remove("PROSODY_ADMIN_CONFIG").env("RUST_LOG", if logged { "info" } else { "warn" });
         let stderr = if logged {
             Stdio::from(std::fs::File::create(dir.path().join("server.log")).expect("log file"))
@@ -159,6 +360,15 @@ impl Server {
     pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
         let t = self.token.clone();
         self.request(method, &format!("/admin_api{path}"), body, Some(&t))
+    }
+
+    /// Direct access to the server's database, on either engine.
+    pub fn sql(&self) -> TestDb {
+        if is_postgres() {
+            TestDb::Pg(std::cell::RefCell::new(pg::connect(&self.db.to_string_lossy())))
+        } else {
+            TestDb::Sqlite(self.sqlite())
+        }
     }
 
     pub fn sqlite(&self) -> backend::rusqlite::Connection {

@@ -16,7 +16,14 @@ if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); chown postgres "$dir"; 
 "${as[@]}" "$bin/postgres" -D "$dir/data" -k "$dir" -p "$port" -c listen_addresses=127.0.0.1 \
   -c fsync=off -c max_connections=200 >"$dir/server.log" 2>&1 &
 pg=$!
-stop() { kill -INT "$pg" 2>/dev/null || true; wait "$pg" 2>/dev/null || true; rm -rf "$dir"; }
+# SIGINT to the postmaster itself (runuser does not pass signals on): fast shutdown.
+stop() {
+  local pm
+  pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$pm" ]; then kill -INT "$pm" 2>/dev/null || true; else kill -INT "$pg" 2>/dev/null || true; fi
+  wait "$pg" 2>/dev/null || true
+  rm -rf "$dir"
+}
 trap stop EXIT
 trap 'exit 0' TERM INT
 for _ in $(seq 1 100); do
