@@ -364,7 +364,7 @@ impl Server {
 
     /// Direct access to the server's database, on either engine.
     pub fn sql(&self) -> TestDb {
-        if is_postgres() {
+        if self.db.to_string_lossy().starts_with("postgresql://") {
             TestDb::Pg(std::cell::RefCell::new(pg::connect(&self.db.to_string_lossy())))
         } else {
             TestDb::Sqlite(self.sqlite())
