@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -94,9 +94,17 @@ lint-spec: tests/lint/node_modules/.stamp
 
 # The version-independent black-box suites run on Prosody 13's layout (the default),
 # then again on 0.12's; the layout-specific ones choose their version themselves.
-test-rust: tools
+# Then the engine-independent ones (api, auth matrix, client) again on PostgreSQL, both
+# layouts; tests/replicas.rs (in the first run) is PostgreSQL's own.
+test-rust: tools pg
 	$(CARGO) test --locked
 	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
+	PROSODY_ADMIN_TEST_DATABASE=postgresql $(CARGO) test --locked --test api --test auth --test client
+	PROSODY_ADMIN_TEST_DATABASE=postgresql PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test auth --test client
+
+# PostgreSQL from Debian's packages (the tests start a private server of their own).
+pg:
+	tests/pg/install.sh
 
 $(PYVENV)/.stamp: tests/contract/requirements.txt clients/python/.stamp
 	python3 -m venv $(PYVENV)
@@ -135,7 +143,7 @@ test-docs: tests/docs/node_modules/.stamp $(BIN)
 docs-assets: tests/docs/node_modules/.stamp
 	cp tests/docs/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt} backend/assets/
 
-test-interop: $(PYVENV)/.stamp $(BIN)
+test-interop: $(PYVENV)/.stamp $(BIN) pg
 	tests/interop/install-prosody.sh
 	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -v -p no:cacheprovider .
 

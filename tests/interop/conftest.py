@@ -6,7 +6,12 @@ which (`[0.12]`, `[13]`).
 Prosody runs from a temporary config and data directory, on loopback only: c2s on a free
 127.0.0.1 port, no s2s; HTTP (for mod_http_oauth2) on a free loopback port on 13 only.
 Plain SASL is allowed because the c2s port is loopback only and has no certificate.
-Prosody creates the database itself; prosody-admin gets no version option and detects it."""
+Prosody creates the database itself; prosody-admin gets no version option and detects it.
+
+Each version also runs on PostgreSQL (ids `[0.12/postgresql]`, `[13/postgresql]`):
+Prosody with `driver = "PostgreSQL"` (Debian's lua-dbi-postgresql) and prosody-admin with
+`--database postgresql://...` on one database of a private server (tests/pg/cluster.sh:
+its own data directory and socket in a temporary directory, loopback only)."""
 
 import os
 import pathlib
@@ -17,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 
@@ -62,7 +68,7 @@ allow_registration = true
 registration_invite_only = true
 authentication = "internal_hashed"
 storage = "sql"
-sql = {{ driver = "SQLite3", database = "{db}" }}
+sql = {sql}
 log = {{ info = "{dir}/prosody.log" }}
 component_ports = {{ {component_port} }}
 component_interfaces = {{ "127.0.0.1" }}
@@ -106,19 +112,53 @@ def wait_port(port, proc, what):
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
+class Cluster:
+    """A private PostgreSQL server (tests/pg/cluster.sh) and one database on it."""
+
+    def __init__(self):
+        # A short path: a unix socket's must fit in 107 bytes.
+        self.dir = tempfile.mkdtemp(prefix="pa-pg-", dir="/tmp")
+        self.port = free_port()
+        self.proc = subprocess.Popen(["bash", str(ROOT / "tests" / "pg" / "cluster.sh"), self.dir, str(self.port),
+                                      str(os.getpid())], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"the private PostgreSQL server did not start ({self.proc.wait()})")
+        self.psql("CREATE DATABASE prosody")
+        self.url = f"postgresql://postgres@/prosody?host={self.dir}&port={self.port}"
+
+    def psql(self, sql, db="postgres"):
+        """Runs SQL with psql; the output rows (unaligned, tab-separated)."""
+        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
+                              "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql],
+                             capture_output=True, text=True, check=True, timeout=60)
+        return [l.split("\t") for l in out.stdout.splitlines() if l]
+
+    def prosody_sql(self):
+        return (f'{{ driver = "PostgreSQL", database = "prosody", host = "{self.dir}", port = {self.port}, '
+                f'username = "postgres" }}')
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 class Setup:
-    def __init__(self, d, version):
+    def __init__(self, d, version, engine="sqlite"):
         self.version = version
+        self.engine = engine
         self.bins = VERSIONS[version]
         self.dir = d
-        self.db = os.path.join(d, "shared.sqlite")
+        self.cluster = Cluster() if engine == "postgresql" else None
+        self.db = self.cluster.url if self.cluster else os.path.join(d, "shared.sqlite")
         self.cfg = os.path.join(d, "prosody.cfg.lua")
         self.c2s = free_port()
         self.http = free_port() if version == "13" else None
         self.component_port = free_port()
         os.makedirs(os.path.join(d, "data"))
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(dir=d, port=self.c2s, db=self.db, plugins=ROOT / "prosody",
+            sql = self.cluster.prosody_sql() if self.cluster else f'{{ driver = "SQLite3", database = "{self.db}" }}'
+            f.write(CONFIG.format(dir=d, port=self.c2s, sql=sql, plugins=ROOT / "prosody",
                                   extra_modules='"http_oauth2"; "account_activity"; "http_openmetrics"'
                                   if version == "13" else "",
                                   extra_config=CONFIG_13 if version == "13" else "",
@@ -202,20 +242,38 @@ class Setup:
         with open(os.path.join(self.dir, "prosody.log")) as f:
             return [l for l in f if "\terror\t" in l and "certificate" not in l]
 
+    def sql(self, query):
+        """Rows of a query on the shared database, either engine (`"user"` quoted)."""
+        if self.cluster:
+            return [tuple(r) for r in self.cluster.psql(query, db="prosody")]
+        with sqlite3.connect(self.db, timeout=10) as c:
+            return [tuple(str(v) for v in r) for r in c.execute(query)]
+
+    def intact(self):
+        """SQLite: PRAGMA integrity_check. PostgreSQL (which keeps its own files
+        consistent): no (host, user, store, key) twice in Prosody's table, what 0.12's
+        non-unique index would let a racing pair of writes leave."""
+        if self.cluster:
+            return self.sql('SELECT count(*) FROM (SELECT 1 FROM prosody GROUP BY host, "user", store, key '
+                            'HAVING count(*) > 1) d') == [("0",)]
+        return self.sql("PRAGMA integrity_check") == [("ok",)]
+
     def stop(self):
         for api in [self.api, *self.extra_apis]:
             api.terminate()
             api.wait(timeout=15)
         self.stop_prosody()
+        if self.cluster:
+            self.cluster.stop()
 
 
-@pytest.fixture(scope="module", params=["0.12", "13"])
+@pytest.fixture(scope="module", params=["0.12", "13", "0.12/postgresql", "13/postgresql"])
 def env(request):
-    version = request.param
+    version, _, engine = request.param.partition("/")
     if shutil.which(VERSIONS[version]["prosody"]) is None:
         pytest.fail(f"Prosody {version} is not installed: `make test` installs it (tests/interop/install-prosody.sh)")
     with tempfile.TemporaryDirectory() as d:
-        s = Setup(d, version)
+        s = Setup(d, version, engine or "sqlite")
         try:
             yield s
         finally:

@@ -14,9 +14,9 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 
 need_012=1
-if command -v prosody >/dev/null 2>&1 && dpkg -s lua-dbi-sqlite3 >/dev/null 2>&1; then need_012=""; fi
+if command -v prosody >/dev/null 2>&1 && dpkg -s lua-dbi-sqlite3 lua-dbi-postgresql >/dev/null 2>&1; then need_012=""; fi
 # Prosody 13's Lua dependencies are bookworm packages.
-deps13="lua5.4 lua-expat lua-filesystem lua-socket lua-sec lua-dbi-sqlite3 lua-unbound libicu72"
+deps13="lua5.4 lua-expat lua-filesystem lua-socket lua-sec lua-dbi-sqlite3 lua-dbi-postgresql lua-unbound libicu72"
 need_deps=""
 for p in $deps13; do dpkg -s "$p" >/dev/null 2>&1 || need_deps=1; done
 

@@ -3,7 +3,6 @@ file. Every step asserts what Prosody itself does (log in, register, serve PEP, 
 roles), not our own reading of the rows."""
 
 import json
-import sqlite3
 import threading
 import urllib.error
 import urllib.parse
@@ -138,8 +137,7 @@ def test_concurrent_writers(env):
     for i in (0, 24):
         assert xmpp.can_login(env.c2s, f"busy{i}", "pw")
     assert env.prosody_errors() == []
-    with sqlite3.connect(env.db) as c:
-        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert env.intact()
     def all_listed():
         names = [u["username"] for u in env.call("GET", "/users")[1]]
         return all(f"busy{i}" in names for i in range(25))
@@ -399,8 +397,7 @@ def test_13_metrics_show_prosodys_connections(env):
 def test_zz_prosody_restarts_on_the_file(env):
     """Last in the module: after every write above, Prosody starts again on the file."""
     env.stop_prosody()
-    with sqlite3.connect(env.db) as c:
-        assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert env.intact()
     env.start_prosody()
     assert xmpp.can_login(env.c2s, "via_group", "grp-pw")
     assert env.prosody_errors() == []
