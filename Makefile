@@ -153,11 +153,11 @@ bench-tools:
 	command -v wrk >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk >/dev/null; }
 
-bench: bench-tools
+bench: bench-tools pg
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py
 
-bench-smoke: bench-tools
+bench-smoke: bench-tools pg
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py --smoke
 

@@ -1,7 +1,10 @@
 """`make bench`: load-tests prosody-admin (release build) and, in the same run, a bare
 hyper server (the ceiling for this machine), with wrk on loopback; prints requests/s,
 p50/p99 latency and each rate as a ratio to the ceiling, checks that acknowledged
-invites survive kill -9, records peak RSS, and writes BENCHMARKS.md.
+invites survive kill -9, records peak RSS, and writes BENCHMARKS.md. The same seed is
+also loaded into a private PostgreSQL server (tests/pg/cluster.sh) for the PostgreSQL
+rows: point read, listing (cached and right after a write) and invite POST, beside the
+SQLite ones.
 
     python3 bench/run.py            # the full run (writes BENCHMARKS.md)
     python3 bench/run.py --smoke    # tiny sizes and 1 s runs, checks the harness works
@@ -123,6 +126,46 @@ def count_invites(db):
         return c.execute("SELECT count(*) FROM prosody WHERE store='invite_token'").fetchone()[0]
 
 
+class PgCluster:
+    """The tests' private PostgreSQL server, with the seed of a SQLite file copied in."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pa-pg-", dir="/tmp")
+        import socket
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        self.proc = subprocess.Popen(["bash", str(ROOT / "tests" / "pg" / "cluster.sh"), self.dir, str(self.port),
+                                      str(os.getpid())], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the private PostgreSQL server did not start")
+        self.psql("CREATE DATABASE bench", db="postgres")
+        self.url = f"postgresql://postgres@/bench?host={self.dir}&port={self.port}"
+
+    def psql(self, sql, db="bench", stdin=None):
+        r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(self.port),
+                            "-U", "postgres", "-d", db, "-c", sql], input=stdin, text=True, capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql: {sql[:60]}: {r.stderr.strip()}")
+
+    def copy_from(self, sqlite_path):
+        """Prosody's rows of a seeded SQLite file, copied in (COPY, one transaction each)."""
+        import csv
+        import io
+        with sqlite3.connect(sqlite_path) as c:
+            for table, cols in (("prosody", 'host, "user", store, key, type, value'),
+                                ("prosodyarchive", 'host, "user", store, key, "when", "with", type, value')):
+                buf = io.StringIO()
+                csv.writer(buf, quoting=csv.QUOTE_ALL).writerows(  # "" is an empty string, not NULL
+                    c.execute(f"SELECT {cols} FROM {table}"))
+                self.psql(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", stdin=buf.getvalue())
+        self.psql("ANALYZE")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
@@ -139,12 +182,20 @@ def main():
     token = seed.seed(db_s, small)
     seed.seed(db_l, large)
     print(f"seeded {small} and {large} accounts in {time.time() - t0:.1f}s")
+    pg = PgCluster()
+    # prosody-admin creates Prosody's 0.12 schema (and our indices and trigger) first.
+    subprocess.run([str(BIN), "--database", pg.url, "--prosody-version", "0.12", "token", "list"], check=True,
+                   capture_output=True)
+    pg.copy_from(db_s)
 
     bare, bare_addr = start([str(BARE), "127.0.0.1:0"], "bare hyper")
     srv, addr = start([str(BIN), "--database", db_s, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
     big, big_addr = start([str(BIN), "--database", db_l, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
+    pgs, pg_addr = start([str(BIN), "--database", pg.url, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
     base, big_base = f"http://{addr}/admin_api", f"http://{big_addr}/admin_api"
+    pg_base = f"http://{pg_addr}/admin_api"
     rows = []
+    engines = []
     try:
         ceiling = [wrk(f"http://{bare_addr}/", secs=secs)]
         scenarios = [
@@ -161,6 +212,14 @@ def main():
         page_med, page_max = uncached_ms(big_base, token, 3 if args.smoke else 7, "/users?limit=1000")
         last_med, last_max = uncached_ms(big_base, token, 3 if args.smoke else 7,
                                          "/users?limit=1000&after=" + cursor_of("user9"))
+        # The two engines side by side, on the same seed of {small} accounts: answers
+        # right after a write (from the database, not the response cache).
+        rounds = 5 if args.smoke else 31
+        for engine, b in (("SQLite", base), ("PostgreSQL", pg_base)):
+            engines.append((engine, uncached_ms(b, token, rounds, "/users/user42"),
+                            uncached_ms(b, token, rounds, "/users")))
+        rows.append(("PostgreSQL: GET /users/{u}", wrk(f"{pg_base}/users/user42", token, secs=secs)))
+        rows.append((f"PostgreSQL: GET /users ({small} accounts)", wrk(f"{pg_base}/users", token, secs=secs)))
         before = count_invites(db_s)
         post = os.path.join(tmp, "post.lua")
         with open(post, "w") as f:
@@ -177,6 +236,10 @@ def main():
         rows.append(("POST /invites/account (-c64)", r64))
         rows.append(("PUT /groups/{id}/members/{u} (-c64)",
                      wrk(f"{base}/groups/group0000042/members/user0", token, secs=secs, script=put, conns=64)))
+        rows.append(("PostgreSQL: POST /invites/account", wrk(f"{pg_base}/invites/account", token, secs=secs,
+                                                              script=post)))
+        rows.append(("PostgreSQL: POST /invites/account (-c64)",
+                     wrk(f"{pg_base}/invites/account", token, secs=secs, script=post, conns=64)))
         ceiling.append(wrk(f"http://{bare_addr}/", secs=secs))
         rss = max(peak_rss_mb(srv.pid), peak_rss_mb(big.pid))
         rss_small, rss_large = peak_rss_mb(srv.pid), peak_rss_mb(big.pid)
@@ -186,10 +249,11 @@ def main():
         srv.wait()
         stored = count_invites(db_s) - before
     finally:
-        for p in (bare, srv, big):
+        for p in (bare, srv, big, pgs):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        pg.stop()
 
     ceil = sum(c["rps"] for c in ceiling) / len(ceiling)
     ok = all(row[1]["non2xx"] == 0 for row in rows)
@@ -201,6 +265,10 @@ def main():
     ]
     for name, r in rows:
         lines.append(f"| {name} | {r['rps']:.0f} | {r['rps'] / ceil:.2f} | {r['p50']:.3f} | {r['p99']:.3f} |")
+    engine_lines = [
+        "| uncached, right after a write | point read p50 ms | max | listing p50 ms | max |",
+        "|---|---:|---:|---:|---:|",
+    ] + [f"| {e} | {p[0]:.2f} | {p[1]:.2f} | {l[0]:.1f} | {l[1]:.1f} |" for e, p, l in engines]
     summary = [
         f"Peak RSS: {rss_small:.1f} MB (server on {small} accounts, after all scenarios), "
         f"{rss_large:.1f} MB (server on {large} accounts).",
@@ -212,7 +280,7 @@ def main():
         f"a page deep in the list (after user9) median {last_med:.1f} ms (max {last_max:.1f}).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
     ]
-    print("\n".join(lines + [""] + summary))
+    print("\n".join(lines + [""] + engine_lines + [""] + summary))
     if stored < acked or not ok:
         sys.exit("benchmark found lost writes or errors")
     # Every scenario ran without a non-2xx answer and no acknowledged write was lost.
@@ -225,7 +293,11 @@ def main():
                 "The ceiling is a bare hyper 1 server answering a fixed small JSON body, measured in the same "
                 "run (before and after); ratios are to its mean. The service runs with RUST_LOG=warn (no "
                 "per-request log line). Absolute figures are context only: the machine is noisy.\n\n"
-                + "\n".join(lines + [""] + ["- " + s for s in summary]) + "\n")
+                + "\n".join(lines + [""] + ["- " + s for s in summary]) + "\n\n"
+                + f"SQLite and PostgreSQL on the same seed ({small} accounts; PostgreSQL 15, a private server on "
+                f"this machine, unix socket, fsync off as in the tests), GET /users/user42 and GET /users right "
+                f"after a write (so from the database, not the response cache), median and max of {rounds}:\n\n"
+                + "\n".join(engine_lines) + "\n")
         (ROOT / "BENCHMARKS.md").write_text(text)
         print("wrote BENCHMARKS.md")
 

@@ -117,7 +117,7 @@ impl Store {
                     .test_on_check_out(false)
                     .build(PgManager(config.clone()))?;
                 let version = schema::prepare_pg(&*pool.get()?, version)?;
-                let wconn = WriterConn::Postgres { conn: pg_connect(&config)?, config: config.clone() };
+                let wconn = WriterConn::Postgres { conn: Box::new(pg_connect(&config)?), config: config.clone() };
                 (Engine::Postgres { pool, config }, version, wconn)
             }
         };

@@ -80,7 +80,7 @@ pub(super) enum WriterConn {
     Sqlite(Connection),
     /// The write lock of all replicas ([`super::rows::pg::WRITE_LOCK`]); reconnects
     /// when the server closed the connection (a restart, a failover).
-    Postgres { conn: PgConn, config: Arc<postgres::Config> },
+    Postgres { conn: Box<PgConn>, config: Arc<postgres::Config> },
 }
 
 impl WriterConn {
@@ -90,7 +90,7 @@ impl WriterConn {
             WriterConn::Postgres { conn, config } => {
                 if conn.is_closed() {
                     log::warn!("the database connection of the writer was closed: reconnecting");
-                    *conn = pg_connect(config)?;
+                    **conn = pg_connect(config)?;
                 }
                 let r = conn.begin_write();
                 if r.is_err() && conn.in_transaction() {
@@ -119,7 +119,7 @@ impl WriterConn {
     fn rows(&self) -> Conn<'_> {
         match self {
             WriterConn::Sqlite(c) => c,
-            WriterConn::Postgres { conn, .. } => conn,
+            WriterConn::Postgres { conn, .. } => &**conn,
         }
     }
 }
