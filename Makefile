@@ -94,12 +94,12 @@ lint-spec: tests/lint/node_modules/.stamp
 
 # The version-independent black-box suites run on Prosody 13's layout (the default),
 # then again on 0.12's; the layout-specific ones choose their version themselves.
-# Then the engine-independent ones (api, auth matrix, client) again on PostgreSQL, both
-# layouts; tests/replicas.rs (in the first run) is PostgreSQL's own.
+# Then the engine-independent ones (api, auth matrix, client; listing pages) again on
+# PostgreSQL, both layouts; tests/replicas.rs (in the first run) is PostgreSQL's own.
 test-rust: tools pg
 	$(CARGO) test --locked
 	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
-	PROSODY_ADMIN_TEST_DATABASE=postgresql $(CARGO) test --locked --test api --test auth --test client
+	PROSODY_ADMIN_TEST_DATABASE=postgresql $(CARGO) test --locked --test api --test auth --test client --test listing
 	PROSODY_ADMIN_TEST_DATABASE=postgresql PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test auth --test client
 
 # PostgreSQL from Debian's packages (the tests start a private server of their own).

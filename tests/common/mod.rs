@@ -222,9 +222,12 @@ pub mod pg {
     pub fn fresh_database() -> String {
         let c = cluster();
         let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let mut admin = connect(&url(c, "postgres"));
-        // The name is ours (digits and `_`), not input: a fixed shape, quoted.
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create database");
+        let admin_url = url(c, "postgres");
+        // On a thread of its own: the blocking client cannot run inside an async test.
+        let create = format!("CREATE DATABASE \"{name}\""); // our name (digits and `_`), quoted
+        std::thread::spawn(move || connect(&admin_url).batch_execute(&create).expect("create database"))
+            .join()
+            .expect("create database");
         url(c, &name)
     }
 
