@@ -215,3 +215,39 @@ fn four_writers_over_two_replicas_lose_nothing_when_one_is_killed() {
     let invites_stored: i64 = db.one(r#"SELECT count(*) FROM "prosody" WHERE "store"='invite_token'"#, &[]);
     assert_eq!(audited, stored + invites_stored, "audit entries = stored writes");
 }
+
+/// Every connection of both replicas cut at once (as by a database restart or a
+/// failover): the next requests all succeed, reads and writes, on each replica.
+#[test]
+fn cut_database_connections_cost_no_request() {
+    let (a, b) = replicas();
+    for s in [&a, &b] {
+        assert_eq!(s.admin("POST", "/groups", Some(r#"{"name":"before"}"#)).status, 200);
+        group_ids(s);
+    }
+    let db = a.sql();
+    for round in 0..3 {
+        let cut: i64 = db.one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        );
+        // Per replica: 4 pooled connections, the writer's, the watcher's.
+        assert!(cut >= 12, "round {round}: only {cut} connections cut");
+        for s in [&a, &b] {
+            for i in 0..3 {
+                // A write, then a read that the write made uncached: each goes to the
+                // database on a connection the server closed.
+                let r = s.admin("POST", "/groups", Some(&format!(r#"{{"name":"after {round} {i}"}}"#)));
+                assert_eq!(r.status, 200, "{}", r.body);
+                let id = r.json()["id"].as_str().unwrap().to_string();
+                assert!(group_ids(s).contains(&id));
+                assert_eq!(s.admin("GET", &format!("/groups/{id}"), None).status, 200);
+            }
+        }
+    }
+    // And each replica still sees the other's writes.
+    let r = a.admin("POST", "/groups", Some(r#"{"name":"last"}"#));
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    assert!(seen_after(&b, &id, Instant::now()) < STALENESS_BOUND);
+}

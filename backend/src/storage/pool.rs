@@ -51,6 +51,25 @@ pub(super) fn pg_connect(config: &postgres::Config) -> Result<PgConn, StoreError
     Ok(PgConn::new(config.connect(postgres::NoTls)?))
 }
 
+/// A pooled PostgreSQL connection inside a read transaction. A connection the server
+/// closed (a restart, a failover) fails its BEGIN, and nothing has run yet: it is
+/// discarded (`has_broken`) and another taken, up to one per pooled slot, so a database
+/// restart costs no request an error.
+fn pg_reading(pool: &r2d2::Pool<PgManager>) -> Result<r2d2::PooledConnection<PgManager>, StoreError> {
+    let mut attempts = 0;
+    loop {
+        let conn = pool.get()?;
+        match conn.begin_read() {
+            Ok(()) => return Ok(conn),
+            Err(e) if conn.is_closed() && attempts < POOL_SIZE => {
+                log::warn!("a pooled database connection was closed ({e}): taking another");
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl r2d2::ManageConnection for PgManager {
     type Connection = PgConn;
     type Error = StoreError;
@@ -287,9 +306,8 @@ impl Store {
                 f(&Db::new(&*conn, &self.scope))
             }
             Engine::Postgres { pool, .. } => {
-                let conn = pool.get().map_err(StoreError::from)?;
+                let conn = pg_reading(pool)?;
                 counted(&self.stats);
-                conn.begin_read()?;
                 let out = f(&Db::new(&*conn, &self.scope));
                 // Read only: ending it cannot lose anything, but a connection that
                 // cannot end it is not handed out again (see `PgManager::has_broken`).

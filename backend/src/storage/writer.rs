@@ -88,15 +88,19 @@ impl WriterConn {
         match self {
             WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
             WriterConn::Postgres { conn, config } => {
-                if conn.is_closed() {
-                    log::warn!("the database connection of the writer was closed: reconnecting");
+                // A connection the server closed (a restart, a failover) is known only
+                // when used: its BEGIN fails before any write ran, so reconnecting and
+                // beginning again is safe.
+                if let Err(e) = conn.begin_write() {
+                    if !conn.is_closed() {
+                        let _ = conn.end(false);
+                        return Err(e);
+                    }
+                    log::warn!("the writer's database connection was closed ({e}): reconnecting");
                     **conn = pg_connect(config)?;
+                    conn.begin_write()?;
                 }
-                let r = conn.begin_write();
-                if r.is_err() && conn.in_transaction() {
-                    let _ = conn.end(false);
-                }
-                r
+                Ok(())
             }
         }
     }
