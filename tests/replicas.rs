@@ -251,3 +251,56 @@ fn cut_database_connections_cost_no_request() {
     let id = r.json()["id"].as_str().unwrap().to_string();
     assert!(seen_after(&b, &id, Instant::now()) < STALENESS_BOUND);
 }
+
+/// A password in the URL, or from the environment, reaches no log line and no error
+/// message (the server's own at info level, the CLI's on a bad URL or a refused
+/// connection).
+#[test]
+fn database_passwords_are_never_shown() {
+    const SECRET: &str = "s3cretpassw0rd";
+    let url = pg::fresh_database().replacen("postgres@", &format!("postgres:{SECRET}@"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    // (The private server trusts local connections: the password is sent and ignored.)
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["--database", &url, "serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("listening on") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "server exited: {text}");
+        text.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("PostgreSQL database"), "{logged}");
+    assert!(!logged.contains(SECRET) && !text.contains(SECRET), "{logged}{text}");
+
+    for (database, env_password, says) in [
+        // A bad URL, a refused connection (nothing listens on port 1), a password given
+        // through the environment to a refused connection: a clear error, at once.
+        (format!("postgresql://admin:{SECRET}@127.0.0.1:notaport/db"), None, "invalid value for option `port`"),
+        (format!("postgresql://admin:{SECRET}@127.0.0.1:1/db"), None, "Connection refused"),
+        ("postgresql://admin@127.0.0.1:1/db".to_string(), Some(SECRET), "Connection refused"),
+    ] {
+        let started = Instant::now();
+        let mut cmd = std::process::Command::new(common::BIN);
+        cmd.args(["--database", &database, "user", "list"]).env("RUST_LOG", "debug");
+        if let Some(p) = env_password {
+            cmd.env("PROSODY_ADMIN_DATABASE_PASSWORD", p);
+        }
+        let o = cmd.output().unwrap();
+        assert!(!o.status.success());
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(all.contains("prosody-admin:") && all.contains(says), "an error message: {all}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(!all.contains(SECRET), "{all}");
+    }
+}

@@ -19,8 +19,8 @@ impl Location {
     pub fn parse(s: &str) -> Result<Location, StoreError> {
         if s.starts_with("postgresql://") || s.starts_with("postgres://") {
             let config = postgres::Config::from_str(s)
-                // The parser's message names the part it rejects, not the password.
-                .map_err(|e| StoreError(format!("invalid PostgreSQL URL: {e}")))?;
+                // The parser's messages name the part they reject, never the password.
+                .map_err(|e| StoreError(format!("invalid PostgreSQL URL: {}", super::rows::pg::with_causes(&e))))?;
             if config.get_hosts().is_empty() {
                 return Err(StoreError("the PostgreSQL URL names no host (or ?host=/socket/dir)".into()));
             }

@@ -128,15 +128,19 @@ impl Store {
             Location::Sqlite(path) => Self::open_sqlite(path, version)?,
             Location::Postgres(config) => {
                 let config = Arc::new((**config).clone());
+                // The writer's connection first: an unreachable server or a refused login
+                // is one clear error now, not the pool's retries for 10 s.
+                let first = pg_connect(&config)?;
+                let version = schema::prepare_pg(&first, version)?;
                 let pool = r2d2::Pool::builder()
                     .max_size(POOL_SIZE)
                     .connection_timeout(Duration::from_secs(10))
                     // `is_valid` would cost a round trip per read; `has_broken` drops
-                    // closed connections when they come back.
+                    // closed connections when they come back, and a read whose BEGIN
+                    // fails on a closed one takes another (`pg_reading`).
                     .test_on_check_out(false)
                     .build(PgManager(config.clone()))?;
-                let version = schema::prepare_pg(&*pool.get()?, version)?;
-                let wconn = WriterConn::Postgres { conn: Box::new(pg_connect(&config)?), config: config.clone() };
+                let wconn = WriterConn::Postgres { conn: Box::new(first), config: config.clone() };
                 (Engine::Postgres { pool, config }, version, wconn)
             }
         };

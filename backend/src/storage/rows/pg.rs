@@ -33,9 +33,21 @@ impl From<postgres::Error> for StoreError {
         // The server's message and SQLSTATE, never the connection string.
         match e.as_db_error() {
             Some(db) => StoreError(format!("postgresql: {} ({})", db.message(), db.code().code())),
-            None => StoreError(format!("postgresql: {e}")),
+            None => StoreError(format!("postgresql: {}", with_causes(&e))),
         }
     }
+}
+
+/// An error and its causes ("error connecting to server: Connection refused").
+pub(in crate::storage) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// The advisory lock every write transaction of ours takes first (transaction-scoped):
