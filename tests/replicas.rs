@@ -304,3 +304,31 @@ fn database_passwords_are_never_shown() {
         assert!(!all.contains(SECRET), "{all}");
     }
 }
+
+/// Prosody inserting the very key a write of ours sets, in a transaction that commits
+/// while ours waits on it: on Prosody 13's layout the write is an upsert on the unique
+/// index and succeeds (a delete-then-insert would fail on the unique index).
+#[test]
+fn a_concurrent_insert_of_the_same_key_does_not_fail_a_write() {
+    let url = pg::fresh_database();
+    let s = Server::start_on(tempfile::tempdir().unwrap(), PathBuf::from(&url), &["--prosody-version", "13"]);
+    s.add_user("bob", "pw");
+    let gid = s.admin("POST", "/groups", Some(r#"{"name":"Race"}"#)).json()["id"].as_str().unwrap().to_string();
+    let other = s.sql();
+    other.exec("BEGIN", &[]);
+    other.put_row("localhost", &gid, "groups", "bob", "json", "{}");
+    let (addr, token, path) = (s.addr, s.token.clone(), format!("/admin_api/groups/{gid}/members/bob"));
+    let write =
+        std::thread::spawn(move || common::raw(addr, "PUT", &path, None, Some(&format!("Bearer {token}"))).status);
+    // The write now waits on the uncommitted row (its key is taken in the unique index).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!write.is_finished(), "the write did not wait for the other transaction");
+    other.exec("COMMIT", &[]);
+    assert_eq!(write.join().unwrap(), 200);
+    let rows: i64 = s.sql().one(
+        r#"SELECT count(*) FROM "prosody" WHERE "host"='localhost' AND "user"=? AND "store"='groups' AND "key"='bob'"#,
+        &[&gid],
+    );
+    assert_eq!(rows, 1);
+    assert_eq!(s.admin("GET", &format!("/groups/{gid}"), None).json()["members"], serde_json::json!(["bob"]));
+}

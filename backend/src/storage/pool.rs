@@ -44,11 +44,22 @@ enum Engine {
 
 /// r2d2's manager of PostgreSQL connections. A connection handed back inside a
 /// transaction (its call panicked) or closed is dropped, never reused.
-pub(super) struct PgManager(pub Arc<postgres::Config>);
+pub(super) struct PgManager {
+    config: Arc<postgres::Config>,
+    version: ProsodyVersion,
+}
 
 /// Opens a PostgreSQL connection (blocking; never on the async runtime).
 pub(super) fn pg_connect(config: &postgres::Config) -> Result<PgConn, StoreError> {
     Ok(PgConn::new(config.connect(postgres::NoTls)?))
+}
+
+/// Opens a connection that writes as the layout `version` wants (see
+/// [`PgConn::set_upsert`]).
+pub(super) fn pg_connect_for(config: &postgres::Config, version: ProsodyVersion) -> Result<PgConn, StoreError> {
+    let c = pg_connect(config)?;
+    c.set_upsert(version == ProsodyVersion::V13);
+    Ok(c)
 }
 
 /// A pooled PostgreSQL connection inside a read transaction. A connection the server
@@ -75,7 +86,7 @@ impl r2d2::ManageConnection for PgManager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<PgConn, StoreError> {
-        pg_connect(&self.0)
+        pg_connect_for(&self.config, self.version)
     }
 
     fn is_valid(&self, c: &mut PgConn) -> Result<(), StoreError> {
@@ -132,6 +143,7 @@ impl Store {
                 // is one clear error now, not the pool's retries for 10 s.
                 let first = pg_connect(&config)?;
                 let version = schema::prepare_pg(&first, version)?;
+                first.set_upsert(version == ProsodyVersion::V13);
                 let pool = r2d2::Pool::builder()
                     .max_size(POOL_SIZE)
                     .connection_timeout(Duration::from_secs(10))
@@ -139,8 +151,8 @@ impl Store {
                     // closed connections when they come back, and a read whose BEGIN
                     // fails on a closed one takes another (`pg_reading`).
                     .test_on_check_out(false)
-                    .build(PgManager(config.clone()))?;
-                let wconn = WriterConn::Postgres { conn: Box::new(first), config: config.clone() };
+                    .build(PgManager { config: config.clone(), version })?;
+                let wconn = WriterConn::Postgres { conn: Box::new(first), config: config.clone(), version };
                 (Engine::Postgres { pool, config }, version, wconn)
             }
         };

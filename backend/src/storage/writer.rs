@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use r2d2_sqlite::rusqlite::Connection;
 
-use super::pool::{pg_connect, Scope};
+use super::pool::{pg_connect_for, Scope};
 use super::rows::pg::PgConn;
 use super::rows::Conn;
-use super::{Db, StoreError};
+use super::{Db, ProsodyVersion, StoreError};
 use crate::audit::{AuditRecord, Pending};
 
 /// Most writes one commit carries.
@@ -80,14 +80,14 @@ pub(super) enum WriterConn {
     Sqlite(Connection),
     /// The write lock of all replicas ([`super::rows::pg::WRITE_LOCK`]); reconnects
     /// when the server closed the connection (a restart, a failover).
-    Postgres { conn: Box<PgConn>, config: Arc<postgres::Config> },
+    Postgres { conn: Box<PgConn>, config: Arc<postgres::Config>, version: ProsodyVersion },
 }
 
 impl WriterConn {
     fn begin(&mut self) -> Result<(), StoreError> {
         match self {
             WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            WriterConn::Postgres { conn, config } => {
+            WriterConn::Postgres { conn, config, version } => {
                 // A connection the server closed (a restart, a failover) is known only
                 // when used: its BEGIN fails before any write ran, so reconnecting and
                 // beginning again is safe.
@@ -97,7 +97,7 @@ impl WriterConn {
                         return Err(e);
                     }
                     log::warn!("the writer's database connection was closed ({e}): reconnecting");
-                    **conn = pg_connect(config)?;
+                    **conn = pg_connect_for(config, *version)?;
                     conn.begin_write()?;
                 }
                 Ok(())

@@ -26,6 +26,9 @@ pub(in crate::storage) struct PgConn {
     /// A transaction is open (between [`PgConn::begin_read`]/`begin_write` and its end):
     /// a connection handed back to the pool in that state is dropped, not reused.
     in_tx: Cell<bool>,
+    /// `prosody` has Prosody 13's unique index: a key is set with one upsert, which a
+    /// concurrent insert of the same key by Prosody cannot make fail.
+    upsert: Cell<bool>,
 }
 
 impl From<postgres::Error> for StoreError {
@@ -62,7 +65,18 @@ fn when_i32(when: i64) -> R<i32> {
 
 impl PgConn {
     pub(in crate::storage) fn new(client: Client) -> PgConn {
-        PgConn { client: RefCell::new(client), statements: RefCell::new(HashMap::new()), in_tx: Cell::new(false) }
+        PgConn {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            in_tx: Cell::new(false),
+            upsert: Cell::new(false),
+        }
+    }
+
+    /// Sets keys with an upsert (Prosody 13's layout, whose `prosody_unique_index` is
+    /// the upsert's arbiter) rather than delete-then-insert (0.12's, which has none).
+    pub(in crate::storage) fn set_upsert(&self, upsert: bool) {
+        self.upsert.set(upsert);
     }
 
     pub(in crate::storage) fn is_closed(&self) -> bool {
@@ -182,8 +196,16 @@ impl Rows for PgConn {
     }
 
     fn kv_set(&self, at: At, user: &str, key: &str, v: &Value) -> R<()> {
-        self.kv_delete(at, user, key)?;
         let (ty, val) = v.encode();
+        if self.upsert.get() {
+            self.execute(
+                r#"INSERT INTO "prosody" ("host", "user", "store", "key", "type", "value") VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT ("host", "user", "store", "key") DO UPDATE SET "type"=excluded."type", "value"=excluded."value""#,
+                &[&at.host, &user, &at.store, &key, &ty, &val],
+            )?;
+            return Ok(());
+        }
+        self.kv_delete(at, user, key)?;
         self.execute(
             r#"INSERT INTO "prosody" ("host", "user", "store", "key", "type", "value") VALUES ($1, $2, $3, $4, $5, $6)"#,
             &[&at.host, &user, &at.store, &key, &ty, &val],
