@@ -141,7 +141,7 @@ impl PgConn {
         Ok(self.client.borrow_mut().execute(&st, p)?)
     }
 
-    /// Reads (without a prepared statement: it runs once) a scalar.
+    /// Whether a statement returns a row (not kept prepared: schema checks, probes).
     pub(in crate::storage) fn exists(&self, sql: &'static str, p: Params) -> R<bool> {
         Ok(self.client.borrow_mut().query_opt(sql, p)?.is_some())
     }
