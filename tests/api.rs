@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::Exec;
+
 use common::{default_roles, eventually, is_13, now, seed_fields, token_string, Server};
 use serde_json::{json, Value};
 
@@ -278,7 +280,7 @@ fn invites_of_every_kind() {
     let c = s.sql();
     let old = json!({"expires": now() - 10, "allow_registration": true, "type": "register", "token": "expiredexpiredexpired123",
         "created_at": now() - 100, "additional_data": {}, "jid": "localhost", "uri": "xmpp:localhost?register;preauth=expiredexpiredexpired123"});
-    c.put_row("localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
+    common::put_row(&c, "localhost", "", "invite_token", "expiredexpiredexpired123", "json", &old.to_string());
     assert_eq!(s.admin("GET", "/invites/expiredexpiredexpired123", None).status, 404);
     assert_eq!(s.admin("GET", "/invites", None).json().as_array().unwrap().len(), 6);
 }
@@ -488,9 +490,9 @@ fn users_later_fields_and_enable() {
     s.add_user("dave", "pw");
     let h = "localhost";
     let c = s.sql();
-    c.put_archive(h, "dave", "pep_urn:xmpp:avatar:metadata", "current", now(), "", "xml",
+    common::put_archive(&c, h, "dave", "pep_urn:xmpp:avatar:metadata", "current", now(), "", "xml",
         "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='2048' height='32' id='0123abcd' type='image/png' width='32'/></metadata>");
-    c.put_row(h, "dave", "account_activity", "timestamp", "number", "1795000000");
+    common::put_row(&c, h, "dave", "account_activity", "timestamp", "number", "1795000000");
     let dave = eventually(
         || s.admin("GET", "/users/dave", None).json()["avatar_info"].clone(),
         json!([{"bytes": 2048, "hash": "0123abcd", "type": "image/png", "width": 32, "height": 32}]),
@@ -517,8 +519,8 @@ fn users_later_fields_and_enable() {
         let disabled: String =
             s.sql().one("SELECT value FROM prosody WHERE \"user\"='dave' AND store='accounts' AND key='disabled'", &[]);
         assert_eq!(disabled, "true");
-        s.sql().put_row(h, "dave", "accounts_cleanup", "deleted_at", "number", "1795000100");
-        s.sql().put_row(h, "dave", "accounts_cleanup", "pending_until", "number", "1795604900");
+        common::put_row(&s.sql(), h, "dave", "accounts_cleanup", "deleted_at", "number", "1795000100");
+        common::put_row(&s.sql(), h, "dave", "accounts_cleanup", "pending_until", "number", "1795604900");
         let want = json!({"deleted_at": 1795000100i64, "pending_until": 1795604900i64});
         assert_eq!(
             eventually(|| s.admin("GET", "/users/dave", None).json()["deletion_request"].clone(), want.clone()),
@@ -560,7 +562,7 @@ fn last_admin_stays_admin() {
     let s = Server::start_version("0.12", &["--admins", "ghost@localhost"]);
     let session = json!({"username": "ghost", "host": "localhost", "auth_scope": "prosody:scope:admin"});
     let row = json!({"owner": "ghost@localhost", "jid": "ghost@localhost", "created": now(), "session": session});
-    s.sql().put_row("localhost", "ghost", "auth_tokens", "ghosttokenid", "json", &row.to_string());
+    common::put_row(&s.sql(), "localhost", "ghost", "auth_tokens", "ghosttokenid", "json", &row.to_string());
     let ghost = token_string("ghost@localhost", "ghosttokenid");
     let put = |body: &str| s.request("PUT", "/admin_api/users/admin", Some(body), Some(&ghost));
     let r = eventually(|| put(r#"{"roles":[]}"#).status, 409);
@@ -754,7 +756,7 @@ fn server_metrics() {
     let c = s.sql();
     for (u, ago) in [("a1", 100), ("a7", 3 * 86400), ("a30", 20 * 86400), ("old", 40 * 86400)] {
         s.add_user(u, "pw");
-        c.put_row("localhost", u, "account_activity", "timestamp", "number", &(now() - ago).to_string());
+        common::put_row(&c, "localhost", u, "account_activity", "timestamp", "number", &(now() - ago).to_string());
     }
     let m = s.admin("GET", "/server/metrics", None).json();
     if is_13() {

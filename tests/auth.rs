@@ -44,8 +44,9 @@ fn every_operation_refuses_bad_credentials() {
     s.add_user("bob", "pw");
     let c = s.sql();
     // Tokens as Prosody's mod_tokenauth stores them.
-    let row =
-        |id: &str, v: serde_json::Value| c.put_row("localhost", "admin", "auth_tokens", id, "json", &v.to_string());
+    let row = |id: &str, v: serde_json::Value| {
+        common::put_row(&c, "localhost", "admin", "auth_tokens", id, "json", &v.to_string())
+    };
     let session = json!({"username": "admin", "host": "localhost", "auth_scope": "prosody:scope:admin"});
     row(
         "expiredtokenid",
@@ -122,7 +123,15 @@ fn configured_admins_need_no_role_and_prosody_minted_tokens_work() {
     let c = s.sql();
     let v = json!({"session": {"username": "boss", "auth_scope": "prosody:scope:admin", "host": "localhost"},
         "created": 1795687791, "jid": "boss@localhost", "owner": "boss@localhost"});
-    c.put_row("localhost", "boss", "auth_tokens", "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I", "json", &v.to_string());
+    common::put_row(
+        &c,
+        "localhost",
+        "boss",
+        "auth_tokens",
+        "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I",
+        "json",
+        &v.to_string(),
+    );
     let t = token_string("boss@localhost", "BVnTTK3rTfOcD1ehlWXNfJiVmx_1BY2BK5_I");
     let r = s.request("GET", "/admin_api/users/boss", None, Some(&t));
     assert_eq!(r.status, 200);

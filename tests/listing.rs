@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Exec;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,7 +41,7 @@ fn add_accounts(s: &Server, names: &[String]) {
     c.exec("BEGIN", &[]);
     for n in names {
         // An account as Prosody stores one (a row of store `accounts`).
-        c.put_row("localhost", n, "accounts", "iteration_count", "number", "4096");
+        common::put_row(&c, "localhost", n, "accounts", "iteration_count", "number", "4096");
     }
     c.exec("COMMIT", &[]);
 }

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Exec;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -99,7 +101,7 @@ fn a_write_through_one_replica_is_read_through_the_other_within_the_bound() {
         group_ids(&b);
         group_ids(&b);
         let id = format!("outside{i}");
-        db.put_row("localhost", &id, "group_info", "name", "string", &format!("Outside {i}"));
+        common::put_row(&db, "localhost", &id, "group_info", "name", "string", &format!("Outside {i}"));
         lags.push(seen_after(&b, &id, Instant::now()));
     }
     let (p50, _, max) = summary(lags);
@@ -117,7 +119,7 @@ fn a_write_through_one_replica_is_read_through_the_other_within_the_bound() {
         );
         assert_eq!(cut, 2, "one watcher per replica");
         let id = format!("unnotified{i}");
-        db.put_row("localhost", &id, "group_info", "name", "string", "Unnotified");
+        common::put_row(&db, "localhost", &id, "group_info", "name", "string", "Unnotified");
         let lag = seen_after(&b, &id, Instant::now());
         assert!(lag < Duration::from_secs(2), "{lag:?}");
         // Both replicas listen again.
@@ -316,7 +318,7 @@ fn a_concurrent_insert_of_the_same_key_does_not_fail_a_write() {
     let gid = s.admin("POST", "/groups", Some(r#"{"name":"Race"}"#)).json()["id"].as_str().unwrap().to_string();
     let other = s.sql();
     other.exec("BEGIN", &[]);
-    other.put_row("localhost", &gid, "groups", "bob", "json", "{}");
+    common::put_row(&other, "localhost", &gid, "groups", "bob", "json", "{}");
     let (addr, token, path) = (s.addr, s.token.clone(), format!("/admin_api/groups/{gid}/members/bob"));
     let write =
         std::thread::spawn(move || common::raw(addr, "PUT", &path, None, Some(&format!("Bearer {token}"))).status);

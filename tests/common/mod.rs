@@ -128,9 +128,23 @@ impl TestDb {
                 .collect(),
         }
     }
+}
 
-    /// Runs a statement with text parameters.
-    pub fn exec(&self, sql: &str, params: &[&str]) {
+/// A database the suites write rows into as Prosody would: a plain SQLite connection
+/// (layout tests) or a [`TestDb`] of either engine.
+pub trait Exec {
+    /// Runs a statement with text parameters (`?`).
+    fn exec(&self, sql: &str, params: &[&str]);
+}
+
+impl Exec for backend::rusqlite::Connection {
+    fn exec(&self, sql: &str, params: &[&str]) {
+        self.execute(sql, backend::rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+impl Exec for TestDb {
+    fn exec(&self, sql: &str, params: &[&str]) {
         match self {
             TestDb::Sqlite(c) => {
                 c.execute(sql, backend::rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -141,34 +155,6 @@ impl TestDb {
                 c.borrow_mut().execute(numbered(sql).as_str(), &p).unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
-    }
-
-    /// A row of table `prosody`, as Prosody writes it.
-    pub fn put_row(&self, host: &str, user: &str, store: &str, key: &str, ty: &str, value: &str) {
-        self.exec(
-            r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES (?,?,?,?,?,?)"#,
-            &[host, user, store, key, ty, value],
-        );
-    }
-
-    /// An item of table `prosodyarchive`, as Prosody writes it.
-    #[allow(clippy::too_many_arguments)]
-    pub fn put_archive(
-        &self,
-        host: &str,
-        user: &str,
-        store: &str,
-        key: &str,
-        when: i64,
-        with: &str,
-        ty: &str,
-        value: &str,
-    ) {
-        self.exec(
-            r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value")
-               VALUES (?,?,?,?,CAST(CAST(? AS TEXT) AS INTEGER),?,?,?)"#,
-            &[host, user, store, key, &when.to_string(), with, ty, value],
-        );
     }
 }
 
@@ -506,26 +492,18 @@ fn dechunk(mut s: &str) -> String {
 
 /// Writes rows the way Prosody does (the storage reference), for tests that play
 /// Prosody's part.
-pub fn put_row(
-    c: &backend::rusqlite::Connection,
-    host: &str,
-    user: &str,
-    store: &str,
-    key: &str,
-    ty: &str,
-    value: &str,
-) {
-    c.execute(
+pub fn put_row(c: &impl Exec, host: &str, user: &str, store: &str, key: &str, ty: &str, value: &str) {
+    c.exec(
         r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES (?,?,?,?,?,?)"#,
-        [host, user, store, key, ty, value],
-    )
-    .expect("insert row");
+        &[host, user, store, key, ty, value],
+    );
 }
 
-// One argument per column of `prosodyarchive`.
+// One argument per column of `prosodyarchive`. (`when` goes as text, cast: PostgreSQL's
+// column is an integer.)
 #[allow(clippy::too_many_arguments)]
 pub fn put_archive(
-    c: &backend::rusqlite::Connection,
+    c: &impl Exec,
     host: &str,
     user: &str,
     store: &str,
@@ -535,11 +513,11 @@ pub fn put_archive(
     ty: &str,
     value: &str,
 ) {
-    c.execute(
-        r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value") VALUES (?,?,?,?,?,?,?,?)"#,
-        backend::rusqlite::params![host, user, store, key, when, with, ty, value],
-    )
-    .expect("insert archive row");
+    c.exec(
+        r#"INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value")
+           VALUES (?,?,?,?,CAST(CAST(? AS TEXT) AS INTEGER),?,?,?)"#,
+        &[host, user, store, key, &when.to_string(), with, ty, value],
+    );
 }
 
 /// Polls `f` until it returns `want` (or 2 s pass): for changes made by another process,

@@ -27,6 +27,15 @@ const INDEX_0_12: &str = r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "proso
 const INDEX_13: &str =
     r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#;
 
+/// The index on `prosody` that says which Prosody created the schema (the same DDL on
+/// both engines).
+fn prosody_index(version: ProsodyVersion) -> &'static str {
+    match version {
+        ProsodyVersion::V0_12 => INDEX_0_12,
+        ProsodyVersion::V13 => INDEX_13,
+    }
+}
+
 /// Indices of our own for lookups across users, which Prosody ignores: members of a
 /// group and the groups of a user (host, store, key), listings in user order (host,
 /// store, user, key), every user's nick item (archive: host, store, key).
@@ -106,10 +115,7 @@ fn choose(detected: Detected, configured: Option<ProsodyVersion>) -> Result<(Pro
 pub fn prepare(c: &Connection, configured: Option<ProsodyVersion>) -> Result<ProsodyVersion, StoreError> {
     let (version, create) = choose(detect(c)?, configured)?;
     if create {
-        let index = match version {
-            ProsodyVersion::V0_12 => INDEX_0_12,
-            ProsodyVersion::V13 => INDEX_13,
-        };
+        let index = prosody_index(version);
         // Both or neither: a half-created schema would be detected as "neither".
         let tx = c.unchecked_transaction()?;
         tx.execute_batch(TABLES)?;
@@ -173,10 +179,7 @@ pub(super) fn prepare_pg(c: &PgConn, configured: Option<ProsodyVersion>) -> Resu
         let (version, create) = choose(detected, configured)?;
         if create {
             c.batch(PG_TABLES)?;
-            c.batch(match version {
-                ProsodyVersion::V0_12 => INDEX_0_12,
-                ProsodyVersion::V13 => INDEX_13,
-            })?;
+            c.batch(prosody_index(version))?;
         }
         c.batch(PG_OURS).map_err(|e| {
             StoreError(format!(

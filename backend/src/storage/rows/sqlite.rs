@@ -172,12 +172,12 @@ impl Rows for Connection {
         let mut accounts = self.prepare_cached(
             r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user" LIMIT ?"#,
         )?;
-        let mut items = self.prepare_cached(
-            r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#,
-        )?;
-        let mut avatars = self.prepare_cached(
-            r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#,
-        )?;
+        // Two streams may read with one statement text at once: each gets its own
+        // prepared statement (the cache hands a statement to one user at a time).
+        const CURRENT_ITEMS: &str = r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#;
+        const ONE_KEY: &str = r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#;
+        let mut items = self.prepare_cached(CURRENT_ITEMS)?;
+        let mut avatars = self.prepare_cached(CURRENT_ITEMS)?;
         let mut roles = self.prepare_cached(
             r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">?
                AND (("type"='boolean' AND "value"='true') OR "key"='_default') ORDER BY "user", "key""#,
@@ -187,12 +187,8 @@ impl Rows for Connection {
                AND EXISTS (SELECT 1 FROM "prosody" i WHERE i."host"=?1 AND i."user"=g."user" AND i."store"=?3)
                ORDER BY g."key", g."user""#,
         )?;
-        let mut keyed = self.prepare_cached(
-            r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#,
-        )?;
-        let mut activity = self.prepare_cached(
-            r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#,
-        )?;
+        let mut keyed = self.prepare_cached(ONE_KEY)?;
+        let mut activity = self.prepare_cached(ONE_KEY)?;
         let mut cleanup = self.prepare_cached(
             r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user", "key""#,
         )?;
