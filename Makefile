@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools pg generate build run test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg generate build run check test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -72,6 +72,17 @@ clients/typescript/.stamp: $(SPEC) | tools
 	rm -rf clients/typescript
 	$(GENERATOR) generate -g typescript-fetch -i $(SPEC) -o clients/typescript >/dev/null
 	touch $@
+
+# The inner loop: formatting, lints, and the Rust unit and black-box tests on SQLite
+# (both layouts' own suites, the generation pipeline, exposure, crash, CLI, the code
+# map). Installs nothing system-wide (the generator goes into .tools/, as for `make
+# test`); PostgreSQL's suites, the Python/TypeScript/browser/Prosody suites, the bench
+# smoke and the package are `make test`'s.
+CHECK_TESTS := $(filter-out replicas,$(basename $(notdir $(wildcard tests/*.rs))))
+check: lint
+	$(CARGO) test --locked -p prosody-admin --lib --bins $(addprefix --test ,$(CHECK_TESTS))
+	$(CARGO) test --locked -p prosody-admin-backend --lib --tests -- --skip postgresql
+	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
 
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
 # generation pipeline), then schemathesis and the generated Python and TypeScript

@@ -207,7 +207,7 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         println!("prosody-admin listening on {scheme}://{addr}{}", http::BASE_PATH);
         let _ = std::io::stdout().flush();
         let app = http::App::new(backend, config.http.clone());
-        conn::serve(listener, tls, app, config.http, http::shutdown_signal(), Duration::from_secs(10))
+        conn::serve(listener, tls, app, config.http, conn::shutdown_signal(), Duration::from_secs(10))
             .await
             .map_err(|e| e.to_string())
     });

@@ -18,7 +18,7 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
-use crate::http::{error, Body};
+use crate::respond::{error, Body};
 
 /// Response headers a page may read.
 pub const EXPOSED: &str = "WWW-Authenticate, Retry-After, Allow, Link";

@@ -1,10 +1,10 @@
 //! The HTTP layer in front of the generated router: authentication (401/403) and its
 //! throttling (429), the audit record of each write, body limits (413, 408, 415), HEAD
-//! and CORS, `Cache-Control: no-store`, JSON error bodies for everything the generated
-//! code answers in plain text or not at all (400/404/405/500), one log line per
-//! request. Connections (accept loop, timeouts, TLS) are [`crate::conn`]'s.
+//! and CORS, `Cache-Control: no-store`, the response cache and the listings (which
+//! operations are which comes from the spec: [`backend::contract`]), one log line per
+//! request. The responses it writes itself are [`crate::respond`]'s; connections
+//! (accept loop, timeouts, TLS, the shutdown signal) are [`crate::conn`]'s.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,16 +12,16 @@ use std::time::Instant;
 
 use backend::audit::{self, AuditRecord};
 use backend::auth::{Caller, Denied};
-use backend::error::error_body;
+use backend::contract::Listing;
+use backend::paging::Page;
 use backend::token::Bearer;
 use backend::Backend;
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL, CONNECTION,
-    CONTENT_LENGTH, CONTENT_TYPE, LINK, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
+    HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL,
+    CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
 };
 use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
@@ -30,16 +30,11 @@ use swagger::{Has, XSpanIdString};
 
 use crate::config::HttpSettings;
 use crate::cors;
+use crate::respond::{cached, closing, error, failure, is_json, json_errors, too_large, Body, OPENMETRICS};
 use crate::response_cache::Cached;
 use crate::throttle::{self, Throttle};
-use backend::paging::Page;
 
-pub type Body = BoxBody<Bytes, Infallible>;
 type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
-
-/// The media type of `GET /service/metrics` (the generator writes it without the
-/// version Prometheus negotiates on).
-pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every route of the API lives under this prefix.
 pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;
@@ -121,7 +116,9 @@ impl App {
         let mut operation = backend::metrics::NO_OPERATION;
         let mut resp = self.try_route(req, peer, &mut operation).await.unwrap_or_else(|refusal| refusal);
         self.finish(&mut resp, origin.as_ref(), head);
-        if operation == "getServiceMetrics" && resp.status() == StatusCode::OK {
+        // The spec's media type as the generator writes it, without the version
+        // Prometheus negotiates on.
+        if resp.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/openmetrics-text")) {
             resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));
         }
         let metrics = self.inner.backend.metrics();
@@ -318,10 +315,7 @@ impl App {
         caller: Option<Caller>,
     ) -> Result<Response<Body>, Response<Body>> {
         let path = req.uri().path().to_string();
-        let listing = match (req.method(), route.operation("GET")) {
-            (&hyper::Method::GET, Some(op)) => Listing::of(op),
-            _ => None,
-        };
+        let listing = route.listing(req.method().as_str());
         // Read before the request runs: a commit after this retires what we store.
         let mut generation = self.inner.backend.store().generation();
         // The query is part of what is asked (a listing's page).
@@ -348,7 +342,7 @@ impl App {
             m.cache_misses.fetch_add(1, Ordering::Relaxed);
         }
         if let (Some(kind), Some(key)) = (listing, cache_key.as_deref()) {
-            return self.listing(kind, req.uri().query(), key, generation).await;
+            return self.listing(kind, route.template(), req.uri().query(), key, generation).await;
         }
 
         let (parts, body) = req.into_parts();
@@ -419,14 +413,16 @@ impl App {
 }
 
 impl App {
-    /// GET /users, /groups, /invites: a page written from rows straight into its body
-    /// (`backend::paging`), not through the generated trait, whose `Vec` of models would
-    /// hold every item at once. The bytes are what the trait's answer serializes to (a
-    /// backend test compares them). Cached like the other reads; a page of invites only
-    /// until its first invite expires.
+    /// The operations the spec marks `x-prosody-admin-listing` (GET /users, /groups,
+    /// /invites): a page written from rows straight into its body (`backend::paging`),
+    /// not through the generated trait, whose `Vec` of models would hold every item at
+    /// once. The bytes are what the trait's answer serializes to (a backend test
+    /// compares them). Cached like the other reads; a page of invites only until its
+    /// first invite expires. `resource` is the path the `Link` of the next page names.
     async fn listing(
         &self,
         kind: Listing,
+        resource: &str,
         query: Option<&str>,
         key: &str,
         generation: u64,
@@ -445,13 +441,7 @@ impl App {
             Some(Err(_)) => return Err(error(StatusCode::BAD_REQUEST, "limit must be an integer".into())),
         };
         let page = Page::parse(limit, after.as_deref()).map_err(failure)?;
-        let b = &self.inner.backend;
-        let (l, resource) = match kind {
-            Listing::Users => (b.list_users_json(page.clone()).await, "/users"),
-            Listing::Groups => (b.list_groups_json(page.clone()).await, "/groups"),
-            Listing::Invites => (b.list_invites_json(page.clone()).await, "/invites"),
-        };
-        let l = l.map_err(failure)?;
+        let l = self.inner.backend.listing_json(kind, page.clone()).await.map_err(failure)?;
         let link = page.link_to(resource, l.next).and_then(|v| HeaderValue::from_str(&v).ok());
         let c = Cached {
             content_type: Some(HeaderValue::from_static("application/json")),
@@ -464,139 +454,9 @@ impl App {
     }
 }
 
-/// The listings served by [`App::listing`].
-#[derive(Debug, Clone, Copy)]
-enum Listing {
-    Users,
-    Groups,
-    Invites,
-}
-
-impl Listing {
-    fn of(operation: &str) -> Option<Listing> {
-        match operation {
-            "listUsers" => Some(Listing::Users),
-            "listGroups" => Some(Listing::Groups),
-            "listInvites" => Some(Listing::Invites),
-            _ => None,
-        }
-    }
-}
-
-/// The answer for a domain failure outside the generated trait.
-fn failure(f: backend::Failure) -> Response<Body> {
-    match f {
-        backend::Failure::BadRequest(t) => error(StatusCode::BAD_REQUEST, t),
-        other => {
-            log::error!("listing: {other}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
-        }
-    }
-}
-
 /// Why authentication refused a request.
 enum Refusal {
     Plain(Response<Body>),
     /// 403, with the token's owner and public id when the token names them (audited).
     Forbidden(Response<Body>, Option<(String, String)>),
-}
-
-/// `application/json`, with or without parameters (`; charset=utf-8`).
-fn is_json(v: Option<&HeaderValue>) -> bool {
-    v.and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// An early answer that leaves the body unread: the connection cannot carry another
-/// request after it.
-fn closing(mut r: Response<Body>) -> Response<Body> {
-    r.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
-    r
-}
-
-fn cached(hit: Cached) -> Response<Body> {
-    let mut r = Response::new(Full::new(hit.body).boxed());
-    if let Some(ct) = hit.content_type {
-        r.headers_mut().insert(CONTENT_TYPE, ct);
-    }
-    if let Some(link) = hit.link {
-        r.headers_mut().insert(LINK, link);
-    }
-    r
-}
-
-fn too_large(max: usize) -> Response<Body> {
-    error(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {max} bytes"))
-}
-
-/// A JSON error response.
-pub fn error(status: StatusCode, text: String) -> Response<Body> {
-    let body = serde_json::to_vec(&error_body(status.as_u16(), text)).unwrap_or_default();
-    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
-    *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
-}
-
-/// The generated router answers some errors itself, in plain text (400 for a body or
-/// parameter that does not match the schema) or with no body (500): give them the JSON
-/// error body every other error has.
-async fn json_errors(resp: Response<Body>) -> Response<Body> {
-    let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if status.as_u16() < 400 || is_json {
-        return resp;
-    }
-    let (parts, body) = resp.into_parts();
-    let text = match body.collect().await {
-        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(never) => match never {},
-    };
-    let text = if text.trim().is_empty() {
-        match status {
-            StatusCode::NOT_FOUND => "no such resource".to_string(),
-            StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this resource".to_string(),
-            _ => status.canonical_reason().unwrap_or("error").to_string(),
-        }
-    } else {
-        text
-    };
-    if status.is_server_error() {
-        log::error!("{status}: {text}");
-    }
-    let mut r = error(status, text);
-    for (k, v) in parts.headers.iter() {
-        if k != CONTENT_TYPE && k != CONTENT_LENGTH {
-            r.headers_mut().insert(k.clone(), v.clone());
-        }
-    }
-    r
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {},
-                    _ = int.recv() => {},
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

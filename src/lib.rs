@@ -8,7 +8,8 @@
 //! - [`conn`]: the accept loop, connection cap, header/idle timeouts, graceful
 //!   shutdown; [`tls`]: HTTPS with certificate reload on SIGHUP.
 //! - [`http`]: the HTTP layer in front of the generated router (auth, audit, body
-//!   limits, HEAD, no-store, JSON errors, logging); [`cors`]: OPTIONS and CORS;
+//!   limits, HEAD, no-store, listings, logging); [`respond`]: the responses it writes
+//!   itself (JSON errors, cached answers); [`cors`]: OPTIONS and CORS;
 //!   [`throttle`]: failed authentications per client address.
 //! - [`monitor`]: the optional monitoring-only listener (metrics, health).
 //! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
@@ -19,6 +20,7 @@ pub mod conn;
 pub mod cors;
 pub mod http;
 pub mod monitor;
+pub mod respond;
 pub mod response_cache;
 pub mod tasks;
 pub mod throttle;

@@ -32,7 +32,7 @@ async fn answer(backend: &Backend, req: &Request<hyper::body::Incoming>) -> Resp
         return text(StatusCode::METHOD_NOT_ALLOWED, json, body);
     }
     match req.uri().path() {
-        "/metrics" => text(StatusCode::OK, crate::http::OPENMETRICS, backend.render_metrics()),
+        "/metrics" => text(StatusCode::OK, crate::respond::OPENMETRICS, backend.render_metrics()),
         "/healthz" => text(StatusCode::OK, json, r#"{"status":"ok"}"#.to_string()),
         "/readyz" => match backend.store().probe().await {
             Ok(()) => text(StatusCode::OK, json, r#"{"status":"ok"}"#.to_string()),

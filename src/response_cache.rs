@@ -1,7 +1,7 @@
 //! Whole-response cache for the operations the spec marks `x-prosody-admin-cacheable`
 //! (a GET whose answer depends only on the stored data). Entries are tagged with the
 //! store's generation read before the request ran, so any commit, ours or another
-//! process's (seen by the data_version watcher), retires them; see `backend::cache`.
+//! process's (seen by the storage engine's watch), retires them; see `backend::cache`.
 //! Only 200 responses are kept, under a byte budget.
 
 use std::collections::HashMap;

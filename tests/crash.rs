@@ -108,7 +108,7 @@ fn acknowledged_writes_survive_kill_9_under_concurrent_writers() {
             w.join().unwrap();
         }
 
-        let c = backend::rusqlite::Connection::open(&db).unwrap();
+        let c = rusqlite::Connection::open(&db).unwrap();
         let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(ok, "ok", "round {round}");
         let stored: std::collections::HashSet<String> = c

@@ -9,13 +9,13 @@ use common::{cli, eventually, now, put_row, token_string, Server};
 use serde_json::json;
 
 fn schema(db: &std::path::Path) -> Vec<(String, String)> {
-    let c = backend::rusqlite::Connection::open(db).unwrap();
+    let c = rusqlite::Connection::open(db).unwrap();
     let mut st = c.prepare("SELECT type, name FROM sqlite_master ORDER BY name").unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }
 
 fn rows(db: &std::path::Path) -> i64 {
-    let c = backend::rusqlite::Connection::open(db).unwrap();
+    let c = rusqlite::Connection::open(db).unwrap();
     c.query_row("SELECT count(*) FROM prosody", [], |r| r.get(0)).unwrap()
 }
 

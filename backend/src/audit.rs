@@ -2,9 +2,10 @@
 //!
 //! The HTTP layer knows who calls (actor, token id, client address) and what (operation,
 //! path) before a request runs; it puts a [`Pending`] record in a task-local scope
-//! around the request. The first write transaction the request commits appends the
-//! record in that same transaction ([`crate::Store::write`]), so the data and its audit
-//! entry are durable together or not at all. A successful write that committed nothing
+//! around the request. [`Backend::write`] hands it to the storage layer with each write
+//! as its [`Companion`]: the first write transaction the request commits appends the
+//! record in that same transaction, so the data and its audit entry are durable
+//! together or not at all. A successful write that committed nothing
 //! (an announcement through the live path) and refused admin actions are recorded by
 //! the HTTP layer afterwards, in a transaction of their own ([`Backend::record_audit`]).
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use prosody_admin_api::models;
 
 pub use crate::storage::stores::audit::AuditRecord;
+use crate::storage::{Companion, StoreError};
 use crate::{Backend, Db, Failure};
 
 /// Largest page of `GET /audit`.
@@ -30,11 +32,13 @@ tokio::task_local! {
 /// The record of a request in progress, until a commit carries it.
 pub struct Pending {
     record: Mutex<Option<AuditRecord>>,
+    /// The record while the transaction it was written in has not ended.
+    in_flight: Mutex<Option<AuditRecord>>,
 }
 
 impl Pending {
     pub fn new(record: AuditRecord) -> Arc<Pending> {
-        Arc::new(Pending { record: Mutex::new(Some(record)) })
+        Arc::new(Pending { record: Mutex::new(Some(record)), in_flight: Mutex::new(None) })
     }
 
     /// Runs `fut` (the request) with this record pending.
@@ -62,6 +66,53 @@ impl Pending {
     /// The record, if no commit carried it.
     pub fn uncommitted(&self) -> Option<AuditRecord> {
         self.take()
+    }
+}
+
+/// The record rides with the request's writes: the clock and the entry's id are the
+/// backend's, taken when the write runs.
+impl Companion for Pending {
+    fn write_in(&self, db: &Db<'_>) -> Result<(), StoreError> {
+        let Some(record) = self.take() else { return Ok(()) };
+        let written = (|| {
+            let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
+            let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
+            db.audit().append(&id, when, &record).map(|_| ())
+        })();
+        match written {
+            Ok(()) => {
+                if let Ok(mut g) = self.in_flight.lock() {
+                    *g = Some(record);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.restore(record);
+                Err(e)
+            }
+        }
+    }
+
+    fn settled(&self, committed: bool) {
+        let record = self.in_flight.lock().ok().and_then(|mut g| g.take());
+        if let (false, Some(r)) = (committed, record) {
+            self.restore(r);
+        }
+    }
+}
+
+impl Backend {
+    /// Runs `f` as a write (see [`crate::Store::write`]), with the audit record of the
+    /// request in progress, if the HTTP layer set one, as its companion: task-locals do
+    /// not cross into the writer thread, so it goes along by hand.
+    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let companion = Pending::current().map(|p| p as Arc<dyn Companion>);
+        self.store().write_with(companion, f).await
     }
 }
 

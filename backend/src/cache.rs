@@ -1,10 +1,11 @@
-//! Read caches that stay correct while Prosody writes the same file.
+//! Read caches that stay correct while Prosody (or another replica) writes the same data.
 //!
 //! Every entry is tagged with the store's generation ([`crate::Store::generation`]) read
 //! *before* the data was loaded, and is only served while the generation is unchanged.
 //! The generation moves after each of our own commits (so a client reads its own writes)
-//! and when the watcher thread sees SQLite's `PRAGMA data_version` change, i.e. when any
-//! other connection or process (Prosody, a CLI command) committed. A loader that raced
+//! and when the storage engine's watch sees another connection or process (Prosody, a
+//! CLI command, another replica) commit: SQLite's `data_version`, PostgreSQL's
+//! notifications; and whenever the watch cannot tell. A loader that raced
 //! with a write therefore stores an entry that is never served.
 
 use std::borrow::Borrow;

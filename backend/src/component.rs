@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::settings::Component;
+use crate::xml::{self, Element};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest reply read while waiting for one thing (stream header, handshake, ping).
@@ -31,7 +32,7 @@ impl Conn {
             if done(&self.buf) {
                 return Ok(());
             }
-            if self.buf.contains("<stream:error") {
+            if xml::stream_tags(&self.buf).iter().any(|t| t.name == "stream:error") {
                 return Err(format!("Prosody closed the component stream: {}", self.buf));
             }
             if self.buf.len() > MAX_READ {
@@ -48,16 +49,12 @@ impl Conn {
 
 /// The `id` attribute of the stream header Prosody sent.
 fn stream_id(buf: &str) -> Option<String> {
-    let start = buf.find("<stream:stream")?;
-    let header = &buf[start..start + buf[start..].find('>')?];
-    for q in ['\'', '"'] {
-        let key = format!(" id={q}");
-        if let Some(i) = header.find(&key) {
-            let rest = &header[i + key.len()..];
-            return rest.find(q).map(|j| rest[..j].to_string());
-        }
-    }
-    None
+    xml::stream_tags(buf).into_iter().find(|t| t.name == "stream:stream")?.attr("id").map(str::to_string)
+}
+
+/// Whether an element named `name` arrived (with attribute `id` = `id`, if given).
+fn arrived(buf: &str, name: &str, id: Option<&str>) -> bool {
+    xml::stream_tags(buf).iter().any(|t| t.name == name && id.is_none_or(|id| t.attr("id") == Some(id)))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -70,36 +67,39 @@ pub async fn send(c: &Component, host: &str, stanzas: &[String]) -> Result<usize
     let work = async {
         let stream = TcpStream::connect(&c.address).await.map_err(|e| format!("{}: {e}", c.address))?;
         let mut conn = Conn { stream, buf: String::new() };
-        let header = format!(
-            "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' \
-             xmlns:stream='http://etherx.jabber.org/streams' to='{}'>",
-            crate::xml::escape(&c.jid)
-        );
+        let header = Element::new("stream:stream")
+            .attr("xmlns", "jabber:component:accept")
+            .attr("xmlns:stream", "http://etherx.jabber.org/streams")
+            .attr("to", &c.jid)
+            .start_tag()
+            .map_err(|e| e.to_string())?;
+        let header = format!("<?xml version='1.0'?>{header}");
         conn.stream.write_all(header.as_bytes()).await.map_err(|e| e.to_string())?;
         conn.read_until("stream header", |b| stream_id(b).is_some()).await?;
         let id = stream_id(&conn.buf).ok_or("no stream id")?;
         let digest = Sha1::digest(format!("{id}{}", c.secret).as_bytes());
         conn.buf.clear();
-        let hs = format!("<handshake>{}</handshake>", hex(&digest));
+        let hs = Element::new("handshake").text(&hex(&digest)).to_xml().map_err(|e| e.to_string())?;
         conn.stream.write_all(hs.as_bytes()).await.map_err(|e| e.to_string())?;
-        conn.read_until("handshake", |b| b.contains("<handshake")).await?;
+        conn.read_until("handshake", |b| arrived(b, "handshake", None)).await?;
         conn.buf.clear();
         let mut batch = String::new();
         for s in stanzas {
             batch.push_str(s);
         }
         let ping_id = format!("prosody-admin-{}", crate::ids::short().map_err(|e| e.to_string())?);
-        batch.push_str(&format!(
-            "<iq type='get' id='{ping_id}' from='{}' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
-            crate::xml::escape(&c.jid),
-            crate::xml::escape(host)
-        ));
+        let ping = Element::new("iq")
+            .attr("type", "get")
+            .attr("id", &ping_id)
+            .attr("from", &c.jid)
+            .attr("to", host)
+            .child(Element::new("ping").attr("xmlns", "urn:xmpp:ping"))
+            .to_xml()
+            .map_err(|e| e.to_string())?;
+        batch.push_str(&ping);
         conn.stream.write_all(batch.as_bytes()).await.map_err(|e| e.to_string())?;
         let want = ping_id.clone();
-        conn.read_until("ping answer", move |b| {
-            b.contains(&format!("id='{want}'")) || b.contains(&format!("id=\"{want}\""))
-        })
-        .await?;
+        conn.read_until("ping answer", move |b| arrived(b, "iq", Some(&want))).await?;
         let _ = conn.stream.write_all(b"</stream:stream>").await;
         Ok(stanzas.len())
     };

@@ -20,8 +20,31 @@ pub fn spec_json() -> Result<&'static Json, String> {
     .map_err(Clone::clone)
 }
 
+/// The listings: operations the spec marks `x-prosody-admin-listing: <kind>`, served
+/// a page at a time straight from rows (see `paging`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Users,
+    Groups,
+    Invites,
+}
+
+impl Listing {
+    /// The kind an `x-prosody-admin-listing` value names.
+    pub fn parse(s: &str) -> Option<Listing> {
+        match s {
+            "users" => Some(Listing::Users),
+            "groups" => Some(Listing::Groups),
+            "invites" => Some(Listing::Invites),
+            _ => None,
+        }
+    }
+}
+
 /// One path of the spec: its segments (None for a `{parameter}`) and its methods.
 pub struct Route {
+    /// The path as the spec writes it (`/users/{username}`).
+    template: String,
     segments: Vec<Option<String>>,
     literal: usize,
     /// The methods of the path, sorted (for `Allow`).
@@ -30,6 +53,8 @@ pub struct Route {
     pub cacheable: Vec<String>,
     /// The methods declared with `security: []` (no authentication).
     pub public: Vec<String>,
+    /// The GET marked `x-prosody-admin-listing`, and which listing it is.
+    listing: Option<Listing>,
     /// (method, operationId) of each operation of the path.
     operations: Vec<(String, String)>,
 }
@@ -47,11 +72,24 @@ impl Route {
         self.public.iter().any(|m| m == method)
     }
 
+    /// The path as the spec writes it.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Which listing `method` on this path is, if the spec marks it one.
+    pub fn listing(&self, method: &str) -> Option<Listing> {
+        self.listing.filter(|_| method == "GET")
+    }
+
     /// The operationId of `method` on this path.
     pub fn operation(&self, method: &str) -> Option<&str> {
         self.operations.iter().find(|(m, _)| m == method).map(|(_, id)| id.as_str())
     }
 }
+
+/// The vendor extension that marks a listing.
+const LISTING_MARK: &str = "x-prosody-admin-listing";
 
 /// The spec's paths, compiled once.
 fn routes() -> &'static [Route] {
@@ -89,11 +127,18 @@ fn routes() -> &'static [Route] {
                     .filter(|(_, op)| op.get("security").and_then(Json::as_array).is_some_and(|a| a.is_empty()))
                     .map(|(m, _)| m.clone())
                     .collect();
+                // An unknown kind is no listing; the tests below check every mark parses.
+                let listing = ops
+                    .iter()
+                    .filter(|(m, _)| m == "GET")
+                    .find_map(|(_, op)| op.get(LISTING_MARK)?.as_str().and_then(Listing::parse));
                 let operations = ops
                     .iter()
                     .filter_map(|(m, op)| Some((m.clone(), op.get("operationId")?.as_str()?.to_string())))
                     .collect();
                 Route {
+                    template: template.clone(),
+                    listing,
                     literal: segments.iter().filter(|s| s.is_some()).count(),
                     segments,
                     methods,
@@ -192,5 +237,30 @@ mod tests {
         assert!(!r.public("GET"));
         assert_eq!(r.operation("PATCH"), Some("patchUser"));
         assert_eq!(r.operation("POST"), None);
+    }
+
+    #[test]
+    fn listings_come_from_the_spec() {
+        use super::Listing;
+        let l = |p: &str, m: &str| super::route("/admin_api", p).and_then(|r| r.listing(m));
+        assert_eq!(l("/admin_api/users", "GET"), Some(Listing::Users));
+        assert_eq!(l("/admin_api/groups", "GET"), Some(Listing::Groups));
+        assert_eq!(l("/admin_api/invites", "GET"), Some(Listing::Invites));
+        assert_eq!(l("/admin_api/groups", "POST"), None, "only the GET");
+        assert_eq!(l("/admin_api/users/bob", "GET"), None);
+        assert_eq!(super::route("/admin_api", "/admin_api/users").map(|r| r.template()), Some("/users"));
+        // Every mark in the spec names a listing this code serves: a typo would make an
+        // operation silently go through the generated trait instead.
+        let spec = super::spec_json().unwrap();
+        let mut marks = 0;
+        for item in spec["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                if let Some(v) = op.get(super::LISTING_MARK) {
+                    marks += 1;
+                    assert!(v.as_str().and_then(Listing::parse).is_some(), "unknown listing {v}");
+                }
+            }
+        }
+        assert_eq!(marks, 3);
     }
 }

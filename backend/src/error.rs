@@ -63,9 +63,11 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<r2d2_sqlite::rusqlite::Error> for Failure {
-    fn from(e: r2d2_sqlite::rusqlite::Error) -> Self {
-        Failure::Internal(format!("storage: {e}"))
+/// Text that cannot go into a stanza or payload (validation refuses it first; this is
+/// the builder's own guard).
+impl From<crate::xml::Unrepresentable> for Failure {
+    fn from(e: crate::xml::Unrepresentable) -> Self {
+        Failure::BadRequest(e.to_string())
     }
 }
 

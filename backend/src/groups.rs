@@ -148,7 +148,7 @@ pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<models::Grou
     let chat = db.groups().add_chat(gid, &i, &room, name)?;
     for member in db.groups().members(gid)? {
         let to = format!("{member}@{}", db.host());
-        db.offline().append(&member, &ids::uuid()?, now, xml::conference_invite(&to, &chat.jid))?;
+        db.offline().append(&member, &ids::uuid()?, now, xml::conference_invite(&to, &chat.jid)?)?;
     }
     Ok(chat_model(chat))
 }
@@ -189,33 +189,33 @@ impl Backend {
 
     pub async fn create_group(&self, name: String, create_muc: bool) -> Result<models::Group, Failure> {
         check_name(&name)?;
-        self.store().write(move |db| create(db, &name, create_muc)).await
+        self.write(move |db| create(db, &name, create_muc)).await
     }
 
     pub async fn delete_group(&self, gid: String) -> Result<(), Failure> {
-        self.store().write(move |db| delete(db, &gid)).await
+        self.write(move |db| delete(db, &gid)).await
     }
 
     pub async fn rename_group(&self, gid: String, name: String) -> Result<(), Failure> {
         check_name(&name)?;
-        self.store().write(move |db| rename(db, &gid, &name)).await
+        self.write(move |db| rename(db, &gid, &name)).await
     }
 
     pub async fn add_group_chat(&self, gid: String, name: String) -> Result<models::GroupChat, Failure> {
         check_name(&name)?;
         let now = crate::now()?;
-        self.store().write(move |db| add_chat(db, &gid, &name, now)).await
+        self.write(move |db| add_chat(db, &gid, &name, now)).await
     }
 
     pub async fn remove_group_chat(&self, gid: String, chat_id: String) -> Result<(), Failure> {
-        self.store().write(move |db| remove_chat(db, &gid, &chat_id)).await
+        self.write(move |db| remove_chat(db, &gid, &chat_id)).await
     }
 
     pub async fn add_group_member(&self, gid: String, user: Username) -> Result<(), Failure> {
-        self.store().write(move |db| add_member(db, &gid, &user)).await
+        self.write(move |db| add_member(db, &gid, &user)).await
     }
 
     pub async fn remove_group_member(&self, gid: String, user: Username) -> Result<(), Failure> {
-        self.store().write(move |db| remove_member(db, &gid, &user)).await
+        self.write(move |db| remove_member(db, &gid, &user)).await
     }
 }

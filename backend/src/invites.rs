@@ -433,7 +433,7 @@ impl Backend {
         let b = self.clone();
         let now = crate::now()?;
         let source = format!("{caller}@{}/admin_api", self.settings().host);
-        self.store().write(move |db| create_checked(db, b.settings(), req, &source, now)).await
+        self.write(move |db| create_checked(db, b.settings(), req, &source, now)).await
     }
 
     /// Revokes an invite (expired ones too: the row is removed either way).

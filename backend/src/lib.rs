@@ -1,6 +1,6 @@
 //! prosody-admin's backend: the hand-written implementation of the `Api` trait that
-//! openapi-generator derives from `api-spec/openapi.yaml`, on a SQLite database laid
-//! out exactly as Prosody's own SQL storage (0.12 or 13).
+//! openapi-generator derives from `api-spec/openapi.yaml`, on a database laid out
+//! exactly as Prosody's own SQL storage (0.12 or 13): a SQLite file or PostgreSQL.
 //!
 //! Module map:
 //! - [`api`]: the generated `Api` trait, implemented by [`Backend`]: maps each
@@ -10,15 +10,18 @@
 //! - [`users`], [`groups`], [`invites`], [`debug`], [`accounts`], [`tokens`]: one
 //!   domain each; rules (validation, invite semantics, id generation) live here.
 //! - [`audit`]: the audit log (a store of our own in the same database), recorded in
-//!   the transaction of the write it describes.
+//!   the transaction of the write it describes ([`Backend::write`] hands the request's
+//!   record to the storage layer with each write).
 //! - [`paging`]: pages of the listings (limit, opaque cursor) and their JSON written
 //!   straight from rows.
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
-//! - [`storage`]: the only module with SQL, shaped like Prosody's store API: a [`Db`]
-//!   context hands out one typed handle per Prosody store; layout profiles for
-//!   Prosody 0.12 and 13; the pool; every call off the async runtime.
+//! - [`storage`]: shaped like Prosody's store API: a [`Db`] context hands out one typed
+//!   handle per Prosody store; layout profiles for Prosody 0.12 and 13; one engine per
+//!   backend (SQLite, PostgreSQL: the only SQL and driver code); group commit; every
+//!   call off the async runtime. It knows nothing of requests.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
-//!   encodings (typed values, stanzas, SCRAM-SHA-1, token strings, util.id, nodeprep).
+//!   encodings (typed values, XML payloads and stanzas through quick-xml, SCRAM-SHA-1,
+//!   token strings, util.id, nodeprep).
 //! - [`server`]: server metrics and announcements; [`openmetrics`] reads Prosody's
 //!   metrics endpoint, [`component`] is the live path to Prosody (XEP-0114).
 //! - [`metrics`]: the service's own metrics (OpenMetrics).
@@ -56,7 +59,6 @@ pub mod xml;
 use std::sync::Arc;
 
 pub use error::Failure;
-pub use r2d2_sqlite::rusqlite;
 pub use settings::Settings;
 pub use storage::{Db, ProsodyVersion, Store};
 

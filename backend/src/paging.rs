@@ -145,6 +145,19 @@ pub enum Admit {
     Beyond,
 }
 
+impl crate::Backend {
+    /// A page of the listing `kind` (an operation the spec marks
+    /// `x-prosody-admin-listing`), written as JSON.
+    pub async fn listing_json(&self, kind: crate::contract::Listing, page: Page) -> Result<Listing, crate::Failure> {
+        use crate::contract::Listing as Kind;
+        match kind {
+            Kind::Users => self.list_users_json(page).await,
+            Kind::Groups => self.list_groups_json(page).await,
+            Kind::Invites => self.list_invites_json(page).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,17 +77,6 @@ impl Announcement {
     }
 }
 
-/// `<message to from [type]><body/></message>`, as mod_announce builds it.
-fn message(to: &str, from: &str, headline: bool, body: &str) -> String {
-    let ty = if headline { " type='headline'" } else { "" };
-    format!(
-        "<message to='{}' from='{}'{ty}><body>{}</body></message>",
-        xml::escape(to),
-        xml::escape(from),
-        xml::escape(body)
-    )
-}
-
 /// Local accounts named in `jids` (as usernames), or a 400 for anything else: without
 /// a live path only accounts of this host can be reached (through their offline store).
 fn local_accounts(db: &Db, s: &Settings, jids: &[String]) -> Result<Vec<String>, Failure> {
@@ -158,7 +147,8 @@ impl Backend {
                     (users.into_iter().map(|u| format!("{u}@{host}")).collect(), matches!(a.to, Recipients::Online))
                 }
             };
-            let stanzas: Vec<String> = jids.iter().map(|j| message(j, &c.jid, headline, &a.body)).collect();
+            let stanzas =
+                jids.iter().map(|j| xml::message(j, &c.jid, headline, &a.body)).collect::<Result<Vec<_>, _>>()?;
             let sent = component::send(&c, &s.host, &stanzas)
                 .await
                 .map_err(|e| Failure::Internal(format!("live path to Prosody: {e}")))?;
@@ -181,7 +171,7 @@ impl Backend {
                     _ => db.accounts().users()?,
                 };
                 for u in &users {
-                    let xml = message(&format!("{u}@{}", s.host), &s.host, false, &body);
+                    let xml = xml::message(&format!("{u}@{}", s.host), &s.host, false, &body)?;
                     db.offline().append(u, &ids::uuid()?, now, xml)?;
                 }
                 Ok(users.len())

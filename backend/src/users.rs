@@ -42,7 +42,7 @@ pub fn set_nick(db: &Db, user: &str, nick: Option<&str>, now: i64) -> Result<(),
     match nick {
         Some(text) => {
             pep.ensure_node(user, NICK_NODE, json!({"_defaults_only": true, "access_model": "open"}))?;
-            let item = Item { when: now, with: String::new(), value: Value::Xml(xml::nick_element(text)) };
+            let item = Item { when: now, with: String::new(), value: Value::Xml(xml::nick_element(text)?) };
             pep.put_item(user, NICK_NODE, CURRENT, &item)?;
         }
         None => {
@@ -343,7 +343,7 @@ impl Backend {
         let b = self.clone();
         let now = crate::now()?;
         let caller = caller.to_string();
-        self.store().write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await
+        self.write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await
     }
 
     /// Deletes an account; not the caller's own (that would revoke the token in use and
@@ -354,7 +354,7 @@ impl Backend {
                 "{user} is the account of the token in use; use another admin's token"
             )));
         }
-        self.store().write(move |db| delete(db, &user)).await
+        self.write(move |db| delete(db, &user)).await
     }
 
     pub async fn user_groups(&self, user: Username) -> Result<Vec<String>, Failure> {

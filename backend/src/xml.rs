@@ -1,64 +1,247 @@
-//! The few XML payloads this service reads and writes (PEP nick, OMEMO device list),
-//! in the form Prosody's serializer produces: single-quoted attributes, the five
-//! predefined entities escaped.
+//! The XML this service reads and writes: PEP payloads (nick, avatar metadata, OMEMO
+//! device lists and bundles), stanzas (announcements, mediated chat invitations) and
+//! the component stream. Much of it carries user-controlled text (nicks, announcement
+//! bodies, JIDs of rooms named by admins).
+//!
+//! Reading: quick-xml's reader, never string slicing; entity and character references
+//! resolved by it.
+//! Writing: a small element tree ([`Element`]) serialized as Prosody's `util.stanza`
+//! serializes (single-quoted attributes; text and attribute values escaped by
+//! quick-xml's `escape`: `& < > ' "`), so that what we store is byte for byte what
+//! Prosody stores. A character XML 1.0 cannot carry is an error ([`Unrepresentable`]),
+//! never written.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use quick_xml::escape::{escape, resolve_predefined_entity};
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 
 pub const NS_NICK: &str = "http://jabber.org/protocol/nick";
+const NS_AVATAR_METADATA: &str = "urn:xmpp:avatar:metadata";
+const NS_OMEMO: &str = "eu.siacs.conversations.axolotl";
 
 /// Characters XML 1.0 cannot carry (nicks and group names end up in stanzas).
 pub fn forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// Text that XML 1.0 cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrepresentable(pub char);
+
+impl fmt::Display for Unrepresentable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the character U+{:04X} cannot be carried in XML", u32::from(self.0))
+    }
+}
+
+impl std::error::Error for Unrepresentable {}
+
+// ---------------------------------------------------------------------------------
+// Writing
+
+/// An element to serialize: name, attributes in order, children.
+#[derive(Debug, Clone)]
+pub struct Element {
+    name: String,
+    attrs: Vec<(String, String)>,
+    children: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Element(Element),
+    Text(String),
+}
+
+impl Element {
+    pub fn new(name: &str) -> Element {
+        Element { name: name.to_string(), attrs: Vec::new(), children: Vec::new() }
+    }
+
+    pub fn attr(mut self, name: &str, value: &str) -> Element {
+        self.attrs.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn child(mut self, e: Element) -> Element {
+        self.children.push(Node::Element(e));
+        self
+    }
+
+    pub fn text(mut self, t: &str) -> Element {
+        self.children.push(Node::Text(t.to_string()));
+        self
+    }
+
+    /// The element, serialized.
+    pub fn to_xml(&self) -> Result<String, Unrepresentable> {
+        let mut out = String::new();
+        self.write(&mut out)?;
+        Ok(out)
+    }
+
+    /// The start tag alone (a stream header, whose element stays open).
+    pub fn start_tag(&self) -> Result<String, Unrepresentable> {
+        let mut out = String::new();
+        self.write_start(&mut out)?;
+        out.push('>');
+        Ok(out)
+    }
+
+    fn write_start(&self, out: &mut String) -> Result<(), Unrepresentable> {
+        out.push('<');
+        out.push_str(&self.name);
+        for (k, v) in &self.attrs {
+            out.push(' ');
+            out.push_str(k);
+            out.push_str("='");
+            out.push_str(&checked(v)?);
+            out.push('\'');
+        }
+        Ok(())
+    }
+
+    fn write(&self, out: &mut String) -> Result<(), Unrepresentable> {
+        self.write_start(out)?;
+        if self.children.is_empty() {
+            out.push_str("/>");
+            return Ok(());
+        }
+        out.push('>');
+        for c in &self.children {
+            match c {
+                Node::Element(e) => e.write(out)?,
+                Node::Text(t) => out.push_str(&checked(t)?),
+            }
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+        Ok(())
+    }
+}
+
+/// `s` escaped, or the first character XML cannot carry.
+fn checked(s: &str) -> Result<Cow<'_, str>, Unrepresentable> {
+    match s.chars().find(|c| forbidden(*c)) {
+        Some(c) => Err(Unrepresentable(c)),
+        None => Ok(escape(s)),
+    }
+}
+
 /// A mediated MUC invitation (XEP-0249), as mod_groups_internal sends it: from the room.
-pub fn conference_invite(to: &str, room: &str) -> String {
-    format!(
-        "<message to='{}' from='{}'><x xmlns='jabber:x:conference' jid='{}'/></message>",
-        escape(to),
-        escape(room),
-        escape(room)
-    )
+pub fn conference_invite(to: &str, room: &str) -> Result<String, Unrepresentable> {
+    Element::new("message")
+        .attr("to", to)
+        .attr("from", room)
+        .child(Element::new("x").attr("xmlns", "jabber:x:conference").attr("jid", room))
+        .to_xml()
 }
 
 /// `<nick xmlns='http://jabber.org/protocol/nick'>text</nick>`.
-pub fn nick_element(text: &str) -> String {
-    format!("<nick xmlns='{NS_NICK}'>{}</nick>", escape(text))
+pub fn nick_element(text: &str) -> Result<String, Unrepresentable> {
+    Element::new("nick").attr("xmlns", NS_NICK).text(text).to_xml()
 }
 
-/// The text of a stored `<nick/>` element; None when it is not one.
-pub fn nick_text(xml: &str) -> Option<String> {
-    let xml = xml.trim();
-    if !xml.starts_with("<nick") {
-        return None;
+/// `<message to from [type='headline']><body/></message>`, as mod_announce builds it.
+pub fn message(to: &str, from: &str, headline: bool, body: &str) -> Result<String, Unrepresentable> {
+    let mut m = Element::new("message").attr("to", to).attr("from", from);
+    if headline {
+        m = m.attr("type", "headline");
     }
-    let open_end = xml.find('>')?;
-    if xml[..open_end].ends_with('/') {
-        return Some(String::new());
-    }
-    let close = xml.rfind("</nick>")?;
-    (close > open_end).then(|| unescape(&xml[open_end + 1..close]))
+    m.child(Element::new("body").text(body)).to_xml()
 }
 
-/// The attribute text of every `<name .../>` start tag in `xml`, in order.
-fn tags<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        rest = &rest[i + open.len()..];
-        let end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..end];
-        // `<devices` for `<device`, or similar, is another element
-        if !tag.starts_with(|c: char| c.is_whitespace() || c == '/' || c == '>') && !tag.is_empty() {
-            continue;
+// ---------------------------------------------------------------------------------
+// Reading
+
+/// A reader that reports text as it is (no trimming) and tolerates end tags it did
+/// not see start (a stream read from its middle).
+fn reader(xml: &str) -> Reader<&[u8]> {
+    let mut r = Reader::from_str(xml);
+    let c = r.config_mut();
+    c.trim_text(false);
+    c.check_end_names = false;
+    r
+}
+
+/// An attribute's value, unescaped and normalized as XML says (a tab or line break in
+/// it reads as a space, as in Prosody's parser); None when absent or malformed.
+fn attribute(e: &BytesStart, name: &str) -> Option<String> {
+    let a = e.try_get_attribute(name).ok()??;
+    a.normalized_value(XmlVersion::Implicit1_0).ok().map(Cow::into_owned)
+}
+
+/// The text an entity or character reference stands for (the predefined entities and
+/// character references: all a document without a DTD can hold).
+fn reference(r: &BytesRef) -> Option<String> {
+    if r.is_char_ref() {
+        return r.resolve_char_ref().ok()?.map(String::from);
+    }
+    resolve_predefined_entity(&r.decode().ok()?).map(str::to_string)
+}
+
+/// The root element of `xml` (after a declaration, comments, whitespace), whether it
+/// is empty, and the reader positioned after its start tag.
+fn root(xml: &str) -> Option<(BytesStart<'_>, bool, Reader<&[u8]>)> {
+    let mut r = reader(xml);
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) => return Some((e, false, r)),
+            Event::Empty(e) => return Some((e, true, r)),
+            Event::Eof | Event::End(_) | Event::CData(_) | Event::GeneralRef(_) => return None,
+            Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => return None,
+            _ => {}
         }
-        out.push(tag);
+    }
+}
+
+/// Every start (or empty) tag after the current position, named `local`, to the end.
+fn descendants<'a>(r: &mut Reader<&'a [u8]>, local: &str) -> Vec<BytesStart<'a>> {
+    let mut out = Vec::new();
+    while let Ok(ev) = r.read_event() {
+        match ev {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == local.as_bytes() => out.push(e),
+            Event::Eof => break,
+            _ => {}
+        }
     }
     out
 }
 
-/// The `id` attributes of the `<device/>` children of an OMEMO device list, in order.
+/// The text of a stored `<nick/>` element; None when it is not one (or not well-formed).
+pub fn nick_text(xml: &str) -> Option<String> {
+    let (start, empty, mut r) = root(xml)?;
+    if start.local_name().as_ref() != b"nick" {
+        return None;
+    }
+    let mut out = String::new();
+    if empty {
+        return Some(out);
+    }
+    let mut depth = 0usize;
+    loop {
+        match r.read_event().ok()? {
+            Event::Text(t) => out.push_str(&t.decode().ok()?),
+            Event::CData(c) => out.push_str(&c.decode().ok()?),
+            Event::GeneralRef(g) => out.push_str(&reference(&g)?),
+            Event::Start(_) => depth += 1,
+            Event::End(_) if depth == 0 => return Some(out),
+            Event::End(_) => depth -= 1,
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+/// The `id` attributes of the `<device/>` children of an OMEMO device list, in order
+/// (`""` for a device without one).
 pub fn device_ids(xml: &str) -> Vec<String> {
-    tags(xml, "device").into_iter().map(|t| attribute(t, "id").unwrap_or_default()).collect()
+    let mut r = reader(xml);
+    descendants(&mut r, "device").iter().map(|d| attribute(d, "id").unwrap_or_default()).collect()
 }
 
 /// One `<info/>` of a XEP-0084 avatar metadata item.
@@ -75,20 +258,23 @@ pub struct AvatarInfo {
 /// (None when the payload is not avatar metadata), as mod_http_admin_api reads them:
 /// numbers that do not parse are absent.
 pub fn avatar_infos(xml: &str) -> Option<Vec<AvatarInfo>> {
-    let x = xml.trim_start();
-    if !x.starts_with("<metadata") || !x.contains("urn:xmpp:avatar:metadata") {
+    let (start, empty, mut r) = root(xml)?;
+    if start.local_name().as_ref() != b"metadata" || attribute(&start, "xmlns").as_deref() != Some(NS_AVATAR_METADATA) {
         return None;
     }
-    let num = |t: &str, n: &str| attribute(t, n).and_then(|v| v.trim().parse::<i64>().ok());
+    if empty {
+        return Some(Vec::new());
+    }
+    let num = |e: &BytesStart, n: &str| attribute(e, n).and_then(|v| v.trim().parse::<i64>().ok());
     Some(
-        tags(x, "info")
-            .into_iter()
-            .map(|t| AvatarInfo {
-                bytes: num(t, "bytes"),
-                id: attribute(t, "id"),
-                media_type: attribute(t, "type"),
-                width: num(t, "width"),
-                height: num(t, "height"),
+        descendants(&mut r, "info")
+            .iter()
+            .map(|e| AvatarInfo {
+                bytes: num(e, "bytes"),
+                id: attribute(e, "id"),
+                media_type: attribute(e, "type"),
+                width: num(e, "width"),
+                height: num(e, "height"),
             })
             .collect(),
     )
@@ -96,76 +282,47 @@ pub fn avatar_infos(xml: &str) -> Option<Vec<AvatarInfo>> {
 
 /// Whether the payload is an OMEMO bundle element.
 pub fn is_bundle(xml: &str) -> bool {
-    let xml = xml.trim_start();
-    xml.starts_with("<bundle") && xml.contains("eu.siacs.conversations.axolotl")
+    root(xml).is_some_and(|(e, ..)| {
+        e.local_name().as_ref() == b"bundle" && attribute(&e, "xmlns").as_deref() == Some(NS_OMEMO)
+    })
 }
 
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let mut rest = tag;
-    while let Some(i) = rest.find(name) {
-        let before_ok = i == 0 || rest[..i].ends_with(char::is_whitespace);
-        let after = rest[i + name.len()..].trim_start();
-        if before_ok {
-            if let Some(after) = after.strip_prefix('=') {
-                let after = after.trim_start();
-                let q = after.chars().next()?;
-                if q == '\'' || q == '"' {
-                    let body = &after[1..];
-                    let end = body.find(q)?;
-                    return Some(unescape(&body[..end]));
-                }
-            }
-        }
-        rest = &rest[i + name.len()..];
-    }
-    None
+/// A start tag read off a stream: its qualified name and attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    attrs: Vec<(String, String)>,
 }
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\'' => out.push_str("&apos;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
+impl Tag {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
-    out
 }
 
-pub fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';') else { break };
-        let ent = &rest[1..end];
-        let c = match ent {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "apos" => Some('\''),
-            "quot" => Some('"'),
-            _ if ent.starts_with("#x") => u32::from_str_radix(&ent[2..], 16).ok().and_then(char::from_u32),
-            _ if ent.starts_with('#') => ent[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match c {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
+/// The start tags of what arrived so far on an XML stream (its header included, when
+/// `buf` starts with it), in order; reading stops where the data does (a tag cut in
+/// two is not reported until it is whole).
+pub fn stream_tags(buf: &str) -> Vec<Tag> {
+    let mut r = reader(buf);
+    let mut out = Vec::new();
+    while let Ok(ev) = r.read_event() {
+        match ev {
+            Event::Start(e) | Event::Empty(e) => {
+                let attrs = e
+                    .attributes()
+                    .filter_map(Result::ok)
+                    .filter_map(|a| {
+                        let v = a.normalized_value(XmlVersion::Implicit1_0).ok()?.into_owned();
+                        Some((String::from_utf8_lossy(a.key.as_ref()).into_owned(), v))
+                    })
+                    .collect();
+                out.push(Tag { name: String::from_utf8_lossy(e.name().as_ref()).into_owned(), attrs });
             }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
+            Event::Eof => break,
+            _ => {}
         }
     }
-    out.push_str(rest);
     out
 }
 
@@ -175,19 +332,108 @@ mod tests {
 
     #[test]
     fn nick_round_trip() {
-        assert_eq!(nick_element("Alice Liddell"), "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>");
+        assert_eq!(
+            nick_element("Alice Liddell").unwrap(),
+            "<nick xmlns='http://jabber.org/protocol/nick'>Alice Liddell</nick>"
+        );
         for s in ["Alice Liddell", "a<b>&'\"", "", "jürgen"] {
-            assert_eq!(nick_text(&nick_element(s)).as_deref(), Some(s));
+            assert_eq!(nick_text(&nick_element(s).unwrap()).as_deref(), Some(s));
         }
         assert_eq!(nick_text("<nick xmlns='http://jabber.org/protocol/nick'/>").as_deref(), Some(""));
         assert_eq!(nick_text("<nick xmlns=\"x\">A&#65;&#x42;</nick>").as_deref(), Some("AAB"));
         assert_eq!(nick_text("<other/>"), None);
     }
 
+    /// Text an admin or user controls, at its most hostile.
+    const HOSTILE: &[&str] = &[
+        "it's \"quoted\"",
+        "a & b &amp; c &#65; &unknown;",
+        "<script>alert(1)</script>",
+        "]]> <![CDATA[ x ]]>",
+        "</nick><nick xmlns='evil'>",
+        "' onload='x",
+        "emoji 😀 and 𝄞 (non-BMP), tab\tand\nnewline",
+        "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'boom'>]>&e;",
+    ];
+
+    #[test]
+    fn hostile_text_round_trips_and_stays_text() {
+        for s in HOSTILE {
+            let nick = nick_element(s).unwrap();
+            assert_eq!(nick_text(&nick).as_deref(), Some(*s), "{nick}");
+            // One element, its text: nothing the text held became markup.
+            let tags = stream_tags(&nick);
+            assert_eq!(tags.len(), 1, "{nick}");
+            assert_eq!(tags[0].attr("xmlns"), Some(NS_NICK));
+
+            // Attribute values read back normalized (whitespace as spaces), as XML says.
+            let in_attr = s.replace(['\t', '\n'], " ");
+            let in_attr = in_attr.as_str();
+            let m = message(s, "localhost", true, s).unwrap();
+            let tags = stream_tags(&m);
+            let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, ["message", "body"], "{m}");
+            assert_eq!(tags[0].attr("to"), Some(in_attr));
+            assert_eq!(tags[0].attr("type"), Some("headline"));
+
+            let inv = conference_invite(s, s).unwrap();
+            let tags = stream_tags(&inv);
+            assert_eq!(tags.len(), 2, "{inv}");
+            assert_eq!(tags[1].attr("jid"), Some(in_attr));
+            assert_eq!(tags[0].attr("from"), Some(in_attr));
+        }
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_refused() {
+        for c in ['\u{0}', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{1b}', '\u{1f}', '\u{fffe}', '\u{ffff}'] {
+            let s = format!("a{c}b");
+            assert_eq!(nick_element(&s), Err(Unrepresentable(c)));
+            assert_eq!(message("a@b", "b", false, &s), Err(Unrepresentable(c)));
+            assert_eq!(conference_invite(&s, "r@muc"), Err(Unrepresentable(c)));
+        }
+        assert_eq!(Unrepresentable('\u{1}').to_string(), "the character U+0001 cannot be carried in XML");
+    }
+
+    #[test]
+    fn stanzas_have_prosodys_form() {
+        assert_eq!(
+            conference_invite("gina@localhost", "chat@groups.localhost").unwrap(),
+            "<message to='gina@localhost' from='chat@groups.localhost'><x xmlns='jabber:x:conference' jid='chat@groups.localhost'/></message>"
+        );
+        assert_eq!(
+            message("a@localhost", "localhost", false, "Tea & <cake>").unwrap(),
+            "<message to='a@localhost' from='localhost'><body>Tea &amp; &lt;cake&gt;</body></message>"
+        );
+        assert_eq!(
+            Element::new("stream:stream").attr("to", "c.localhost").start_tag().unwrap(),
+            "<stream:stream to='c.localhost'>"
+        );
+    }
+
+    #[test]
+    fn reads_stream_tags_as_they_arrive() {
+        let b = "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='abc-123' from='c.localhost'>";
+        let tags = stream_tags(b);
+        assert_eq!(tags[0].name, "stream:stream");
+        assert_eq!(tags[0].attr("id"), Some("abc-123"));
+        // A tag cut in two is not there yet; whole, it is.
+        assert_eq!(
+            stream_tags("<handshake/><iq type='result' id='p"),
+            vec![Tag { name: "handshake".into(), attrs: vec![] }]
+        );
+        let tags = stream_tags("<handshake/><iq type='result' id=\"p&amp;1\"/></stream:stream>");
+        assert_eq!(tags[1].attr("id"), Some("p&1"));
+    }
+
     #[test]
     fn device_list() {
         let x = "<list xmlns='eu.siacs.conversations.axolotl'><device id='1001'/><device id=\"2002\" label='x'/><device/></list>";
         assert_eq!(device_ids(x), vec!["1001", "2002", ""]);
+        assert_eq!(
+            device_ids("<list xmlns='eu.siacs.conversations.axolotl'><devices id='9'/></list>"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -198,5 +444,12 @@ mod tests {
         assert_eq!((a[0].bytes, a[0].width, a[0].media_type.as_deref()), (Some(12345), Some(64), Some("image/png")));
         assert_eq!((a[1].bytes, a[1].id.as_deref()), (None, Some("x")));
         assert_eq!(avatar_infos("<nick xmlns='http://jabber.org/protocol/nick'>a</nick>"), None);
+    }
+
+    #[test]
+    fn bundles() {
+        assert!(is_bundle("<bundle xmlns='eu.siacs.conversations.axolotl'><identityKey>x</identityKey></bundle>"));
+        assert!(!is_bundle("<list xmlns='eu.siacs.conversations.axolotl'/>"));
+        assert!(!is_bundle("<bundle xmlns='urn:other'/>"));
     }
 }

@@ -41,7 +41,7 @@ async fn concurrent_writes_share_commits_and_fail_alone() {
         }
     }
     let commits = store.generation() - before;
-    let c = backend::rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
+    let c = rusqlite::Connection::open(dir.path().join("db.sqlite")).unwrap();
     let stored: Vec<String> = c
         .prepare("SELECT user FROM prosodyarchive WHERE store='offline' ORDER BY sort_id")
         .unwrap()

@@ -56,17 +56,17 @@ pub fn is_postgres() -> bool {
 /// parameters and `"user"` quoted (a reserved word in PostgreSQL); the PostgreSQL side
 /// numbers the parameters.
 pub enum TestDb {
-    Sqlite(backend::rusqlite::Connection),
+    Sqlite(rusqlite::Connection),
     Pg(std::cell::RefCell<postgres::Client>),
 }
 
 /// A column type the suites read.
 pub trait TestValue: Sized {
-    fn from_sqlite(r: &backend::rusqlite::Row) -> Self;
+    fn from_sqlite(r: &rusqlite::Row) -> Self;
     fn from_pg(r: &postgres::Row) -> Self;
 }
 impl TestValue for i64 {
-    fn from_sqlite(r: &backend::rusqlite::Row) -> Self {
+    fn from_sqlite(r: &rusqlite::Row) -> Self {
         r.get(0).expect("integer column")
     }
     fn from_pg(r: &postgres::Row) -> Self {
@@ -74,7 +74,7 @@ impl TestValue for i64 {
     }
 }
 impl TestValue for String {
-    fn from_sqlite(r: &backend::rusqlite::Row) -> Self {
+    fn from_sqlite(r: &rusqlite::Row) -> Self {
         r.get(0).expect("text column")
     }
     fn from_pg(r: &postgres::Row) -> Self {
@@ -101,7 +101,7 @@ impl TestDb {
     pub fn one<T: TestValue>(&self, sql: &str, params: &[&str]) -> T {
         match self {
             TestDb::Sqlite(c) => c
-                .query_row(sql, backend::rusqlite::params_from_iter(params), |r| Ok(T::from_sqlite(r)))
+                .query_row(sql, rusqlite::params_from_iter(params), |r| Ok(T::from_sqlite(r)))
                 .unwrap_or_else(|e| panic!("{sql}: {e}")),
             TestDb::Pg(c) => {
                 let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
@@ -137,9 +137,9 @@ pub trait Exec {
     fn exec(&self, sql: &str, params: &[&str]);
 }
 
-impl Exec for backend::rusqlite::Connection {
+impl Exec for rusqlite::Connection {
     fn exec(&self, sql: &str, params: &[&str]) {
-        self.execute(sql, backend::rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.execute(sql, rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 }
 
@@ -147,7 +147,7 @@ impl Exec for TestDb {
     fn exec(&self, sql: &str, params: &[&str]) {
         match self {
             TestDb::Sqlite(c) => {
-                c.execute(sql, backend::rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                c.execute(sql, rusqlite::params_from_iter(params)).unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             TestDb::Pg(c) => {
                 let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
@@ -360,8 +360,8 @@ impl Server {
         }
     }
 
-    pub fn sqlite(&self) -> backend::rusqlite::Connection {
-        let c = backend::rusqlite::Connection::open(&self.db).expect("open db");
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(&self.db).expect("open db");
         c.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
         c
     }

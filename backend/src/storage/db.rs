@@ -2,9 +2,8 @@
 //! transaction, for writes), the host, and the layout profile. It hands out one typed
 //! handle per Prosody store, as `module:open_store` does.
 
+use super::engine::{Conn, ListingStores};
 use super::kinds::{Archive, KeyVal, Map};
-use super::pool::Scope;
-use super::rows::{Conn, ListingStores};
 use super::stores::accounts::{self, Accounts};
 use super::stores::activity::{self, DeletionRequest, Lifecycle};
 use super::stores::audit::{self, AuditLog};
@@ -24,6 +23,16 @@ pub const NICK_NODE: &str = "http://jabber.org/protocol/nick";
 pub const CURRENT: &str = "current";
 /// The node whose item `current` is the user's avatar metadata (XEP-0084).
 pub const AVATAR_METADATA_NODE: &str = "urn:xmpp:avatar:metadata";
+
+/// Where the data of the administered server lives.
+#[derive(Debug, Clone)]
+pub(super) struct Scope {
+    /// The VirtualHost (`host` of its users' rows).
+    pub host: String,
+    /// The MUC component of group chats (`host` of room rows).
+    pub muc_host: String,
+    pub version: ProsodyVersion,
+}
 
 pub struct Db<'c> {
     c: Conn<'c>,

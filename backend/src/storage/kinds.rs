@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::rows::{At, Conn};
+use super::engine::{At, Conn};
 use super::StoreError;
 use crate::values::Value;
 

@@ -7,44 +7,53 @@
 //! decodes its rows into a serde type in one place ([`stores`]).
 //!
 //! Module map:
-//! - [`location`]: [`Location`]: a SQLite file or a PostgreSQL URL.
-//! - [`pool`]: [`Store`]: the connection pool of either engine, the generation counter,
-//!   `read`/`write` off the async runtime.
-//! - [`profile`]: the layout profile (Prosody 0.12 or 13) and how it is chosen.
-//! - [`schema`]: each version's DDL, detection of the version a database has.
+//! - [`location`]: [`Location`]: a SQLite file or a PostgreSQL URL; opening one picks
+//!   the engine.
+//! - [`engine`]: the engines, one file each (`engine/sqlite.rs`, `engine/pg.rs`) behind
+//!   one trait: opening and preparing a database, read snapshots, the writer's
+//!   transactions and savepoints, the watch on other processes' commits, the probe,
+//!   and the keyval/map/archive/listing primitives. The only SQL, PRAGMA and driver
+//!   types of the crate.
+//! - [`store`]: [`Store`]: the handle the service keeps: its engine, the generation
+//!   counter, `read`/`write` off the async runtime.
 //! - [`writer`]: group commit: the thread that runs waiting writes together, each in
-//!   its savepoint, one commit for all.
-//! - [`stats`]: counters for the service's metrics (pool waits, busy retries, commits).
-//! - [`watch`]: the thread that notices other processes' commits (SQLite's
-//!   `data_version`; PostgreSQL's notifications from our trigger).
-//! - [`rows`]: the only SQL: the keyval/map/archive primitives and the listing query,
-//!   as the trait [`rows::Rows`], once per engine (`rows/sqlite.rs`, `rows/pg.rs`).
-//! - [`kinds`]: generic typed handles (`KeyVal<T>`, `Map<V>`, `Archive`) over [`rows`].
+//!   its savepoint with its [`Companion`] (the request's audit record), one commit for
+//!   all.
+//! - [`profile`]: the layout profile (Prosody 0.12 or 13).
+//! - [`stats`]: counters for the service's metrics (pool waits, lock waits, commits).
+//! - [`kinds`]: generic typed handles (`KeyVal<T>`, `Map<V>`, `Archive`) over the
+//!   engine's primitives.
 //! - [`stores`]: the concrete Prosody stores (accounts, roles, tokens, invites, groups,
 //!   MUC, PEP, push), the profile differences among them.
 //! - [`db`]: [`Db`], the per-call context that hands out the handles.
 //!
+//! Imports go one way: `store` → `writer` → `db` → `kinds`/`stores` → `engine`;
+//! `location` → `engine`. No engine imports the layers above it; storage imports
+//! nothing of requests (no task-locals; the clock and ids of the audit record come
+//! with its [`Companion`]).
+//!
 //! Adding a store: a file in `stores/` with its serde type and a handle built from the
 //! kinds, and one method on [`Db`]. Adding a profile: a variant of
-//! [`profile::ProsodyVersion`], its DDL in [`schema`], and the stores whose layout
-//! differs match on it (today: roles, tokens, accounts' `disabled`).
+//! [`profile::ProsodyVersion`], its layout in each engine, and the stores whose layout
+//! differs match on it (today: roles, tokens, accounts' `disabled`). Adding an engine:
+//! a file in `engine/` and one arm of [`Location`].
 
 mod db;
+mod engine;
 pub mod kinds;
 mod location;
-mod pool;
 pub mod profile;
-mod rows;
-pub mod schema;
 pub mod stats;
+mod store;
 pub mod stores;
-mod watch;
 mod writer;
 
 pub use db::{Db, UserRecord, AVATAR_METADATA_NODE, CURRENT, NICK_NODE};
+pub use engine::pg::PgUrl;
 pub use location::Location;
-pub use pool::{Store, POOL_SIZE};
 pub use profile::ProsodyVersion;
+pub use store::{Store, POOL_SIZE};
+pub use writer::Companion;
 
 /// A storage failure: the database could not be read or written, or a stored value
 /// does not have the shape Prosody gives it. Always an internal fault (500), logged.
@@ -57,15 +66,3 @@ impl std::fmt::Display for StoreError {
     }
 }
 impl std::error::Error for StoreError {}
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
-}
-impl From<r2d2::Error> for StoreError {
-    fn from(e: r2d2::Error) -> Self {
-        StoreError(format!("connection pool: {e}"))
-    }
-}
-
-use r2d2_sqlite::rusqlite;

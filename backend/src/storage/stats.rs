@@ -3,25 +3,14 @@
 //! lock), and what group commit does (commits, writes).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-/// SQLite calls the busy handler again and again while a lock is held; this many
-/// calls with the waits below add up to about [`super::pool::BUSY_TIMEOUT`].
-const BUSY_MAX_CALLS: i32 = 1008;
-
-/// Busy retries of every connection of the process (a busy handler is a plain function:
-/// it cannot reach a `Store`).
+/// Busy retries of every connection of the process (SQLite's busy handler is a plain
+/// function: it cannot reach a `Store`).
 static BUSY_RETRIES: AtomicU64 = AtomicU64::new(0);
 
-/// The busy handler of our connections: waits 1 ms ten times, then 5 ms at a time, for
-/// about 5 s in all, counting each retry.
-pub(super) fn on_busy(calls: i32) -> bool {
-    if calls >= BUSY_MAX_CALLS {
-        return false;
-    }
+/// Counts one wait for a lock another connection holds (an engine's busy handler).
+pub(super) fn count_lock_wait() {
     BUSY_RETRIES.fetch_add(1, Ordering::Relaxed);
-    std::thread::sleep(Duration::from_millis(if calls < 10 { 1 } else { 5 }));
-    true
 }
 
 /// Counters of one `Store`.

@@ -3,7 +3,8 @@
 //! commits once. A write that fails rolls back to its savepoint (it changes nothing,
 //! and the others are unaffected); every write is answered only after the commit that
 //! holds it, so an acknowledged write is exactly as durable as with a commit of its own
-//! (one WAL commit), and its audit record is in that same commit ([`crate::audit`]).
+//! (one WAL commit), and what rides with it (its request's audit record, a
+//! [`Companion`]) is in that same commit.
 //!
 //! Nothing waits on purpose: a batch is what queued while the previous commit ran. A
 //! lone write commits at once; under load one commit carries many (at most
@@ -14,13 +15,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
-use r2d2_sqlite::rusqlite::Connection;
-
-use super::pool::{pg_connect_for, Scope};
-use super::rows::pg::PgConn;
-use super::rows::Conn;
-use super::{Db, ProsodyVersion, StoreError};
-use crate::audit::{AuditRecord, Pending};
+use super::db::Scope;
+use super::engine::WriteConn;
+use super::{Db, StoreError};
 
 /// Most writes one commit carries.
 pub const MAX_BATCH: usize = 64;
@@ -35,10 +32,23 @@ pub(super) trait Write: Send {
     fn tell(self: Box<Self>, failed: Option<StoreError>);
 }
 
-/// A write and the request's pending audit record.
+/// What a caller wants written in the same savepoint as its write, once the write
+/// succeeded: the audit record of its request. The storage layer knows nothing of
+/// requests; the backend passes this along with the write.
+pub trait Companion: Send + Sync {
+    /// Writes what it carries, if it still carries anything (a request's record is
+    /// written by the first of its writes that commits). An error rolls the write back
+    /// and fails it.
+    fn write_in(&self, db: &Db<'_>) -> Result<(), StoreError>;
+    /// The transaction it was written in ended (after a successful
+    /// [`Companion::write_in`]): committed, or not (then it carries its rows again).
+    fn settled(&self, committed: bool);
+}
+
+/// A write and what rides with it.
 pub(super) struct Job {
     pub write: Box<dyn Write>,
-    pub audit: Option<Arc<Pending>>,
+    pub companion: Option<Arc<dyn Companion>>,
 }
 
 /// The caller's closure and where its answer goes.
@@ -74,77 +84,23 @@ where
     }
 }
 
-/// The writer thread's connection.
-pub(super) enum WriterConn {
-    /// `BEGIN IMMEDIATE`: the file's write lock for the whole transaction.
-    Sqlite(Connection),
-    /// The write lock of all replicas ([`super::rows::pg::WRITE_LOCK`]); reconnects
-    /// when the server closed the connection (a restart, a failover).
-    Postgres { conn: Box<PgConn>, config: Arc<postgres::Config>, version: ProsodyVersion },
-}
-
-impl WriterConn {
-    fn begin(&mut self) -> Result<(), StoreError> {
-        match self {
-            WriterConn::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
-            WriterConn::Postgres { conn, config, version } => {
-                // A connection the server closed (a restart, a failover) is known only
-                // when used: its BEGIN fails before any write ran, so reconnecting and
-                // beginning again is safe.
-                if let Err(e) = conn.begin_write() {
-                    if !conn.is_closed() {
-                        let _ = conn.end(false);
-                        return Err(e);
-                    }
-                    log::warn!("the writer's database connection was closed ({e}): reconnecting");
-                    **conn = pg_connect_for(config, *version)?;
-                    conn.begin_write()?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Statements without parameters (savepoints).
-    fn exec(&self, sql: &str) -> Result<(), StoreError> {
-        match self {
-            WriterConn::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            WriterConn::Postgres { conn, .. } => conn.batch(sql),
-        }
-    }
-
-    fn end(&self, commit: bool) -> Result<(), StoreError> {
-        match self {
-            WriterConn::Sqlite(c) => Ok(c.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?),
-            WriterConn::Postgres { conn, .. } => conn.end(commit),
-        }
-    }
-
-    fn rows(&self) -> Conn<'_> {
-        match self {
-            WriterConn::Sqlite(c) => c,
-            WriterConn::Postgres { conn, .. } => &**conn,
-        }
-    }
-}
-
 /// Starts the writer thread on `conn`; it ends when every sender is gone.
 /// `after_commit` runs after each batch, with its number of writes (the caches'
 /// generation moves; the counters count).
 pub(super) fn start(
-    mut conn: WriterConn,
+    mut conn: Box<dyn WriteConn>,
     scope: Arc<Scope>,
     after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("prosody-admin-writer".into())
-        .spawn(move || run(&mut conn, &scope, &rx, &after_commit))
+        .spawn(move || run(&mut *conn, &scope, &rx, &after_commit))
         .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
     Ok(tx)
 }
 
-fn run(conn: &mut WriterConn, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
+fn run(conn: &mut dyn WriteConn, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -168,7 +124,7 @@ fn run(conn: &mut WriterConn, scope: &Scope, rx: &Receiver<Job>, after_commit: &
 type Answers = Vec<(Box<dyn Write>, Option<StoreError>)>;
 
 /// Runs a batch in one transaction; the answers to give once it is over.
-fn commit(conn: &mut WriterConn, scope: &Scope, batch: Vec<Job>) -> Answers {
+fn commit(conn: &mut dyn WriteConn, scope: &Scope, batch: Vec<Job>) -> Answers {
     if let Err(e) = conn.begin() {
         return batch.into_iter().map(|j| (j.write, Some(e.clone()))).collect();
     }
@@ -179,14 +135,22 @@ fn commit(conn: &mut WriterConn, scope: &Scope, batch: Vec<Job>) -> Answers {
         ran.push(one(conn, &db, job));
     }
     match conn.end(true) {
-        Ok(()) => ran.into_iter().map(|(w, failed, _)| (w, failed)).collect(),
+        Ok(()) => ran
+            .into_iter()
+            .map(|(w, failed, carried)| {
+                if let Some(c) = carried {
+                    c.settled(true);
+                }
+                (w, failed)
+            })
+            .collect(),
         Err(e) => {
             let _ = conn.end(false);
             ran.into_iter()
                 .map(|(w, _, carried)| {
-                    // Not committed: the record is still the request's to write.
-                    if let Some((p, r)) = carried {
-                        p.restore(r);
+                    // Not committed: what it carried is still the caller's to write.
+                    if let Some(c) = carried {
+                        c.settled(false);
                     }
                     (w, Some(e.clone()))
                 })
@@ -196,14 +160,14 @@ fn commit(conn: &mut WriterConn, scope: &Scope, batch: Vec<Job>) -> Answers {
 }
 
 /// A write that ran: the write, the failure to report in place of its success (if
-/// any), and the audit record it carries.
-type Ran = (Box<dyn Write>, Option<StoreError>, Option<(Arc<Pending>, AuditRecord)>);
+/// any), and the companion written with it.
+type Ran = (Box<dyn Write>, Option<StoreError>, Option<Arc<dyn Companion>>);
 
-/// One write in its savepoint: kept when it and its audit record succeeded, rolled back
+/// One write in its savepoint: kept when it and its companion succeeded, rolled back
 /// otherwise.
-fn one(conn: &WriterConn, db: &Db<'_>, job: Job) -> Ran {
-    let Job { mut write, audit } = job;
-    if let Err(e) = conn.exec("SAVEPOINT prosody_admin_write") {
+fn one(conn: &dyn WriteConn, db: &Db<'_>, job: Job) -> Ran {
+    let Job { mut write, companion } = job;
+    if let Err(e) = conn.savepoint() {
         return (write, Some(e), None);
     }
     let mut failed = None;
@@ -217,34 +181,17 @@ fn one(conn: &WriterConn, db: &Db<'_>, job: Job) -> Ran {
     };
     let mut carried = None;
     if ok {
-        if let Some(record) = audit.as_ref().and_then(|p| p.take()) {
-            match append(db, &record) {
-                Ok(()) => carried = audit.map(|p| (p, record)),
-                Err(e) => {
-                    if let Some(p) = &audit {
-                        p.restore(record);
-                    }
-                    failed = Some(e);
-                }
+        if let Some(c) = companion {
+            match c.write_in(db) {
+                Ok(()) => carried = Some(c),
+                Err(e) => failed = Some(e),
             }
         }
     }
-    let end = if ok && failed.is_none() {
-        "RELEASE prosody_admin_write"
-    } else {
-        "ROLLBACK TO prosody_admin_write; RELEASE prosody_admin_write"
-    };
-    if let Err(e) = conn.exec(end) {
+    if let Err(e) = conn.release(ok && failed.is_none()) {
         // The savepoint is in an unknown state: fail this write; the commit decides
         // for the rest.
         failed.get_or_insert(e);
     }
     (write, failed, carried)
-}
-
-fn append(db: &Db<'_>, r: &AuditRecord) -> Result<(), StoreError> {
-    let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
-    let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
-    db.audit().append(&id, when, r)?;
-    Ok(())
 }

@@ -74,7 +74,7 @@ pub struct GroupInfo {
 pub struct Groups<'a> {
     pub(in crate::storage) info: KeyVal<'a, GroupInfo>,
     pub(in crate::storage) members: Map<'a, Json>,
-    pub(in crate::storage) c: crate::storage::rows::Conn<'a>,
+    pub(in crate::storage) c: crate::storage::engine::Conn<'a>,
     pub(in crate::storage) host: &'a str,
     pub(in crate::storage) muc_host: &'a str,
 }

@@ -16,7 +16,7 @@ pub(in crate::storage) fn items_store(node: &str) -> String {
 
 pub struct Pep<'a> {
     pub(in crate::storage) nodes: Map<'a, Json>,
-    pub(in crate::storage) c: crate::storage::rows::Conn<'a>,
+    pub(in crate::storage) c: crate::storage::engine::Conn<'a>,
     pub(in crate::storage) host: &'a str,
 }
 

@@ -1,18 +1,31 @@
-//! The only SQL of the service: Prosody's keyval/map rows (table `prosody`) and archive
-//! items (table `prosodyarchive`), addressed by (host, user, store, key), on each
-//! engine Prosody's `mod_storage_sql` supports here: SQLite ([`sqlite`]) and PostgreSQL
-//! ([`pg`]). Both implement [`Rows`], the primitives the typed handles of
-//! [`super::kinds`] are built on; the domain never sees these.
+//! The storage engines: everything that depends on where Prosody's data lives. One
+//! file per engine, behind one trait, [`Engine`] (with [`WriteConn`] and [`Rows`]), as
+//! Prosody has one storage driver per backend behind one store API:
+//! - [`sqlite`]: a SQLite file in `mod_storage_sql`'s layout (rusqlite, r2d2);
+//! - [`pg`]: a PostgreSQL database in the same layout (the `postgres` crate).
 //!
-//! Every statement is a fixed string with parameters; nothing is formatted into SQL.
-//! The two files hold the same statements in each dialect (`?` / `$n` parameters;
-//! PostgreSQL compares and orders usernames with `COLLATE "C"`, byte order, as SQLite's
-//! default does: listings merge streams by Rust's `str` order and page by `user > ?`).
+//! An engine owns, for its backend: opening and preparing the database (which Prosody
+//! layout it holds; creating a new one), read snapshots on a pool, the writer's
+//! connection (a write transaction with savepoints), the watch that notices other
+//! processes' commits and moves the cache generation, the readiness probe, and the
+//! keyval/map/archive/listing primitives ([`Rows`]). Nothing outside this folder knows
+//! a driver, a SQL statement or a PRAGMA.
+//!
+//! Adding an engine: one file here implementing these traits, and one arm of
+//! [`super::Location`] that opens it.
+//!
+//! This file holds what every engine shares, none of it engine-specific: the traits,
+//! the types of the primitives, the listing merge, and the choice of a layout from what
+//! a database holds.
 
 pub(super) mod pg;
 pub(super) mod sqlite;
 
-use super::StoreError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Weak;
+use std::time::Duration;
+
+use super::{ProsodyVersion, StoreError};
 use crate::values::Value;
 
 pub(super) type R<T> = Result<T, StoreError>;
@@ -59,8 +72,8 @@ pub(super) struct ListedRows {
     pub cleanup: Vec<(String, Value)>,
 }
 
-/// A connection of either engine, as the handles use it (inside the call's
-/// transaction, for writes).
+/// A connection of any engine, as the handles use it (inside the call's transaction,
+/// for writes).
 pub(super) type Conn<'c> = &'c dyn Rows;
 
 /// The row primitives of Prosody's two tables.
@@ -70,8 +83,9 @@ pub(super) trait Rows {
     fn kv_get(&self, at: At, user: &str, key: &str) -> R<Option<Value>>;
     /// Every (key, value) of one user's store, sorted by key.
     fn kv_all(&self, at: At, user: &str) -> R<Vec<(String, Value)>>;
-    /// Sets one key. Delete, then insert: right under 0.12's non-unique index (as
-    /// Prosody 0.12 does it) and 13's unique one alike.
+    /// Sets one key, replacing its value: as the layout wants it (on SQL, delete then
+    /// insert under 0.12's non-unique index, as Prosody 0.12 does; an upsert where 13's
+    /// unique index allows one and a concurrent insert by Prosody must not fail ours).
     fn kv_set(&self, at: At, user: &str, key: &str, v: &Value) -> R<()>;
     /// Deletes one key; returns whether a row existed.
     fn kv_delete(&self, at: At, user: &str, key: &str) -> R<bool>;
@@ -194,4 +208,119 @@ where
         visit(u)?;
     }
     Ok(())
+}
+
+/// The engine of an open database: one per [`super::Store`], shared by its threads.
+pub(super) trait Engine: Send + Sync {
+    /// The Prosody layout the database holds (chosen when it was opened, fixed).
+    fn version(&self) -> ProsodyVersion;
+
+    /// Runs `f` on a pooled connection inside one read snapshot (every statement of the
+    /// call sees the same data). `f` says whether it succeeded. Blocking: never call
+    /// it on the async runtime.
+    fn read(&self, f: &mut dyn FnMut(&dyn Rows) -> bool) -> R<()>;
+
+    /// A connection of its own for writes: the writer thread's, or one for a single
+    /// write of a command-line tool. Blocking.
+    fn writer(&self) -> R<Box<dyn WriteConn>>;
+
+    /// Starts watching for commits by other processes (Prosody, the CLI, other
+    /// replicas), moving `generation` on each, or when the engine cannot tell; polling
+    /// engines look every `interval`. It stops when the generation is dropped.
+    fn watch(&self, generation: Generation, interval: Duration) -> R<()>;
+
+    /// Whether the database can be opened and read now, with a fresh connection (what a
+    /// restart, or Prosody, would do): readiness. Blocking.
+    fn probe(&self) -> R<()>;
+}
+
+/// A connection that writes: one transaction at a time, each write of a batch in a
+/// savepoint of its own (see [`super::writer`]).
+pub(super) trait WriteConn: Send {
+    /// Begins a write transaction: the database's (or all replicas') write lock is held
+    /// until [`WriteConn::end`]. A connection found closed is replaced here, before
+    /// anything ran.
+    fn begin(&mut self) -> R<()>;
+    /// Starts the savepoint of one write.
+    fn savepoint(&self) -> R<()>;
+    /// Ends the savepoint: its changes kept (`keep`) or rolled back.
+    fn release(&self, keep: bool) -> R<()>;
+    /// Ends the transaction: COMMIT, or ROLLBACK when `commit` is false.
+    fn end(&self, commit: bool) -> R<()>;
+    /// The primitives, inside the transaction.
+    fn rows(&self) -> &dyn Rows;
+}
+
+/// What an engine's watch holds of its store's generation: moving it retires every
+/// cache filled before. Weak: the watch ends when the store is gone.
+pub(super) struct Generation(pub Weak<AtomicU64>);
+
+impl Generation {
+    /// Moves the generation; false when the store is gone (the watch should end).
+    pub fn bump(&self) -> bool {
+        match self.0.upgrade() {
+            Some(g) => {
+                g.fetch_add(1, Ordering::AcqRel);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the store is still there.
+    pub fn alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+/// What a database's storage says about its Prosody version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detected {
+    /// Nothing of Prosody's yet: a new database.
+    Empty,
+    Version(ProsodyVersion),
+}
+
+/// The version that Prosody's index on its keyval table says: 0.12's `prosody_index`
+/// (not unique) or 13's `prosody_unique_index` (both SQL engines have these indices).
+pub(super) fn from_indices(old: bool, unique: bool) -> R<Detected> {
+    match (old, unique) {
+        (true, false) => Ok(Detected::Version(ProsodyVersion::V0_12)),
+        (false, true) => Ok(Detected::Version(ProsodyVersion::V13)),
+        (true, true) => Err(StoreError(
+            "the table \"prosody\" has both prosody_index (Prosody 0.12) and prosody_unique_index (Prosody 13); \
+             finish the upgrade with `prosodyctl mod_storage_sql upgrade`"
+                .into(),
+        )),
+        (false, false) => Err(StoreError(
+            "the table \"prosody\" has neither prosody_index (Prosody 0.12) nor prosody_unique_index (Prosody 13): \
+             not a database Prosody's mod_storage_sql created"
+                .into(),
+        )),
+    }
+}
+
+/// The version to use, from what the database has and what is configured, and whether
+/// the layout is to be created (an empty database gets `configured`, or the default):
+/// - an existing database keeps the version it holds; if `configured` disagrees, a
+///   clear error, and nothing is written.
+///
+/// We never migrate Prosody's layout: a 0.12 database is upgraded by
+/// `prosodyctl mod_storage_sql upgrade`, not by us.
+pub(super) fn choose(detected: Detected, configured: Option<ProsodyVersion>) -> R<(ProsodyVersion, bool)> {
+    match (detected, configured) {
+        (Detected::Empty, v) => Ok((v.unwrap_or(ProsodyVersion::DEFAULT), true)),
+        (Detected::Version(found), Some(wanted)) if found != wanted => {
+            let hint = match (found, wanted) {
+                (ProsodyVersion::V0_12, ProsodyVersion::V13) => {
+                    "upgrade it with Prosody 13's `prosodyctl mod_storage_sql upgrade` first"
+                }
+                _ => "a Prosody 13 database cannot be used as 0.12; set prosody_version = \"13\" (or leave it unset)",
+            };
+            Err(StoreError(format!(
+                "the database has Prosody {found}'s layout, but prosody_version is {wanted}: {hint}"
+            )))
+        }
+        (Detected::Version(found), _) => Ok((found, false)),
+    }
 }
