@@ -50,9 +50,10 @@ mod writer;
 
 pub use db::{Db, UserRecord, AVATAR_METADATA_NODE, CURRENT, NICK_NODE};
 pub use engine::pg::PgUrl;
+pub use engine::POOL_SIZE;
 pub use location::Location;
 pub use profile::ProsodyVersion;
-pub use store::{Store, POOL_SIZE};
+pub use store::Store;
 pub use writer::Companion;
 
 /// A storage failure: the database could not be read or written, or a stored value

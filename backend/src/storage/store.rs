@@ -16,9 +16,6 @@ use super::stats::{Snapshot, Stats};
 use super::writer::{self, Call, Companion, Job};
 use super::{Db, Location, ProsodyVersion, StoreError};
 
-/// Connections in a read pool (the async runtime's blocking threads are sized from it).
-pub const POOL_SIZE: u32 = 4;
-
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {

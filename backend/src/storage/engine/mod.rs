@@ -30,6 +30,10 @@ use crate::values::Value;
 
 pub(super) type R<T> = Result<T, StoreError>;
 
+/// Connections in an engine's read pool (the async runtime's blocking threads are sized
+/// from it).
+pub const POOL_SIZE: u32 = 4;
+
 /// Where a row lives.
 #[derive(Clone, Copy)]
 pub(super) struct At<'a> {

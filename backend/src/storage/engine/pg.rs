@@ -26,9 +26,9 @@ use postgres::{Client, Row, Statement};
 
 use super::{
     choose, from_indices, merge, ArchiveRow, At, Detected, Engine, Generation, ListedRows, ListingStores, Rows,
-    Streams, WriteConn, R,
+    Streams, WriteConn, POOL_SIZE, R,
 };
-use crate::storage::{ProsodyVersion, StoreError, POOL_SIZE};
+use crate::storage::{ProsodyVersion, StoreError};
 use crate::values::Value;
 
 // ---------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ use r2d2_sqlite::SqliteConnectionManager;
 
 use super::{
     choose, from_indices, merge, ArchiveRow, At, Detected, Engine, Generation, ListedRows, ListingStores, Rows,
-    Streams, WriteConn, R,
+    Streams, WriteConn, POOL_SIZE, R,
 };
-use crate::storage::{stats, ProsodyVersion, StoreError, POOL_SIZE};
+use crate::storage::{stats, ProsodyVersion, StoreError};
 use crate::values::Value;
 
 impl From<rusqlite::Error> for StoreError {
