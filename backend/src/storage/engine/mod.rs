@@ -14,9 +14,9 @@
 //! Adding an engine: one file here implementing these traits, and one arm of
 //! [`super::Location`] that opens it.
 //!
-//! This file holds what every engine shares, none of it engine-specific: the traits,
-//! the types of the primitives, the listing merge, and the choice of a layout from what
-//! a database holds.
+//! This file holds what the engines share: the traits, the types of the primitives,
+//! the listing merge, the choice of a layout from what a database holds, and the one
+//! piece of DDL both SQL engines issue alike (Prosody's index, which tells 0.12 from 13).
 
 pub(super) mod pg;
 pub(super) mod sqlite;
@@ -283,6 +283,20 @@ pub(super) enum Detected {
     /// Nothing of Prosody's yet: a new database.
     Empty,
     Version(ProsodyVersion),
+}
+
+/// The index on `prosody` that says which Prosody created a SQL schema (the same DDL on
+/// both SQL engines): 0.12's is not unique (keyval writes delete, then insert); 13's is
+/// (13 refuses to start while `prosody_index` exists).
+pub(super) fn prosody_index(version: ProsodyVersion) -> &'static str {
+    match version {
+        ProsodyVersion::V0_12 => {
+            r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");"#
+        }
+        ProsodyVersion::V13 => {
+            r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#
+        }
+    }
 }
 
 /// The version that Prosody's index on its keyval table says: 0.12's `prosody_index`

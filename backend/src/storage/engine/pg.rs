@@ -25,8 +25,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
 use super::{
-    choose, from_indices, merge, ArchiveRow, At, Detected, Engine, Generation, ListedRows, ListingStores, Rows,
-    Streams, WriteConn, POOL_SIZE, R,
+    choose, from_indices, merge, prosody_index, ArchiveRow, At, Detected, Engine, Generation, ListedRows,
+    ListingStores, Rows, Streams, WriteConn, POOL_SIZE, R,
 };
 use crate::storage::{ProsodyVersion, StoreError};
 use crate::values::Value;
@@ -92,18 +92,6 @@ CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host
 CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
 CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
 "#;
-
-/// The index on `prosody` that says which Prosody created the schema (as on SQLite).
-fn prosody_index(version: ProsodyVersion) -> &'static str {
-    match version {
-        ProsodyVersion::V0_12 => {
-            r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");"#
-        }
-        ProsodyVersion::V13 => {
-            r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#
-        }
-    }
-}
 
 /// Our indices, as on SQLite, with usernames and keys in byte order (`COLLATE "C"`,
 /// the order our statements ask for); and the trigger that tells every replica of a

@@ -15,8 +15,8 @@ use r2d2_sqlite::rusqlite::{self, params, Connection, OpenFlags, OptionalExtensi
 use r2d2_sqlite::SqliteConnectionManager;
 
 use super::{
-    choose, from_indices, merge, ArchiveRow, At, Detected, Engine, Generation, ListedRows, ListingStores, Rows,
-    Streams, WriteConn, POOL_SIZE, R,
+    choose, from_indices, merge, prosody_index, ArchiveRow, At, Detected, Engine, Generation, ListedRows,
+    ListingStores, Rows, Streams, WriteConn, POOL_SIZE, R,
 };
 use crate::storage::{stats, ProsodyVersion, StoreError};
 use crate::values::Value;
@@ -46,20 +46,6 @@ CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host
 CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
 CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
 "#;
-
-/// The index on `prosody` that says which Prosody created the schema: 0.12's is not
-/// unique (keyval writes delete, then insert); 13's is (13 refuses to start while
-/// `prosody_index` exists).
-fn prosody_index(version: ProsodyVersion) -> &'static str {
-    match version {
-        ProsodyVersion::V0_12 => {
-            r#"CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");"#
-        }
-        ProsodyVersion::V13 => {
-            r#"CREATE UNIQUE INDEX IF NOT EXISTS "prosody_unique_index" ON "prosody" ("host", "user", "store", "key");"#
-        }
-    }
-}
 
 /// Indices of our own for lookups across users, which Prosody ignores: members of a
 /// group and the groups of a user (host, store, key), listings in user order (host,
