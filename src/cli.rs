@@ -17,7 +17,7 @@ use crate::{conn, http, monitor};
 #[command(
     name = "prosody-admin",
     version,
-    about = "Prosody's administration REST API (/admin_api) on Prosody's own SQLite storage"
+    about = "Prosody's administration REST API (/admin_api) on Prosody's own storage (SQLite or PostgreSQL)"
 )]
 struct Cli {
     #[command(flatten)]
@@ -42,6 +42,9 @@ enum Command {
     /// Manage groups
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Print the settings as resolved from every source (flags, environment, our TOML
+    /// file, Prosody's config), with where each came from; opens no database
+    Config,
     /// Show the audit log, newest first (what GET /audit shows)
     Audit {
         /// Entries to show [default: 100, at most 1000]
@@ -149,6 +152,13 @@ fn run(cli: Cli) -> Result<(), String> {
         _ => ServeArgs::default(),
     };
     let config = Config::resolve(&cli.common, &serve_args)?;
+    if let Command::Config = cli.command {
+        print_config(&config);
+        return Ok(());
+    }
+    for (setting, source) in &config.sources {
+        log::info!("{setting}: from {source}");
+    }
     let s = &config.settings;
     let store = Store::open_at(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
         .map_err(|e| format!("{}: {e}", config.database))?;
@@ -159,8 +169,31 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
         Command::Audit { limit, before, json } => audit(&backend, limit, before, json),
+        Command::Config => Ok(()),
         Command::Invite(i) => tasks::invite(&backend, i),
         Command::Group(g) => tasks::group(&backend, g),
+    }
+}
+
+/// `prosody-admin config`: what every setting resolved to (never a password).
+fn print_config(config: &Config) {
+    let s = &config.settings;
+    let source = |name: &str| {
+        config.sources.iter().find(|(n, _)| *n == name).map(|(_, src)| src.clone()).unwrap_or_else(|| "default".into())
+    };
+    let line = |name: &str, value: String| println!("{name}: {value}\t(from {})", source(name));
+    if let Some(p) = &config.prosody_config {
+        println!("prosody_config: {}", p.display());
+    }
+    line("host", s.host.clone());
+    line("database", config.database.to_string());
+    line("admins", s.admins.join(", "));
+    line("custom_roles", s.custom_roles.join(", "));
+    line("groups_muc_host", s.groups_muc_host.clone());
+    line("invites_page", s.invites_page.clone().unwrap_or_default());
+    println!("invites_page_supports: {}", s.invites_page_supports.join(", "));
+    if let Some(a) = &s.admin_socket {
+        println!("admin_socket: {}", a.display());
     }
 }
 
@@ -169,7 +202,11 @@ fn run(cli: Cli) -> Result<(), String> {
 const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 
 fn serve(config: Config, backend: Backend) -> Result<(), String> {
-    bootstrap(&config, &backend)?;
+    // Beside an existing Prosody its own admins administer: no account of ours is made
+    // in its database.
+    if config.prosody_config.is_none() {
+        bootstrap(&config, &backend)?;
+    }
     backend.store().watch(WATCH_INTERVAL).map_err(|e| e.to_string())?;
     // SQLite work runs on the blocking pool; the connection pool has a few connections,
     // so more blocking threads would only wait for one (and each costs memory).

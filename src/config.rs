@@ -1,5 +1,7 @@
-//! Configuration: command-line flags, `PROSODY_ADMIN_*` environment variables and a
-//! TOML file, in that order of precedence, over documented defaults.
+//! Configuration: command-line flags, `PROSODY_ADMIN_*` environment variables, a TOML
+//! file of our own and Prosody's own config file (`--prosody-config`), in that order of
+//! precedence, one option at a time, over documented defaults. Where each setting came
+//! from is logged at start.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,6 +9,8 @@ use std::time::Duration;
 
 use backend::storage::Location;
 use backend::{ProsodyVersion, Settings};
+
+use crate::prosody_config::{ProsodyConfig, Storage};
 use clap::Args;
 use serde::Deserialize;
 
@@ -28,6 +32,15 @@ pub struct Common {
     /// TOML configuration file (keys as the long options, with `_`: `database`, `admins`, ...)
     #[arg(long, short = 'c', env = "PROSODY_ADMIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Prosody's own config file (prosody.cfg.lua), the source of every setting it has
+    /// (storage, host, admins, custom roles, invite page, groups MUC host); flags, the
+    /// environment and our TOML file still override it, one option at a time
+    #[arg(long, env = "PROSODY_ADMIN_PROSODY_CONFIG", global = true)]
+    pub prosody_config: Option<PathBuf>,
+    /// Roles beyond Prosody's built-in ones (as Prosody 13's `custom_roles`),
+    /// comma-separated [default: the Prosody config's custom_roles]
+    #[arg(long = "custom-role", env = "PROSODY_ADMIN_CUSTOM_ROLES", value_delimiter = ',', global = true)]
+    pub custom_roles: Option<Vec<String>>,
     /// The database in Prosody's layout: a SQLite file, or a PostgreSQL URL
     /// (postgresql://user@host:port/db, or postgresql://user@/db?host=/socket/dir)
     /// [default: data/prosody-admin.sqlite]
@@ -138,6 +151,8 @@ pub struct ServeArgs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    prosody_config: Option<PathBuf>,
+    custom_roles: Option<Vec<String>>,
     database: Option<String>,
     database_password: Option<String>,
     prosody_version: Option<String>,
@@ -212,6 +227,11 @@ pub struct TlsFiles {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Prosody's config file, when the settings came (partly) from it.
+    pub prosody_config: Option<PathBuf>,
+    /// Where each setting taken from a source other than a default came from, for the
+    /// log: (setting, source).
+    pub sources: Vec<(&'static str, String)>,
     pub database: Location,
     /// None: detect from the database (13 for a new one).
     pub prosody_version: Option<ProsodyVersion>,
@@ -227,13 +247,66 @@ impl Config {
             Some(p) => read_file(p)?,
             None => File::default(),
         };
-        let host = common.host.clone().or(file.host).unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let mut sources = Vec::new();
+        let ours = |flag: bool| {
+            if flag {
+                "a flag or PROSODY_ADMIN_* variable".to_string()
+            } else {
+                "the TOML config".to_string()
+            }
+        };
+        let pc_path = match (&common.prosody_config, &file.prosody_config) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(p)) => Some(p.clone()),
+            (None, None) => None,
+        };
+        let pc = pc_path.as_deref().map(ProsodyConfig::load).transpose()?;
+        let from_pc = || format!("the Prosody config {}", pc_path.as_deref().unwrap_or(Path::new("")).display());
+        let wanted = common.host.clone().or(file.host.clone());
+        let host = match (&pc, wanted) {
+            (Some(pc), wanted) => {
+                let h = pc.host(wanted.as_deref())?;
+                sources.push(("host", from_pc()));
+                h
+            }
+            (None, Some(h)) => {
+                sources.push(("host", ours(common.host.is_some())));
+                h
+            }
+            (None, None) => DEFAULT_HOST.to_string(),
+        };
         if host.is_empty() || host.contains(['@', '/', ' ']) {
             return Err(format!("invalid host {host:?}"));
         }
         let mut settings = Settings::for_host(&host);
-        if let Some(a) = serve.admins.clone().or(file.admins) {
+        if let Some(a) = serve.admins.clone().or(file.admins.clone()) {
+            sources.push(("admins", ours(serve.admins.is_some())));
             settings.admins = a.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        } else if let Some(pc) = &pc {
+            settings.admins = pc.admins(&host)?;
+            sources.push(("admins", from_pc()));
+        }
+        if let Some(r) = common.custom_roles.clone().or(file.custom_roles.clone()) {
+            sources.push(("custom_roles", ours(common.custom_roles.is_some())));
+            settings.custom_roles = r.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        } else if let Some(pc) = &pc {
+            settings.custom_roles = pc.custom_roles(&host)?;
+            sources.push(("custom_roles", from_pc()));
+        }
+        for r in &settings.custom_roles {
+            if r.len() > 1023 || r.chars().any(|c| c.is_control()) {
+                return Err(format!("custom role {r:?}: 1 to 1023 characters, no control characters"));
+            }
+        }
+        if let Some(pc) = &pc {
+            settings.invites_page = pc.invites_page(&host)?;
+            if let Some(s) = pc.invites_page_supports(&host)? {
+                settings.invites_page_supports = s;
+            }
+            if settings.invites_page.is_some() {
+                sources.push(("invites_page", from_pc()));
+            }
+            settings.admin_socket = Some(pc.admin_socket()?);
         }
         if let Some(s) = serve.site_name.clone().or(file.site_name) {
             settings.site_name = s;
@@ -245,7 +318,11 @@ impl Config {
             settings.reset_invite_ttl = positive("reset_invite_ttl", t)?;
         }
         settings.landing_page = serve.landing_page.clone().or(file.landing_page);
-        if let Some(m) = serve.groups_muc_host.clone().or(file.groups_muc_host) {
+        if let Some(m) = serve.groups_muc_host.clone().or(file.groups_muc_host.clone()) {
+            sources.push(("groups_muc_host", ours(serve.groups_muc_host.is_some())));
+            settings.groups_muc_host = m;
+        } else if let Some(m) = pc.as_ref().map(|pc| pc.groups_muc_host(&host)).transpose()?.flatten() {
+            sources.push(("groups_muc_host", from_pc()));
             settings.groups_muc_host = m;
         }
         if let Some(u) = serve.prosody_metrics_url.clone().or(file.prosody_metrics_url) {
@@ -329,11 +406,51 @@ impl Config {
             (None, Some(v)) => Some(v.parse::<ProsodyVersion>().map_err(|e| format!("prosody_version: {e}"))?),
             (None, None) => None,
         };
-        let database = common.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.to_string());
-        let database = Location::parse(&database)
-            .map_err(|e| format!("database: {e}"))?
-            .with_password(common.database_password.as_deref().or(file.database_password.as_deref()));
+        let password = common.database_password.as_deref().or(file.database_password.as_deref());
+        let database = match (common.database.clone().or(file.database.clone()), &pc) {
+            (Some(d), _) => {
+                sources.push(("database", ours(common.database.is_some())));
+                Location::parse(&d).map_err(|e| format!("database: {e}"))?.with_password(password)
+            }
+            (None, Some(pc)) => {
+                let location = match pc.storage(&host)? {
+                    // Prosody creates its database when it first starts; a file that is
+                    // not there is a wrong path, not a database to create.
+                    Storage::Sqlite(p) if !p.is_file() => {
+                        return Err(format!(
+                            "{}: {host}'s SQLite database {} does not exist (has Prosody started with this config?)",
+                            pc.path.display(),
+                            p.display()
+                        ))
+                    }
+                    Storage::Sqlite(p) => Location::Sqlite(p),
+                    Storage::Postgres { host: h, port, database, username, password: pw } => Location::postgres(
+                        h.as_deref(),
+                        port,
+                        &database,
+                        username.as_deref(),
+                        password.or(pw.as_deref()),
+                    )
+                    .map_err(|e| format!("database: {e}"))?,
+                    Storage::Internal(data) => {
+                        return Err(format!(
+                            "{}: {host}'s data is in Prosody's flat files (storage = \"internal\", under {}), \
+                             which prosody-admin does not read yet; use storage = \"sql\" or give --database",
+                            pc.path.display(),
+                            data.display()
+                        ))
+                    }
+                };
+                sources.push(("database", from_pc()));
+                location
+            }
+            (None, None) => {
+                Location::parse(DEFAULT_DATABASE).map_err(|e| format!("database: {e}"))?.with_password(password)
+            }
+        };
         Ok(Config {
+            prosody_config: pc.as_ref().map(|p| p.path.clone()),
+            sources,
             database,
             prosody_version,
             listen,

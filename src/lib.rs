@@ -4,7 +4,8 @@
 //! Module map:
 //! - [`cli`]: the `prosody-admin` command line (serve, token, user, audit); [`tasks`]:
 //!   its everyday tasks (users, invites with a QR code, groups).
-//! - [`config`]: flags, `PROSODY_ADMIN_*` variables and the TOML file.
+//! - [`config`]: flags, `PROSODY_ADMIN_*` variables, the TOML file and Prosody's own
+//!   config ([`prosody_config`]: evaluated in a sandboxed Lua).
 //! - [`conn`]: the accept loop, connection cap, header/idle timeouts, graceful
 //!   shutdown; [`tls`]: HTTPS with certificate reload on SIGHUP.
 //! - [`http`]: the HTTP layer in front of the generated router (auth, audit, body
@@ -20,6 +21,7 @@ pub mod conn;
 pub mod cors;
 pub mod http;
 pub mod monitor;
+pub mod prosody_config;
 pub mod respond;
 pub mod response_cache;
 pub mod tasks;

@@ -6,7 +6,6 @@ use std::future::Future;
 
 use backend::invites::NewInvite;
 use backend::paging::Page;
-use backend::storage::stores::roles::BUILTIN_13;
 use backend::username::Username;
 use backend::users::Update;
 use backend::{Backend, ProsodyVersion};
@@ -102,9 +101,9 @@ pub fn user_delete(b: &Backend, name: &str) -> Result<(), String> {
 
 pub fn user_role(b: &Backend, name: &str, role: &str) -> Result<(), String> {
     let u = user_name(name)?;
-    // What the API's `role` enum allows (Prosody 13 refuses roles it does not know).
-    if !BUILTIN_13.contains(&role) {
-        return Err(format!("unknown role {role:?}: one of {}", BUILTIN_13.join(", ")));
+    // What the API's `role` allows (Prosody 13 refuses roles it does not know).
+    if !b.settings().knows_role(role) {
+        return Err(format!("unknown role {role:?}: one of {}", b.settings().known_roles()));
     }
     let up = match b.store().version() {
         ProsodyVersion::V13 => Update { display_name: None, roles: None, role: Some(role.to_string()), enabled: None },

@@ -58,13 +58,10 @@ struct Extras {
 }
 
 impl Extras {
-    fn parse(
-        roles: Option<Nullable<Vec<models::InviteRolesInner>>>,
-        note: Option<Nullable<String>>,
-    ) -> Result<Extras, Failure> {
+    fn parse(roles: Option<Nullable<Vec<String>>>, note: Option<Nullable<String>>) -> Result<Extras, Failure> {
         let roles: Vec<String> = match roles {
             None | Some(Nullable::Null) => Vec::new(),
-            Some(Nullable::Present(r)) => r.iter().map(|x| x.to_string()).collect(),
+            Some(Nullable::Present(r)) => r,
         };
         // The spec bounds the list as sent, duplicates included.
         if roles.len() > MAX_INVITE_ROLES {
@@ -190,7 +187,7 @@ fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
             .map(|x| Nullable::Present(x.to_string()))
             .unwrap_or(Nullable::Null),
     );
-    m.landing_page = Some(s.landing_page_for(&v.token, &uri).map(Nullable::Present).unwrap_or(Nullable::Null));
+    m.landing_page = Some(crate::landing::landing_page(s, v).map(Nullable::Present).unwrap_or(Nullable::Null));
     m.roles = Some(add.and_then(|a| a.get("roles")).map(decode_roles).unwrap_or_default());
     m.note = Some(
         add.and_then(|a| a.get("note"))
@@ -320,6 +317,9 @@ fn create_checked(
     source: &str,
     now: i64,
 ) -> Result<models::Invite, Failure> {
+    if let Some(r) = req.extras.roles.iter().find(|r| !s.knows_role(r)) {
+        return Err(Failure::BadRequest(format!("unknown role {r:?}: the server knows {}", s.known_roles())));
+    }
     let expires = match (&req.kind, req.ttl) {
         (_, Some(t)) => now + t,
         (Kind::Account { .. }, None) => now + s.account_invite_ttl,

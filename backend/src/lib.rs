@@ -12,6 +12,8 @@
 //! - [`audit`]: the audit log (a store of our own in the same database), recorded in
 //!   the transaction of the write it describes ([`Backend::write`] hands the request's
 //!   record to the storage layer with each write).
+//! - [`landing`]: invite landing pages (ours, or Prosody's `invites_page` rendered as
+//!   mod_invites renders it).
 //! - [`paging`]: pages of the listings (limit, opaque cursor) and their JSON written
 //!   straight from rows.
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
@@ -42,6 +44,7 @@ pub mod error;
 pub mod groups;
 pub mod ids;
 pub mod invites;
+pub mod landing;
 pub mod metrics;
 pub mod openmetrics;
 pub mod paging;

@@ -4,6 +4,9 @@
 /// `expires`, so "no expiry" is stored as 3000-01-01T00:00:00Z.
 pub const NEVER_EXPIRES: i64 = 32_503_680_000;
 
+/// mod_invites' default `invites_page_supports`.
+pub const DEFAULT_INVITES_PAGE_SUPPORTS: &[&str] = &["account", "account-and-contact", "contact"];
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The VirtualHost administered (`host` column), e.g. `localhost`.
@@ -18,8 +21,19 @@ pub struct Settings {
     pub account_invite_ttl: i64,
     /// Default lifetime of reset invites, in seconds.
     pub reset_invite_ttl: i64,
-    /// Landing page template; `{token}`, `{host}` and `{uri}` are replaced.
+    /// Landing page template; `{token}`, `{host}` and `{uri}` are replaced. Takes
+    /// precedence over Prosody's `invites_page`.
     pub landing_page: Option<String>,
+    /// Prosody's `invites_page` (mod_invites): a template such as
+    /// `https://example.org/invite/{invite.token}/`, rendered for every invite.
+    pub invites_page: Option<String>,
+    /// Prosody's `invites_page_supports`: the invite types the page handles.
+    pub invites_page_supports: Vec<String>,
+    /// Roles beyond Prosody's built-in ones that the server knows (13's
+    /// `custom_roles`): accepted wherever a role is.
+    pub custom_roles: Vec<String>,
+    /// Prosody's admin socket (mod_admin_socket), when known.
+    pub admin_socket: Option<std::path::PathBuf>,
     /// The MUC component that hosts group chats (Prosody's `groups_muc_host`).
     pub groups_muc_host: String,
     /// Prosody's OpenMetrics endpoint (mod_http_openmetrics), e.g.
@@ -57,10 +71,26 @@ impl Settings {
             account_invite_ttl: 7 * 24 * 3600,
             reset_invite_ttl: 24 * 3600,
             landing_page: None,
+            invites_page: None,
+            invites_page_supports: DEFAULT_INVITES_PAGE_SUPPORTS.iter().map(|s| s.to_string()).collect(),
+            custom_roles: Vec::new(),
+            admin_socket: None,
             groups_muc_host: format!("groups.{host}"),
             metrics_url: None,
             component: None,
         }
+    }
+
+    /// Whether the server knows `role`: one of Prosody's built-in roles or a custom one.
+    pub fn knows_role(&self, role: &str) -> bool {
+        crate::storage::stores::roles::BUILTIN_13.contains(&role) || self.custom_roles.iter().any(|r| r == role)
+    }
+
+    /// The roles the server knows, for messages.
+    pub fn known_roles(&self) -> String {
+        let mut all: Vec<&str> = crate::storage::stores::roles::BUILTIN_13.to_vec();
+        all.extend(self.custom_roles.iter().map(String::as_str));
+        all.join(", ")
     }
 
     /// Whether `username` is an admin by configuration.

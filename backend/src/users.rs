@@ -78,12 +78,8 @@ fn to_model(s: &Settings, v: UserRecord) -> models::User {
         None => Nullable::Null,
     });
     u.roles = Some(v.roles.names(config_admin));
-    // The spec's `role` is one of Prosody's built-in roles; a server's custom primary
-    // role is listed in `roles` only. 0.12 has no primary role: absent.
-    u.role = v.roles.effective_primary(config_admin).map(|r| match r.parse::<models::UserRole>() {
-        Ok(role) => Nullable::Present(role),
-        Err(_) => Nullable::Null,
-    });
+    // The primary role in effect, built-in or custom. 0.12 has no primary role: absent.
+    u.role = v.roles.effective_primary(config_admin).map(|r| Nullable::Present(r.to_string()));
     // As the later module: a field that says nothing is absent (listings of many
     // accounts stay small). 0.12 has no secondary roles: every role is in `roles`.
     u.secondary_roles = v.roles.effective_primary(false).map(|_| v.roles.secondary_names());
@@ -208,8 +204,8 @@ impl Update {
         }
         let role = match body.role {
             None | Some(Nullable::Null) => None,
-            // The spec's enum: one of Prosody's built-in roles (checked when parsed).
-            Some(Nullable::Present(r)) => Some(r.to_string()),
+            // One the server knows: checked against its settings before the write.
+            Some(Nullable::Present(r)) => Some(r),
         };
         let mut roles = body.roles;
         if let Some(r) = roles.as_mut() {
@@ -340,6 +336,12 @@ impl Backend {
 
     /// Updates a user; the caller may not take the admin role from their own account.
     pub async fn update_user(&self, user: Username, up: Update, caller: &str) -> Result<models::User, Failure> {
+        if let Some(r) = up.role.as_deref().filter(|r| !self.settings().knows_role(r)) {
+            return Err(Failure::BadRequest(format!(
+                "unknown role {r:?}: the server knows {}",
+                self.settings().known_roles()
+            )));
+        }
         let b = self.clone();
         let now = crate::now()?;
         let caller = caller.to_string();

@@ -3709,132 +3709,6 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
-/// Enumeration of values.
-/// Since this enum's variants do not hold data, we can easily define them as `#[repr(C)]`
-/// which helps with FFI.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, Hash)]
-#[cfg_attr(feature = "validate", derive(Validate))]
-#[cfg_attr(feature = "conversion", derive(frunk_enum_derive::LabelledGenericEnum))]
-pub enum InviteRolesInner {
-    #[serde(rename = "prosody:guest")]
-    ProsodyColonGuest,
-    #[serde(rename = "prosody:registered")]
-    ProsodyColonRegistered,
-    #[serde(rename = "prosody:member")]
-    ProsodyColonMember,
-    #[serde(rename = "prosody:admin")]
-    ProsodyColonAdmin,
-    #[serde(rename = "prosody:operator")]
-    ProsodyColonOperator,
-}
-
-impl std::fmt::Display for InviteRolesInner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            InviteRolesInner::ProsodyColonGuest => write!(f, "prosody:guest"),
-            InviteRolesInner::ProsodyColonRegistered => write!(f, "prosody:registered"),
-            InviteRolesInner::ProsodyColonMember => write!(f, "prosody:member"),
-            InviteRolesInner::ProsodyColonAdmin => write!(f, "prosody:admin"),
-            InviteRolesInner::ProsodyColonOperator => write!(f, "prosody:operator"),
-        }
-    }
-}
-
-impl std::str::FromStr for InviteRolesInner {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s {
-            "prosody:guest" => std::result::Result::Ok(InviteRolesInner::ProsodyColonGuest),
-            "prosody:registered" => std::result::Result::Ok(InviteRolesInner::ProsodyColonRegistered),
-            "prosody:member" => std::result::Result::Ok(InviteRolesInner::ProsodyColonMember),
-            "prosody:admin" => std::result::Result::Ok(InviteRolesInner::ProsodyColonAdmin),
-            "prosody:operator" => std::result::Result::Ok(InviteRolesInner::ProsodyColonOperator),
-            _ => std::result::Result::Err(format!("Value not valid: {s}")),
-        }
-    }
-}
-
-// Methods for converting between header::IntoHeaderValue<InviteRolesInner> and hyper::header::HeaderValue
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<header::IntoHeaderValue<InviteRolesInner>> for hyper::header::HeaderValue {
-    type Error = String;
-
-    fn try_from(hdr_value: header::IntoHeaderValue<InviteRolesInner>) -> std::result::Result<Self, Self::Error> {
-        let hdr_value = hdr_value.to_string();
-        match hyper::header::HeaderValue::from_str(&hdr_value) {
-             std::result::Result::Ok(value) => std::result::Result::Ok(value),
-             std::result::Result::Err(e) => std::result::Result::Err(
-                 format!("Invalid header value for InviteRolesInner - value: {hdr_value} is invalid {e}"))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<InviteRolesInner> {
-    type Error = String;
-
-    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
-        match hdr_value.to_str() {
-             std::result::Result::Ok(value) => {
-                    match <InviteRolesInner as std::str::FromStr>::from_str(value) {
-                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
-                        std::result::Result::Err(err) => std::result::Result::Err(
-                            format!("Unable to convert header value '{value}' into InviteRolesInner - {err}"))
-                    }
-             },
-             std::result::Result::Err(e) => std::result::Result::Err(
-                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<header::IntoHeaderValue<Vec<InviteRolesInner>>> for hyper::header::HeaderValue {
-    type Error = String;
-
-    fn try_from(hdr_values: header::IntoHeaderValue<Vec<InviteRolesInner>>) -> std::result::Result<Self, Self::Error> {
-        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
-            hdr_value.to_string()
-        }).collect();
-
-        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
-           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
-           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<InviteRolesInner>> {
-    type Error = String;
-
-    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
-        match hdr_values.to_str() {
-            std::result::Result::Ok(hdr_values) => {
-                let hdr_values : std::vec::Vec<InviteRolesInner> = hdr_values
-                .split(',')
-                .filter_map(|hdr_value| match hdr_value.trim() {
-                    "" => std::option::Option::None,
-                    hdr_value => std::option::Option::Some({
-                        match <InviteRolesInner as std::str::FromStr>::from_str(hdr_value) {
-                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
-                            std::result::Result::Err(err) => std::result::Result::Err(
-                                format!("Unable to convert header value '{hdr_value}' into InviteRolesInner - {err}"))
-                        }
-                    })
-                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
-
-                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
-            },
-            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewAccountInvite {
@@ -3866,15 +3740,14 @@ pub struct NewAccountInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<swagger::Nullable<Vec<String>>>,
 
-    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite (Prosody 13: the first is the primary role, the others secondary roles; 0.12: the account's roles). Prosody's built-in roles only: Prosody 13 fails the registration on a role it does not know, and a server's `custom_roles` are not visible here. 
+    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite (Prosody 13: the first is the primary role, the others secondary roles; 0.12: the account's roles). Roles the server knows only: Prosody's built-in ones (`prosody:guest`, `prosody:registered`, `prosody:member`, `prosody:admin`, `prosody:operator`) and its `custom_roles`; any other is refused (400), since Prosody 13 fails the registration on a role it does not know. 
     #[serde(rename = "roles")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
     #[cfg_attr(feature = "validate", validate(max_length = 16))]
 
-    
     #[serde(skip_serializing_if="Option::is_none")]
-    pub roles: Option<swagger::Nullable<Vec<models::InviteRolesInner>>>,
+    pub roles: Option<swagger::Nullable<Vec<String>>>,
 
     /// A note for the invite's creator (e.g. who it is for); not shown to the invitee.
     #[serde(rename = "note")]
@@ -3943,7 +3816,12 @@ impl std::fmt::Display for NewAccountInvite {
                     groups.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
                 ].join(",")
             }),
-            // Skipping non-primitive type roles in query parameter serialization
+            self.roles.as_ref().map(|roles| {
+                [
+                    "roles".to_string(),
+                    roles.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
             self.note.as_ref().map(|note| {
                 [
                     "note".to_string(),
@@ -3970,7 +3848,7 @@ impl std::str::FromStr for NewAccountInvite {
             pub username: Vec<swagger::Nullable<String>>,
             pub ttl: Vec<swagger::Nullable<models::Ttl>>,
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
-            pub roles: Vec<swagger::Nullable<Vec<models::InviteRolesInner>>>,
+            pub roles: Vec<swagger::Nullable<Vec<String>>>,
             pub note: Vec<swagger::Nullable<String>>,
         }
 
@@ -4505,15 +4383,14 @@ pub struct NewGroupInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub groups: Option<swagger::Nullable<Vec<String>>>,
 
-    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite (Prosody 13: the first is the primary role, the others secondary roles; 0.12: the account's roles). Prosody's built-in roles only: Prosody 13 fails the registration on a role it does not know, and a server's `custom_roles` are not visible here. 
+    /// Roles to grant the account registered with the invite, granted by Prosody when it redeems the invite (Prosody 13: the first is the primary role, the others secondary roles; 0.12: the account's roles). Roles the server knows only: Prosody's built-in ones (`prosody:guest`, `prosody:registered`, `prosody:member`, `prosody:admin`, `prosody:operator`) and its `custom_roles`; any other is refused (400), since Prosody 13 fails the registration on a role it does not know. 
     #[serde(rename = "roles")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
     #[cfg_attr(feature = "validate", validate(max_length = 16))]
 
-    
     #[serde(skip_serializing_if="Option::is_none")]
-    pub roles: Option<swagger::Nullable<Vec<models::InviteRolesInner>>>,
+    pub roles: Option<swagger::Nullable<Vec<String>>>,
 
     /// A note for the invite's creator (e.g. who it is for); not shown to the invitee.
     #[serde(rename = "note")]
@@ -4580,7 +4457,12 @@ impl std::fmt::Display for NewGroupInvite {
                     groups.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
                 ].join(",")
             }),
-            // Skipping non-primitive type roles in query parameter serialization
+            self.roles.as_ref().map(|roles| {
+                [
+                    "roles".to_string(),
+                    roles.as_ref().map_or("null".to_string(), |x| x.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+                ].join(",")
+            }),
             self.note.as_ref().map(|note| {
                 [
                     "note".to_string(),
@@ -4607,7 +4489,7 @@ impl std::str::FromStr for NewGroupInvite {
         struct IntermediateRep {
             pub ttl: Vec<swagger::Nullable<models::Ttl>>,
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
-            pub roles: Vec<swagger::Nullable<Vec<models::InviteRolesInner>>>,
+            pub roles: Vec<swagger::Nullable<Vec<String>>>,
             pub note: Vec<swagger::Nullable<String>>,
             pub group_options: Vec<models::NewGroup>,
         }
@@ -6240,13 +6122,15 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub roles: Option<Vec<String>>,
 
+    /// Primary role (Prosody 13): the stored one, `prosody:registered` when none is set, `prosody:admin` for configured admins (absent on Prosody 0.12). A PUT sets it, to one of the roles the server knows: Prosody's built-in ones (`prosody:guest`, `prosody:registered`, `prosody:member`, `prosody:admin`, `prosody:operator`) and the server's `custom_roles` (from its config, or `--custom-role`); any other role is refused (400), since Prosody cannot load a primary role it does not know. Prosody 0.12 has no primary role: a PUT with a role is refused (400); use `roles` there. 
     #[serde(rename = "role")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 1023))]
 
-    #[cfg_attr(feature = "validate", validate)]
     #[serde(skip_serializing_if="Option::is_none")]
-    pub role: Option<swagger::Nullable<models::UserRole>>,
+    pub role: Option<swagger::Nullable<String>>,
 
     /// Secondary roles (Prosody 13); absent on Prosody 0.12, where every role is in `roles`.
     #[serde(rename = "secondary_roles")]
@@ -6374,7 +6258,12 @@ impl std::fmt::Display for User {
                     roles.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
                 ].join(",")
             }),
-            // Skipping non-primitive type role in query parameter serialization
+            self.role.as_ref().map(|role| {
+                [
+                    "role".to_string(),
+                    role.as_ref().map_or("null".to_string(), |x| x.to_string()),
+                ].join(",")
+            }),
             self.secondary_roles.as_ref().map(|secondary_roles| {
                 [
                     "secondary_roles".to_string(),
@@ -6418,7 +6307,7 @@ impl std::str::FromStr for User {
             pub phone: Vec<swagger::Nullable<String>>,
             pub groups: Vec<Vec<String>>,
             pub roles: Vec<Vec<String>>,
-            pub role: Vec<swagger::Nullable<models::UserRole>>,
+            pub role: Vec<swagger::Nullable<String>>,
             pub secondary_roles: Vec<Vec<String>>,
             pub enabled: Vec<bool>,
             pub last_active: Vec<swagger::Nullable<i64>>,
@@ -9197,133 +9086,6 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
                             std::result::Result::Ok(value) => std::result::Result::Ok(value),
                             std::result::Result::Err(err) => std::result::Result::Err(
                                 format!("Unable to convert header value '{hdr_value}' into UserPatch - {err}"))
-                        }
-                    })
-                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
-
-                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
-            },
-            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
-        }
-    }
-}
-
-/// Primary role (Prosody 13): the stored one, `prosody:registered` when none is set, `prosody:admin` for configured admins (absent on Prosody 0.12). A PUT sets it, to one of Prosody's built-in roles (a server's `custom_roles` are not visible here, and Prosody cannot load a primary role it does not know). Prosody 0.12 has no primary role: a PUT with a role is refused (400); use `roles` there. 
-/// Enumeration of values.
-/// Since this enum's variants do not hold data, we can easily define them as `#[repr(C)]`
-/// which helps with FFI.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, Hash)]
-#[cfg_attr(feature = "validate", derive(Validate))]
-#[cfg_attr(feature = "conversion", derive(frunk_enum_derive::LabelledGenericEnum))]
-pub enum UserRole {
-    #[serde(rename = "prosody:guest")]
-    ProsodyColonGuest,
-    #[serde(rename = "prosody:registered")]
-    ProsodyColonRegistered,
-    #[serde(rename = "prosody:member")]
-    ProsodyColonMember,
-    #[serde(rename = "prosody:admin")]
-    ProsodyColonAdmin,
-    #[serde(rename = "prosody:operator")]
-    ProsodyColonOperator,
-}
-
-impl std::fmt::Display for UserRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            UserRole::ProsodyColonGuest => write!(f, "prosody:guest"),
-            UserRole::ProsodyColonRegistered => write!(f, "prosody:registered"),
-            UserRole::ProsodyColonMember => write!(f, "prosody:member"),
-            UserRole::ProsodyColonAdmin => write!(f, "prosody:admin"),
-            UserRole::ProsodyColonOperator => write!(f, "prosody:operator"),
-        }
-    }
-}
-
-impl std::str::FromStr for UserRole {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s {
-            "prosody:guest" => std::result::Result::Ok(UserRole::ProsodyColonGuest),
-            "prosody:registered" => std::result::Result::Ok(UserRole::ProsodyColonRegistered),
-            "prosody:member" => std::result::Result::Ok(UserRole::ProsodyColonMember),
-            "prosody:admin" => std::result::Result::Ok(UserRole::ProsodyColonAdmin),
-            "prosody:operator" => std::result::Result::Ok(UserRole::ProsodyColonOperator),
-            _ => std::result::Result::Err(format!("Value not valid: {s}")),
-        }
-    }
-}
-
-// Methods for converting between header::IntoHeaderValue<UserRole> and hyper::header::HeaderValue
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<header::IntoHeaderValue<UserRole>> for hyper::header::HeaderValue {
-    type Error = String;
-
-    fn try_from(hdr_value: header::IntoHeaderValue<UserRole>) -> std::result::Result<Self, Self::Error> {
-        let hdr_value = hdr_value.to_string();
-        match hyper::header::HeaderValue::from_str(&hdr_value) {
-             std::result::Result::Ok(value) => std::result::Result::Ok(value),
-             std::result::Result::Err(e) => std::result::Result::Err(
-                 format!("Invalid header value for UserRole - value: {hdr_value} is invalid {e}"))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<UserRole> {
-    type Error = String;
-
-    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
-        match hdr_value.to_str() {
-             std::result::Result::Ok(value) => {
-                    match <UserRole as std::str::FromStr>::from_str(value) {
-                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
-                        std::result::Result::Err(err) => std::result::Result::Err(
-                            format!("Unable to convert header value '{value}' into UserRole - {err}"))
-                    }
-             },
-             std::result::Result::Err(e) => std::result::Result::Err(
-                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<header::IntoHeaderValue<Vec<UserRole>>> for hyper::header::HeaderValue {
-    type Error = String;
-
-    fn try_from(hdr_values: header::IntoHeaderValue<Vec<UserRole>>) -> std::result::Result<Self, Self::Error> {
-        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
-            hdr_value.to_string()
-        }).collect();
-
-        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
-           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
-           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
-        }
-    }
-}
-
-#[cfg(any(feature = "client", feature = "server"))]
-impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<UserRole>> {
-    type Error = String;
-
-    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
-        match hdr_values.to_str() {
-            std::result::Result::Ok(hdr_values) => {
-                let hdr_values : std::vec::Vec<UserRole> = hdr_values
-                .split(',')
-                .filter_map(|hdr_value| match hdr_value.trim() {
-                    "" => std::option::Option::None,
-                    hdr_value => std::option::Option::Some({
-                        match <UserRole as std::str::FromStr>::from_str(hdr_value) {
-                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
-                            std::result::Result::Err(err) => std::result::Result::Err(
-                                format!("Unable to convert header value '{hdr_value}' into UserRole - {err}"))
                         }
                     })
                 }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;

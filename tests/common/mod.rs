@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -282,6 +282,14 @@ impl Server {
         Self::start_opts(dir, db, extra, false)
     }
 
+    /// A server given only Prosody's config (no `--database`): `db` is the SQLite file
+    /// the config names, for the tests' own reads.
+    pub fn start_prosody_config(dir: tempfile::TempDir, db: PathBuf, config: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--prosody-config", config.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        Self::start_cmd(dir, db, None, &args, false)
+    }
+
     /// A fresh server logging at `info` (a line per request) into [`Server::log_file`].
     pub fn start_logged(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -296,8 +304,16 @@ impl Server {
     }
 
     fn start_opts(dir: tempfile::TempDir, db: PathBuf, extra: &[&str], logged: bool) -> Server {
+        let database = db.clone();
+        Self::start_cmd(dir, db, Some(&database), extra, logged)
+    }
+
+    fn start_cmd(dir: tempfile::TempDir, db: PathBuf, database: Option<&Path>, extra: &[&str], logged: bool) -> Server {
         let mut cmd = Command::new(BIN);
-        cmd.arg("--database").arg(&db).arg("serve").arg("--listen").arg("127.0.0.1:0").args(extra);
+        if let Some(d) = database {
+            cmd.arg("--database").arg(d);
+        }
+        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").args(extra);
         // On PostgreSQL the bootstrap token goes to the working directory.
         cmd.current_dir(dir.path());
         cmd.env_remove("PROSODY_ADMIN_CONFIG").env("RUST_LOG", if logged { "info" } else { "warn" });

@@ -22,7 +22,9 @@ class Server:
         self.proc = subprocess.Popen(
             # schemathesis sends bad credentials by the hundred from one address: the
             # throttle (tested in tests/exposure.rs) would answer them 429.
-            [binary, "--database", self.db, "serve", "--listen", "127.0.0.1:0", "--auth-failure-limit", "1000000"],
+            # One custom role, as a server's config declares them (see st_hooks.py).
+            [binary, "--database", self.db, "--custom-role", "example:support", "serve", "--listen", "127.0.0.1:0",
+             "--auth-failure-limit", "1000000"],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
             env={**os.environ, "RUST_LOG": "warn"},
         )

@@ -29,7 +29,11 @@ def test_schemathesis_finds_nothing(server, tmp_path):
         "--report", "junit", "--report-dir", str(tmp_path),
         "--no-color",
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    # st_hooks.py: the role names this server knows (format prosody-role).
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "st_hooks",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(pathlib.Path(__file__).parent),
+                                                       os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
     print(out.stdout[-6000:])
     assert out.returncode == 0, out.stdout[-20000:] + out.stderr[-5000:]
     assert "generated" in out.stdout

@@ -6,12 +6,15 @@ which (`[0.12]`, `[13]`).
 Prosody runs from a temporary config and data directory, on loopback only: c2s on a free
 127.0.0.1 port, no s2s; HTTP (for mod_http_oauth2) on a free loopback port on 13 only.
 Plain SASL is allowed because the c2s port is loopback only and has no certificate.
-Prosody creates the database itself; prosody-admin gets no version option and detects it.
+Prosody creates the database itself; prosody-admin gets only Prosody's config
+(`--prosody-config`): the database, the host and the admins come from there, and the
+layout version is detected.
 
 Each version also runs on PostgreSQL (ids `[0.12/postgresql]`, `[13/postgresql]`):
-Prosody with `driver = "PostgreSQL"` (Debian's lua-dbi-postgresql) and prosody-admin with
-`--database postgresql://...` on one database of a private server (tests/pg/cluster.sh:
-its own data directory and socket in a temporary directory, loopback only)."""
+Prosody with `driver = "PostgreSQL"` (Debian's lua-dbi-postgresql) and prosody-admin
+reading the same `sql` table from its config, on one database of a private server
+(tests/pg/cluster.sh: its own data directory and socket in a temporary directory,
+loopback only)."""
 
 import os
 import pathlib
@@ -38,10 +41,14 @@ VERSIONS = {
 OAUTH2_KEY = "interop-registration-key-that-is-long-enough-0123456789"
 COMPONENT_JID = "announce.localhost"
 COMPONENT_SECRET = "interop-component-secret"
+# Prosody's invites_page (a template of mod_invites', rendered per invite).
+INVITES_PAGE = "https://invite.example/{invite.token}/?host={host}"
 # Prosody 13 only: its metrics endpoint, collected on each scrape.
 CONFIG_13 = """
 statistics = "internal"
 statistics_interval = "manual"
+-- Snikket's custom role
+custom_roles = { { name = "prosody:restricted"; priority = 15 } }
 """
 
 CONFIG = """
@@ -66,6 +73,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 allow_registration = true
 registration_invite_only = true
+invites_page = "{invites_page}"
 authentication = "internal_hashed"
 storage = "sql"
 sql = {sql}
@@ -164,7 +172,7 @@ class Setup:
                                   extra_config=CONFIG_13 if version == "13" else "",
                                   http_ports=self.http or "", oauth2_key=OAUTH2_KEY,
                                   component_port=self.component_port, component_jid=COMPONENT_JID,
-                                  component_secret=COMPONENT_SECRET))
+                                  component_secret=COMPONENT_SECRET, invites_page=INVITES_PAGE))
         self.start_prosody()
         self.bin = os.environ.get("PROSODY_ADMIN_BIN", str(ROOT / "target" / "debug" / "prosody-admin"))
         # The operator's steps: an admin account made by Prosody, a token made by us.
@@ -176,8 +184,8 @@ class Setup:
 
     def start_api(self, extra_args, env=None):
         """Starts a prosody-admin on the database; (process, base URL)."""
-        api = subprocess.Popen([self.bin, "--database", self.db, "serve", "--listen", "127.0.0.1:0",
-                                "--admins", "admin@localhost", *extra_args],
+        api = subprocess.Popen([self.bin, "--prosody-config", self.cfg, "serve", "--listen", "127.0.0.1:0",
+                                *extra_args],
                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                                env={**os.environ, "RUST_LOG": "warn", **(env or {})})
         for line in api.stdout:
@@ -223,7 +231,7 @@ class Setup:
         return m.group(1)
 
     def cli(self, *args, stdin=None):
-        return subprocess.run([self.bin, "--database", self.db, *args], input=stdin,
+        return subprocess.run([self.bin, "--prosody-config", self.cfg, *args], input=stdin,
                               capture_output=True, text=True, check=True).stdout.strip()
 
     def call(self, method, path, body=None, token=None, url=None):

@@ -3,6 +3,10 @@ file. Every step asserts what Prosody itself does (log in, register, serve PEP, 
 roles), not our own reading of the rows."""
 
 import json
+import os
+import pathlib
+import re
+import subprocess
 import threading
 import urllib.error
 import urllib.parse
@@ -11,7 +15,7 @@ import urllib.request
 import pytest
 
 import xmpp
-from conftest import eventually
+from conftest import ROOT, eventually
 
 
 def test_account_registered_by_prosodyctl_is_listed(env):
@@ -401,3 +405,80 @@ def test_zz_prosody_restarts_on_the_file(env):
     env.start_prosody()
     assert xmpp.can_login(env.c2s, "via_group", "grp-pw")
     assert env.prosody_errors() == []
+
+
+def test_landing_pages_from_prosodys_invites_page(env):
+    """Every invite, made here or by Prosody, is answered with Prosody's invites_page
+    rendered for its token (13: exactly the link Prosody's own shell prints)."""
+    from conftest import INVITES_PAGE
+    page = lambda token: INVITES_PAGE.replace("{invite.token}", token).replace("{host}", "localhost")
+    status, inv = env.call("POST", "/invites/account", {})
+    assert status == 200 and inv["landing_page"] == page(inv["id"])
+    if env.version == "13":
+        out = env.shell('invite:create_account("localhost")')
+        m = re.search(r"https://invite\.example/([\w-]+)/\?host=localhost", out)
+        assert m, out
+        theirs = m.group(0)
+    else:
+        out = env.prosodyctl("mod_invites", "generate", "localhost")
+        m = re.search(r"preauth=([\w-]+)", out)
+        assert m, out
+        theirs = page(m.group(1))
+    token = re.search(r"invite\.example/([\w-]+)/", theirs).group(1)
+    # Prosody's commit reaches us within the watch interval.
+    assert eventually(lambda: token in [i["id"] for i in env.call("GET", "/invites")[1]], True), out
+    listed = {i["id"]: i for i in env.call("GET", "/invites")[1]}
+    assert listed[token]["landing_page"] == theirs
+    assert env.call("GET", f"/invites/{token}")[1]["landing_page"] == theirs
+
+
+def test_13_custom_role_round_trip(env):
+    """Snikket's `custom_roles`: the role Prosody knows from its config is accepted
+    here, reads back as `role`, and Prosody's usermanager reports it; invites grant it;
+    a role nobody declared is refused and changes nothing."""
+    only13(env)
+    env.prosodyctl("register", "limited", "localhost", "pw")
+    status, u = env.call("PUT", "/users/limited", {"role": "prosody:restricted"})
+    assert status == 200 and u["role"] == "prosody:restricted", u
+    assert env.call("GET", "/users/limited")[1]["role"] == "prosody:restricted"
+    assert prosody_role(env, "limited") == "prosody:restricted"
+    status, inv = env.call("POST", "/invites/account", {"roles": ["prosody:restricted"]})
+    assert status == 200 and inv["roles"] == ["prosody:restricted"]
+    xmpp.register_with_invite(env.c2s, inv["id"], "limited2", "pw2")
+    assert prosody_role(env, "limited2") == "prosody:restricted"
+    assert eventually(lambda: env.call("GET", "/users/limited2")[1].get("role"),
+                      "prosody:restricted") == "prosody:restricted"
+    before = env.sql('SELECT count(*) FROM prosody')
+    assert env.call("PUT", "/users/limited", {"role": "example:nobody"})[0] == 400
+    assert env.call("POST", "/invites/account", {"roles": ["example:nobody"]})[0] == 400
+    assert env.sql('SELECT count(*) FROM prosody') == before
+    assert prosody_role(env, "limited") == "prosody:restricted"
+
+
+def packaged_config(version):
+    """A copy of the config Debian's package ships (0.12: installed in /etc/prosody; 13:
+    unpacked in .tools/prosody13), with conf.d as the package's postinst makes it."""
+    import shutil
+    import tempfile
+    etc = pathlib.Path("/etc/prosody") if version == "0.12" else ROOT / ".tools/prosody13/root/etc/prosody"
+    d = pathlib.Path(tempfile.mkdtemp(prefix="pa-cfg-"))
+    shutil.copy(etc / "prosody.cfg.lua", d / "prosody.cfg.lua")
+    (d / "conf.d").mkdir()
+    shutil.copy(etc / "conf.avail" / "localhost.cfg.lua", d / "conf.d" / "localhost.cfg.lua")
+    return d
+
+
+@pytest.mark.parametrize("version", ["0.12", "13"])
+def test_debians_packaged_configs_evaluate(version, tmp_path):
+    """Debian's shipped config (internal storage, conf.d included) evaluates: its host
+    is found; with a database given by flag, the settings resolve; without one, the
+    message says the data is in flat files (not read yet)."""
+    d = packaged_config(version)
+    binary = os.environ.get("PROSODY_ADMIN_BIN", str(ROOT / "target" / "debug" / "prosody-admin"))
+    cfg = str(d / "prosody.cfg.lua")
+    out = subprocess.run([binary, "--prosody-config", cfg, "--database", str(tmp_path / "x.sqlite"), "config"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "host: localhost" in out.stdout, out.stdout
+    out = subprocess.run([binary, "--prosody-config", cfg, "user", "list"], capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "flat files" in out.stderr and "prosody.cfg.lua" in out.stderr, out.stderr

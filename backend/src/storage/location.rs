@@ -28,6 +28,17 @@ impl Location {
         }
     }
 
+    /// A PostgreSQL database named by parts (Prosody's `sql` table; see `PgUrl`).
+    pub fn postgres(
+        host: Option<&str>,
+        port: Option<u16>,
+        dbname: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Location, StoreError> {
+        Ok(Location::Postgres(PgUrl::from_parts(host, port, dbname, user, password)?))
+    }
+
     /// Sets the PostgreSQL password (from the config file or the environment, so that
     /// it need not be in the URL). No effect on SQLite.
     pub fn with_password(self, password: Option<&str>) -> Location {

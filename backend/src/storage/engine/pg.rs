@@ -53,6 +53,32 @@ impl PgUrl {
         Ok(PgUrl(Box::new(config)))
     }
 
+    /// A database named by parts, as Prosody's `sql` table (LuaDBI, libpq) names it:
+    /// `host` a name or a socket directory (libpq's default: Debian's socket
+    /// directory), `port` 5432, `user` the user running this process.
+    pub(in crate::storage) fn from_parts(
+        host: Option<&str>,
+        port: Option<u16>,
+        dbname: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+    ) -> R<PgUrl> {
+        let mut c = postgres::Config::new();
+        c.host(host.unwrap_or("/var/run/postgresql"));
+        c.port(port.unwrap_or(5432));
+        c.dbname(dbname);
+        let user = match user {
+            Some(u) => u.to_string(),
+            None => std::env::var("USER")
+                .map_err(|_| StoreError("the PostgreSQL user is not given and $USER is not set".into()))?,
+        };
+        c.user(&user);
+        if let Some(p) = password {
+            c.password(p);
+        }
+        Ok(PgUrl(Box::new(c)))
+    }
+
     pub(in crate::storage) fn set_password(&mut self, password: &str) {
         self.0.password(password);
     }
