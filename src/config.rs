@@ -530,3 +530,54 @@ mod tests {
         assert!(Config::resolve(&common, &ServeArgs::default()).unwrap_err().contains("unknown"));
     }
 }
+
+#[cfg(test)]
+mod prosody_config_tests {
+    use super::*;
+
+    /// Prosody's config fills what flags, variables and our file leave unset, one
+    /// option at a time, and each setting says where it came from.
+    #[test]
+    fn prosody_config_under_flags_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::write(data.join("prosody.sqlite"), b"").unwrap();
+        let pc = dir.path().join("prosody.cfg.lua");
+        std::fs::write(
+            &pc,
+            format!(
+                "data_path = {:?}\nstorage = \"sql\"\nsql = {{ driver = \"SQLite3\" }}\nadmins = {{ \"op@example.org\" }}\n\
+                 VirtualHost \"example.org\"\nadmins = {{ \"boss@example.org\" }}\ngroups_muc_host = \"rooms.example.org\"\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let toml = dir.path().join("c.toml");
+        std::fs::write(
+            &toml,
+            format!("prosody_config = {:?}\ngroups_muc_host = \"chats.example.org\"\n", pc.display()),
+        )
+        .unwrap();
+        let common = Common { config: Some(toml), ..Default::default() };
+        let c = Config::resolve(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(c.settings.host, "example.org");
+        assert_eq!(c.database.sqlite_path(), Some(data.join("prosody.sqlite").as_path()));
+        assert_eq!(c.settings.admins, ["boss@example.org", "op@example.org"]);
+        assert_eq!(c.settings.groups_muc_host, "chats.example.org", "our file wins");
+        let source = |n: &str| c.sources.iter().find(|(k, _)| *k == n).map(|(_, s)| s.clone()).unwrap();
+        assert!(source("admins").contains("prosody.cfg.lua"));
+        assert_eq!(source("groups_muc_host"), "the TOML config");
+        let serve = ServeArgs { admins: Some(vec!["flag@example.org".into()]), ..Default::default() };
+        let c = Config::resolve(&common, &serve).unwrap();
+        assert_eq!(c.settings.admins, ["flag@example.org"], "a flag wins");
+        let flag = Common { database: Some(dir.path().join("other.sqlite").display().to_string()), ..common.clone() };
+        let c = Config::resolve(&flag, &ServeArgs::default()).unwrap();
+        assert_eq!(c.database.sqlite_path(), Some(dir.path().join("other.sqlite").as_path()));
+        // A database the config names but that is not there: an error, nothing created.
+        std::fs::remove_file(data.join("prosody.sqlite")).unwrap();
+        let e = Config::resolve(&common, &ServeArgs::default()).unwrap_err();
+        assert!(e.contains("does not exist"), "{e}");
+        assert!(!data.join("prosody.sqlite").exists());
+    }
+}
