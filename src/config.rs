@@ -10,6 +10,7 @@ use std::time::Duration;
 use backend::storage::Location;
 use backend::{ProsodyVersion, Settings};
 
+use crate::client_addr::TrustedProxies;
 use crate::prosody_config::{ProsodyConfig, Storage};
 use clap::Args;
 use serde::Deserialize;
@@ -145,6 +146,10 @@ pub struct ServeArgs {
     /// Seconds over which failed authentications are counted (and the longest wait) [default: 60]
     #[arg(long, env = "PROSODY_ADMIN_AUTH_FAILURE_WINDOW")]
     pub auth_failure_window: Option<u64>,
+    /// Reverse proxies whose Forwarded / X-Forwarded-For headers name the client:
+    /// addresses or CIDRs, comma-separated [default: none]
+    #[arg(long, env = "PROSODY_ADMIN_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The TOML file.
@@ -180,6 +185,7 @@ struct File {
     tls_key: Option<PathBuf>,
     auth_failure_limit: Option<u32>,
     auth_failure_window: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// What the HTTP layer enforces (see `http` and `conn`).
@@ -196,6 +202,8 @@ pub struct HttpSettings {
     pub tls: Option<TlsFiles>,
     pub auth_failure_limit: u32,
     pub auth_failure_window: Duration,
+    /// Proxies whose forwarding headers name the client (see `client_addr`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -213,6 +221,7 @@ impl Default for HttpSettings {
             tls: None,
             auth_failure_limit: 10,
             auth_failure_window: Duration::from_secs(60),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -385,6 +394,9 @@ impl Config {
                 "auth_failure_window",
                 serve.auth_failure_window.or(file.auth_failure_window),
                 d.auth_failure_window,
+            )?,
+            trusted_proxies: TrustedProxies::parse(
+                &serve.trusted_proxies.clone().or(file.trusted_proxies.clone()).unwrap_or_default(),
             )?,
         };
         if http.max_body_bytes == 0 {

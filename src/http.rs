@@ -5,7 +5,7 @@
 //! request. The responses it writes itself are [`crate::respond`]'s; connections
 //! (accept loop, timeouts, TLS, the shutdown signal) are [`crate::conn`]'s.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -107,6 +107,8 @@ impl App {
 
     /// Handles one request from `peer`; never fails (every error is a JSON response).
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        // The client: the peer, or behind a trusted proxy whom its headers name.
+        let client = self.inner.limits.trusted_proxies.client(peer.ip(), req.headers());
         let start = Instant::now();
         let head = req.method() == hyper::Method::HEAD;
         let req_method = req.method().clone();
@@ -114,7 +116,7 @@ impl App {
         let path = log::log_enabled!(log::Level::Info).then(|| req.uri().path().to_string());
         let origin = req.headers().get(ORIGIN).cloned();
         let mut operation = backend::metrics::NO_OPERATION;
-        let mut resp = self.try_route(req, peer, &mut operation).await.unwrap_or_else(|refusal| refusal);
+        let mut resp = self.try_route(req, client, &mut operation).await.unwrap_or_else(|refusal| refusal);
         self.finish(&mut resp, origin.as_ref(), head);
         // The spec's media type as the generator writes it, without the version
         // Prometheus negotiates on.
@@ -130,7 +132,7 @@ impl App {
                 req_method,
                 resp.status().as_u16(),
                 start.elapsed().as_secs_f64() * 1e3,
-                peer.ip()
+                client
             );
         }
         if head {
@@ -160,13 +162,13 @@ impl App {
     }
 
     /// The caller, or the 401/403/429/500 response that refuses the request.
-    async fn authenticate(&self, req: &Request<Incoming>, peer: SocketAddr) -> Result<Caller, Refusal> {
+    async fn authenticate(&self, req: &Request<Incoming>, client: IpAddr) -> Result<Caller, Refusal> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
         let token = header.map(|h| h.trim().split_once(' ').map_or("", |(_, t)| t.trim()));
         let digest = token.map(throttle::digest);
         let throttle = &self.inner.throttle;
         // Only a presented credential can be a guess; without one the answer is a plain 401.
-        let held = digest.and_then(|d| throttle.hold(peer.ip(), Some(&d), std::time::Instant::now()));
+        let held = digest.and_then(|d| throttle.hold(client, Some(&d), std::time::Instant::now()));
         if let Some(wait) = held {
             self.inner.backend.metrics().throttled.fetch_add(1, Ordering::Relaxed);
             let mut r =
@@ -185,7 +187,7 @@ impl App {
             Err(Denied::Unauthorized(t)) => {
                 // A credential that failed counts; a request without one guesses nothing.
                 if header.is_some() {
-                    throttle.failed(peer.ip(), std::time::Instant::now());
+                    throttle.failed(client, std::time::Instant::now());
                 }
                 let mut r = error(StatusCode::UNAUTHORIZED, t);
                 r.headers_mut().insert(WWW_AUTHENTICATE, self.inner.realm.clone());
@@ -194,7 +196,7 @@ impl App {
             Err(Denied::Forbidden(t)) => {
                 // A token that may not administer counts too: each refusal is written to
                 // the audit log, and a flood of them must not fill the database.
-                throttle.failed(peer.ip(), std::time::Instant::now());
+                throttle.failed(client, std::time::Instant::now());
                 let who =
                     token.and_then(Bearer::parse).map(|b| (format!("{}@{}", b.username(), b.host()), b.public_id()));
                 Err(Refusal::Forbidden(error(StatusCode::FORBIDDEN, t), who))
@@ -211,7 +213,7 @@ impl App {
     async fn try_route(
         &self,
         mut req: Request<Incoming>,
-        peer: SocketAddr,
+        client: IpAddr,
         operation_out: &mut &'static str,
     ) -> Result<Response<Body>, Response<Body>> {
         // HEAD is GET without the body (which `handle` drops).
@@ -248,7 +250,7 @@ impl App {
         let record = |actor: String, token_id: Option<String>| AuditRecord {
             actor,
             token_id,
-            client: peer.ip().to_string(),
+            client: client.to_string(),
             operation: operation.clone(),
             method: method.clone(),
             target: path.clone(),
@@ -259,7 +261,7 @@ impl App {
         let caller = if route.public(&method) {
             None
         } else {
-            match self.authenticate(&req, peer).await {
+            match self.authenticate(&req, client).await {
                 Ok(c) => Some(c),
                 Err(Refusal::Plain(r)) => return Err(r),
                 Err(Refusal::Forbidden(r, who)) => {

@@ -11,11 +11,13 @@
 //! - [`http`]: the HTTP layer in front of the generated router (auth, audit, body
 //!   limits, HEAD, no-store, listings, logging); [`respond`]: the responses it writes
 //!   itself (JSON errors, cached answers); [`cors`]: OPTIONS and CORS;
-//!   [`throttle`]: failed authentications per client address.
+//!   [`throttle`]: failed authentications per client address; [`client_addr`]: the
+//!   client's address behind trusted reverse proxies.
 //! - [`monitor`]: the optional monitoring-only listener (metrics, health).
 //! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
 
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod conn;
 pub mod cors;

@@ -282,6 +282,88 @@ fn failed_authentications_are_throttled_while_valid_tokens_go_on() {
     assert!(entries.iter().all(|e| e["outcome"] == "refused" && e["actor"] == "carol@localhost"));
 }
 
+// --- behind a reverse proxy ------------------------------------------------------------
+
+/// A request as a proxy in front of the service would send it (extra headers).
+fn via(
+    s: &Server,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> common::Resp {
+    let auth = format!("Bearer {token}");
+    let r = common::raw_bytes(s.addr, method, path, body.map(str::as_bytes), Some(&auth), headers);
+    common::check_invariants(method, path, &r);
+    r
+}
+
+#[test]
+fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let bad = "secret-token:bm90IGEgdG9rZW4";
+    // The tests connect from 127.0.0.1: here it is not a trusted proxy, so a forged
+    // X-Forwarded-For changes nothing: the audit row and the throttle see 127.0.0.1.
+    let s = Server::start_with(&["--trusted-proxies", "10.0.0.1", "--auth-failure-limit", "3"]);
+    let forged = [("X-Forwarded-For", "203.0.113.7"), ("Forwarded", "for=198.51.100.1")];
+    let r = via(&s, "POST", "/admin_api/groups", Some(r#"{"name":"g"}"#), &s.token, &forged);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(audit_all(&s)[0]["client"], "127.0.0.1");
+    for i in 0..3 {
+        let spoof = format!("203.0.113.{i}");
+        assert_eq!(via(&s, "GET", "/admin_api/users", None, bad, &[("X-Forwarded-For", &spoof)]).status, 401);
+    }
+    // Rotating the forged address does not escape the hold on the real one.
+    assert_eq!(via(&s, "GET", "/admin_api/users", None, bad, &[("X-Forwarded-For", "203.0.113.99")]).status, 429);
+
+    // From a trusted proxy: the client is the right-most address not itself trusted.
+    let s = Server::start_with(&["--trusted-proxies", "127.0.0.1,10.0.0.0/8", "--auth-failure-limit", "3"]);
+    let r = via(
+        &s,
+        "POST",
+        "/admin_api/groups",
+        Some(r#"{"name":"g"}"#),
+        &s.token,
+        &[("X-Forwarded-For", "198.51.100.66, 203.0.113.7, 10.1.1.1")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(audit_all(&s)[0]["client"], "203.0.113.7", "the forged left part is not taken");
+    let r = via(
+        &s,
+        "POST",
+        "/admin_api/groups",
+        Some(r#"{"name":"h"}"#),
+        &s.token,
+        &[("Forwarded", "for=\"[2001:db8::5]:4711\";proto=https")],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(audit_all(&s)[0]["client"], "2001:db8::5");
+    // Two clients behind the one proxy: one floods bad tokens and is held off; the
+    // other is not, and neither is an admin behind the same proxy.
+    let attacker = [("X-Forwarded-For", "203.0.113.66")];
+    let other = [("X-Forwarded-For", "198.51.100.20")];
+    for _ in 0..3 {
+        assert_eq!(via(&s, "GET", "/admin_api/users", None, bad, &attacker).status, 401);
+    }
+    for _ in 0..5 {
+        assert_eq!(via(&s, "GET", "/admin_api/users", None, bad, &attacker).status, 429);
+    }
+    assert_eq!(via(&s, "GET", "/admin_api/users", None, bad, &other).status, 401, "another client is not held");
+    assert_eq!(via(&s, "GET", "/admin_api/users", None, &s.token, &other).status, 200);
+    assert_eq!(via(&s, "GET", "/admin_api/users", None, &s.token, &[]).status, 200, "nor the proxy itself");
+}
+
+#[test]
+fn trusted_proxies_must_be_addresses() {
+    let o = std::process::Command::new(common::BIN)
+        .args(["--database", "/nonexistent/x.sqlite", "serve", "--trusted-proxies", "proxy.example"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("trusted_proxies") && err.contains("proxy.example"), "{err}");
+}
+
 // --- HTTPS ---------------------------------------------------------------------------
 
 struct Cert {
