@@ -78,7 +78,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// Every value of a header, in order, as text (None when one is not text).
-fn values<'a>(headers: &'a HeaderMap, name: impl hyper::header::AsHeaderName) -> Option<Vec<&'a str>> {
+fn values(headers: &HeaderMap, name: impl hyper::header::AsHeaderName) -> Option<Vec<&str>> {
     headers.get_all(name).iter().map(|v| v.to_str().ok()).collect()
 }
 
