@@ -78,7 +78,7 @@ clients/typescript/.stamp: $(SPEC) | tools
 # map). Installs nothing system-wide (the generator goes into .tools/, as for `make
 # test`); PostgreSQL's suites, the Python/TypeScript/browser/Prosody suites, the bench
 # smoke and the package are `make test`'s.
-CHECK_TESTS := $(filter-out replicas,$(basename $(notdir $(wildcard tests/*.rs))))
+CHECK_TESTS := $(filter-out replicas pg_tls,$(basename $(notdir $(wildcard tests/*.rs))))
 check: lint
 	$(CARGO) test --locked -p prosody-admin --lib --bins $(addprefix --test ,$(CHECK_TESTS))
 	$(CARGO) test --locked -p prosody-admin-backend --lib --tests -- --skip postgresql

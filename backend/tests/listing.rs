@@ -10,12 +10,26 @@ use backend::storage::Location;
 use backend::username::Username;
 use backend::{Backend, ProsodyVersion, Settings, Store};
 
-/// The tests' private PostgreSQL server, for this process: (socket dir, port).
+/// The tests' private PostgreSQL server, for this process: (socket dir, port). TLS on
+/// (a certificate for 127.0.0.1 from a test CA, `ca.pem` in the dir), required over TCP.
 fn cluster() -> &'static (String, u16) {
     static CLUSTER: std::sync::OnceLock<(String, u16)> = std::sync::OnceLock::new();
     CLUSTER.get_or_init(|| {
         let dir = format!("/tmp/pa-pg-b{}", std::process::id());
         std::fs::create_dir_all(&dir).unwrap();
+        {
+            use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca_key = KeyPair::generate().unwrap();
+            let ca = ca.self_signed(&ca_key).unwrap();
+            let key = KeyPair::generate().unwrap();
+            let cert =
+                CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().signed_by(&key, &ca, &ca_key).unwrap();
+            std::fs::write(format!("{dir}/ca.pem"), ca.pem()).unwrap();
+            std::fs::write(format!("{dir}/server.crt"), cert.pem()).unwrap();
+            std::fs::write(format!("{dir}/server.key"), key.serialize_pem()).unwrap();
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = std::process::Command::new("bash")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/pg/cluster.sh"))
@@ -42,7 +56,10 @@ fn location(engine: &str, version: ProsodyVersion, dir: &tempfile::TempDir) -> L
     let admin = format!("host={sock} port={port} user=postgres dbname=postgres");
     let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
     c.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap(); // our name, quoted
-    Location::parse(&format!("postgresql://postgres@/{name}?host={sock}&port={port}")).unwrap()
+    Location::parse(&format!(
+        "postgresql://postgres@127.0.0.1:{port}/{name}?sslmode=verify-full&sslrootcert={sock}/ca.pem"
+    ))
+    .unwrap()
 }
 
 fn backend(engine: &str, version: ProsodyVersion, dir: &tempfile::TempDir) -> Backend {

@@ -172,6 +172,31 @@ pub mod pg {
         pub port: u16,
     }
 
+    impl Cluster {
+        /// The test CA that signed the server's certificate (for `sslrootcert`).
+        pub fn ca(&self) -> std::path::PathBuf {
+            self.dir.join("ca.pem")
+        }
+    }
+
+    /// A test CA and a server certificate it signed, for the names given, written into
+    /// `dir` (`ca.pem`, `server.crt`, `server.key`): the server then requires TLS over TCP.
+    pub fn certificates(dir: &std::path::Path, names: &[&str]) {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "prosody-admin test CA");
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let server = CertificateParams::new(names).expect("server params");
+        let key = KeyPair::generate().expect("server key");
+        let cert = server.signed_by(&key, &ca_cert, &ca_key).expect("server certificate");
+        std::fs::write(dir.join("ca.pem"), ca_cert.pem()).expect("ca.pem");
+        std::fs::write(dir.join("server.crt"), cert.pem()).expect("server.crt");
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).expect("server.key");
+    }
+
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -180,6 +205,9 @@ pub mod pg {
             // Under /tmp, not TMPDIR: a unix socket's path must stay short.
             let dir = std::path::PathBuf::from(format!("/tmp/pa-pg-{}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("cluster dir");
+            // TLS on, for 127.0.0.1 only: the service connects with verify-full (see
+            // `url`); tests/pg_tls.rs tries the other names and modes.
+            certificates(&dir, &["127.0.0.1"]);
             let port = {
                 let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
                 l.local_addr().expect("addr").port()
@@ -217,12 +245,19 @@ pub mod pg {
         url(c, &name)
     }
 
+    /// The URL the service gets: TCP, TLS verified against the test CA (every
+    /// PostgreSQL suite runs over TLS).
     pub fn url(c: &Cluster, db: &str) -> String {
-        format!("postgresql://postgres@/{db}?host={}&port={}", c.dir.display(), c.port)
+        format!("postgresql://postgres@127.0.0.1:{}/{db}?sslmode=verify-full&sslrootcert={}", c.port, c.ca().display())
     }
 
+    /// The tests' own connection to the database of a service URL: the unix socket.
     pub fn connect(url: &str) -> postgres::Client {
-        postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("connect {url}: {e}"))
+        let c = cluster();
+        let base = url.split('?').next().unwrap_or(url);
+        let db = base.rsplit_once('/').map(|(_, d)| d).unwrap_or(base);
+        let local = format!("host={} port={} user=postgres dbname={db}", c.dir.display(), c.port);
+        postgres::Client::connect(&local, postgres::NoTls).unwrap_or_else(|e| panic!("connect {db}: {e}"))
     }
 }
 

@@ -4,6 +4,8 @@
 # Runs in the foreground until the process OWNER exits (or this script gets SIGTERM),
 # then stops the server and removes DIR. Prints "ready" on stdout once it accepts
 # connections. As root, the server runs as the `postgres` user (initdb refuses root).
+# With DIR/server.crt and DIR/server.key present, TLS is on and required over TCP
+# (`hostssl` only; the unix socket stays plain, as libpq never uses TLS there).
 #   tests/pg/cluster.sh DIR PORT OWNER_PID
 set -euo pipefail
 dir=$1 port=$2 owner=$3
@@ -13,8 +15,17 @@ as=()
 if [ "$(id -u)" = 0 ]; then as=(runuser -u postgres --); chown postgres "$dir"; fi
 "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
+tls=()
+if [ -f "$dir/server.crt" ] && [ -f "$dir/server.key" ]; then
+  # The server refuses a key others can read; as root it runs as postgres.
+  chmod 600 "$dir/server.key"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$dir/server.crt" "$dir/server.key"; fi
+  tls=(-c ssl=on -c "ssl_cert_file=$dir/server.crt" -c "ssl_key_file=$dir/server.key")
+  printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 trust" "hostnossl all all 127.0.0.1/32 reject" \
+    > "$dir/data/pg_hba.conf"
+fi
 "${as[@]}" "$bin/postgres" -D "$dir/data" -k "$dir" -p "$port" -c listen_addresses=127.0.0.1 \
-  -c fsync=off -c max_connections=200 >"$dir/server.log" 2>&1 &
+  -c fsync=off -c max_connections=200 "${tls[@]}" >"$dir/server.log" 2>&1 &
 pg=$!
 # SIGINT to the postmaster itself (runuser does not pass signals on): fast shutdown.
 stop() {

@@ -34,14 +34,86 @@ use crate::values::Value;
 // ---------------------------------------------------------------------------------
 // Where: a `postgresql://` URL
 
+/// libpq's `sslmode`, with its meanings: `disable` (plain), `prefer` (TLS when the
+/// server offers it; the default, as libpq's), `require` (TLS, the certificate not
+/// checked unless `sslrootcert` is given, as libpq), `verify-ca` (a certificate from a
+/// trusted CA), `verify-full` (that, and issued for the host connected to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(s: &str) -> R<SslMode> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            // libpq's `allow` (plain first, TLS if refused) is not offered by the driver;
+            // `prefer` is the closer of the two.
+            "prefer" | "allow" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(StoreError(format!(
+                    "invalid sslmode {other:?} (disable, prefer, require, verify-ca or verify-full)"
+                )))
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
 /// A PostgreSQL database (libpq's URL form: TCP or, with `?host=/dir`, a unix socket),
-/// with its password if one was given. Shown without the password.
+/// with its password if one was given, and how to speak TLS to it (rustls). Shown
+/// without the password.
 #[derive(Clone)]
-pub struct PgUrl(Box<postgres::Config>);
+pub struct PgUrl {
+    config: Box<postgres::Config>,
+    mode: SslMode,
+    /// `sslrootcert`: a PEM file of trusted CAs (`system`, or none: the system's).
+    root: Option<std::path::PathBuf>,
+    /// The TLS connector, built once (its roots read at start); None for `disable`.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
 
 impl PgUrl {
     pub(in crate::storage) fn parse(s: &str) -> R<PgUrl> {
-        let config = postgres::Config::from_str(s)
+        // The TLS options are ours (the driver knows only disable/prefer/require and no
+        // certificate files): taken out of the query before the driver parses the rest.
+        let (base, query) = s.split_once('?').unwrap_or((s, ""));
+        let mut kept = Vec::new();
+        let (mut mode, mut root) = (SslMode::Prefer, None);
+        for part in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let value = || -> R<String> {
+                percent_decode(v).ok_or_else(|| StoreError(format!("invalid PostgreSQL URL: bad escape in {k}")))
+            };
+            match k {
+                "sslmode" => mode = SslMode::parse(&value()?)?,
+                "sslrootcert" => root = Some(value()?),
+                "sslcert" | "sslkey" | "sslpassword" => {
+                    return Err(StoreError(format!(
+                        "invalid PostgreSQL URL: {k}: client certificates are not supported; use a password"
+                    )))
+                }
+                _ => kept.push(part),
+            }
+        }
+        let rest = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        let config = postgres::Config::from_str(&rest)
             // The parser's messages name the part they reject, never the password.
             .map_err(|e| StoreError(format!("invalid PostgreSQL URL: {}", with_causes(&e))))?;
         if config.get_hosts().is_empty() {
@@ -50,12 +122,27 @@ impl PgUrl {
         if config.get_dbname().is_none() {
             return Err(StoreError("the PostgreSQL URL names no database".into()));
         }
-        Ok(PgUrl(Box::new(config)))
+        let root = root.filter(|r| r != "system").map(std::path::PathBuf::from);
+        PgUrl::with_tls(config, mode, root)
+    }
+
+    fn with_tls(mut config: postgres::Config, mode: SslMode, root: Option<std::path::PathBuf>) -> R<PgUrl> {
+        config.ssl_mode(match mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        let tls = match mode {
+            SslMode::Disable => None,
+            _ => Some(tls::connector(mode, root.as_deref())?),
+        };
+        Ok(PgUrl { config: Box::new(config), mode, root, tls })
     }
 
     /// A database named by parts, as Prosody's `sql` table (LuaDBI, libpq) names it:
     /// `host` a name or a socket directory (libpq's default: Debian's socket
-    /// directory), `port` 5432, `user` the user running this process.
+    /// directory), `port` 5432, `user` the user running this process; TLS as libpq's
+    /// default (`prefer`; never on a unix socket).
     pub(in crate::storage) fn from_parts(
         host: Option<&str>,
         port: Option<u16>,
@@ -76,17 +163,187 @@ impl PgUrl {
         if let Some(p) = password {
             c.password(p);
         }
-        Ok(PgUrl(Box::new(c)))
+        PgUrl::with_tls(c, SslMode::Prefer, None)
     }
 
     pub(in crate::storage) fn set_password(&mut self, password: &str) {
-        self.0.password(password);
+        self.config.password(password);
+    }
+}
+
+/// `%xx` escapes of a URL query value (`+` stays a plus, as libpq reads it).
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// rustls for the PostgreSQL connections: the verifier each sslmode asks for.
+mod tls {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
+
+    use super::{SslMode, R};
+    use crate::storage::StoreError;
+
+    pub(super) fn connector(mode: SslMode, root: Option<&Path>) -> R<tokio_postgres_rustls::MakeRustlsConnect> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError(format!("TLS: {e}")))?;
+        // libpq: prefer/require check the certificate only when a root file is given
+        // (then as verify-ca).
+        let verifier: Arc<dyn ServerCertVerifier> = match (mode, root) {
+            (SslMode::Prefer | SslMode::Require, None) => Arc::new(AnyCertificate(provider)),
+            (SslMode::VerifyFull, root) => webpki(roots(root)?, &provider)?,
+            (_, root) => Arc::new(ChainOnly(webpki(roots(root)?, &provider)?)),
+        };
+        let config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
+        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    }
+
+    fn webpki(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> R<Arc<WebPkiServerVerifier>> {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| StoreError(format!("TLS: {e}")))
+    }
+
+    /// The CAs of `sslrootcert`, or the system's.
+    fn roots(file: Option<&Path>) -> R<RootCertStore> {
+        let mut store = RootCertStore::empty();
+        match file {
+            Some(f) => {
+                let certs = CertificateDer::pem_file_iter(f)
+                    .map_err(|e| StoreError(format!("sslrootcert {}: {e}", f.display())))?;
+                for c in certs {
+                    let c = c.map_err(|e| StoreError(format!("sslrootcert {}: {e}", f.display())))?;
+                    store.add(c).map_err(|e| StoreError(format!("sslrootcert {}: {e}", f.display())))?;
+                }
+                if store.is_empty() {
+                    return Err(StoreError(format!("sslrootcert {}: no certificate in it", f.display())));
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                for c in found.certs {
+                    // A system certificate rustls cannot use is skipped, as libpq would.
+                    let _ = store.add(c);
+                }
+                if store.is_empty() {
+                    return Err(StoreError("no system CA certificates found: give sslrootcert=FILE".into()));
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// `require` without roots: encrypted, the certificate not checked (libpq's meaning;
+    /// the handshake's signatures still are).
+    #[derive(Debug)]
+    struct AnyCertificate(Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for AnyCertificate {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// `verify-ca`: the chain to a trusted CA, not the host name (webpki checks the chain
+    /// first, so a name mismatch means the chain was good).
+    #[derive(Debug)]
+    struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for ChainOnly {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                Err(Error::InvalidCertificate(
+                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
     }
 }
 
 impl fmt::Display for PgUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.0;
+        let c = &self.config;
         let hosts: Vec<String> = c
             .get_hosts()
             .iter()
@@ -97,10 +354,12 @@ impl fmt::Display for PgUrl {
             .collect();
         write!(
             f,
-            "PostgreSQL database {:?} on {} as {:?}",
+            "PostgreSQL database {:?} on {} as {:?} (sslmode {}{})",
             c.get_dbname().unwrap_or_default(),
             hosts.join(","),
-            c.get_user().unwrap_or_default()
+            c.get_user().unwrap_or_default(),
+            self.mode.name(),
+            self.root.as_ref().map(|r| format!(", sslrootcert {}", r.display())).unwrap_or_default()
         )
     }
 }
@@ -173,8 +432,12 @@ fn prepare(c: &PgConn, configured: Option<ProsodyVersion>) -> R<ProsodyVersion> 
 
 /// Opens a connection that writes as the layout `version` wants (see
 /// [`PgConn::set_upsert`]). Blocking.
-fn connect(config: &postgres::Config, version: Option<ProsodyVersion>) -> R<PgConn> {
-    let c = PgConn::new(config.connect(postgres::NoTls)?);
+fn connect(url: &PgUrl, version: Option<ProsodyVersion>) -> R<PgConn> {
+    let client = match &url.tls {
+        None => url.config.connect(postgres::NoTls)?,
+        Some(tls) => url.config.connect(tls.clone())?,
+    };
+    let c = PgConn::new(client);
     c.set_upsert(version == Some(ProsodyVersion::V13));
     Ok(c)
 }
@@ -182,7 +445,7 @@ fn connect(config: &postgres::Config, version: Option<ProsodyVersion>) -> R<PgCo
 /// r2d2's manager of PostgreSQL connections. A connection handed back inside a
 /// transaction (its call panicked) or closed is dropped, never reused.
 struct PgManager {
-    config: Arc<postgres::Config>,
+    url: Arc<PgUrl>,
     version: ProsodyVersion,
 }
 
@@ -191,7 +454,7 @@ impl r2d2::ManageConnection for PgManager {
     type Error = StoreError;
 
     fn connect(&self) -> R<PgConn> {
-        connect(&self.config, Some(self.version))
+        connect(&self.url, Some(self.version))
     }
 
     fn is_valid(&self, c: &mut PgConn) -> R<()> {
@@ -206,14 +469,14 @@ impl r2d2::ManageConnection for PgManager {
 /// An open PostgreSQL database.
 pub(in crate::storage) struct Pg {
     pool: r2d2::Pool<PgManager>,
-    config: Arc<postgres::Config>,
+    url: Arc<PgUrl>,
     version: ProsodyVersion,
 }
 
 /// Connects, detects the layout (creating a new database's) and our objects, and
 /// opens the pool. Blocking.
 pub(in crate::storage) fn open(url: &PgUrl, configured: Option<ProsodyVersion>) -> R<Pg> {
-    let config = Arc::new((*url.0).clone());
+    let config = Arc::new(url.clone());
     // One connection first: an unreachable server or a refused login is one clear
     // error now, not the pool's retries for 10 s.
     let first = connect(&config, None)?;
@@ -226,8 +489,8 @@ pub(in crate::storage) fn open(url: &PgUrl, configured: Option<ProsodyVersion>) 
         // connections when they come back, and a read whose BEGIN fails on a closed one
         // takes another (`Pg::reading`).
         .test_on_check_out(false)
-        .build(PgManager { config: config.clone(), version })?;
-    Ok(Pg { pool, config, version })
+        .build(PgManager { url: config.clone(), version })?;
+    Ok(Pg { pool, url: config, version })
 }
 
 impl Pg {
@@ -256,7 +519,7 @@ impl Pg {
 const WATCH_TICK: Duration = Duration::from_millis(250);
 
 /// A connection that LISTENs to our trigger's channel.
-fn listen(config: &postgres::Config) -> R<PgConn> {
+fn listen(config: &PgUrl) -> R<PgConn> {
     let c = connect(config, None)?;
     // A fixed statement: the channel name is ours, not input.
     c.batch("LISTEN prosody_admin")?;
@@ -277,8 +540,8 @@ impl Engine for Pg {
     }
 
     fn writer(&self) -> R<Box<dyn WriteConn>> {
-        let conn = connect(&self.config, Some(self.version))?;
-        Ok(Box::new(Writer { conn, config: self.config.clone(), version: self.version }))
+        let conn = connect(&self.url, Some(self.version))?;
+        Ok(Box::new(Writer { conn, url: self.url.clone(), version: self.version }))
     }
 
     /// Notifications can be lost only with the connection; so a lost connection retires
@@ -286,8 +549,8 @@ impl Engine for Pg {
     fn watch(&self, generation: Generation, _interval: Duration) -> R<()> {
         // The first connection before the service starts: a database that cannot be
         // watched is an error now, not a cache that never retires.
-        let first = listen(&self.config)?;
-        let config = self.config.clone();
+        let first = listen(&self.url)?;
+        let config = self.url.clone();
         std::thread::Builder::new()
             .name("db-watch".into())
             .spawn(move || {
@@ -329,7 +592,7 @@ impl Engine for Pg {
     }
 
     fn probe(&self) -> R<()> {
-        connect(&self.config, None)?.exists(r#"SELECT 1 FROM (SELECT 1 FROM "prosody" LIMIT 1) t"#, &[]).map(|_| ())
+        connect(&self.url, None)?.exists(r#"SELECT 1 FROM (SELECT 1 FROM "prosody" LIMIT 1) t"#, &[]).map(|_| ())
     }
 }
 
@@ -337,7 +600,7 @@ impl Engine for Pg {
 /// reconnects when the server closed the connection (a restart, a failover).
 struct Writer {
     conn: PgConn,
-    config: Arc<postgres::Config>,
+    url: Arc<PgUrl>,
     version: ProsodyVersion,
 }
 
@@ -352,7 +615,7 @@ impl WriteConn for Writer {
                 return Err(e);
             }
             log::warn!("the writer's database connection was closed ({e}): reconnecting");
-            self.conn = connect(&self.config, Some(self.version))?;
+            self.conn = connect(&self.url, Some(self.version))?;
             self.conn.begin_write()?;
         }
         Ok(())
