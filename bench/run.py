@@ -18,6 +18,7 @@ import urllib.request
 import os
 import pathlib
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -121,6 +122,11 @@ def machine():
     return f"{model}, {os.cpu_count()} cores"
 
 
+def audit_entries(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT count(*) FROM prosodyarchive WHERE store='prosody_admin_audit'").fetchone()[0]
+
+
 def count_invites(db):
     with sqlite3.connect(db) as c:
         return c.execute("SELECT count(*) FROM prosody WHERE store='invite_token'").fetchone()[0]
@@ -188,10 +194,15 @@ def main():
                    capture_output=True)
     pg.copy_from(db_s)
 
+    # The same seed for a server with audit retention (the writer prunes as it goes).
+    db_r = os.path.join(tmp, "retained.sqlite")
+    shutil.copy(db_s, db_r)
     bare, bare_addr = start([str(BARE), "127.0.0.1:0"], "bare hyper")
     srv, addr = start([str(BIN), "--database", db_s, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
     big, big_addr = start([str(BIN), "--database", db_l, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
     pgs, pg_addr = start([str(BIN), "--database", pg.url, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
+    ret, ret_addr = start([str(BIN), "--database", db_r, "serve", "--listen", "127.0.0.1:0",
+                           "--audit-max-entries", "1000"], "prosody-admin")
     base, big_base = f"http://{addr}/admin_api", f"http://{big_addr}/admin_api"
     pg_base = f"http://{pg_addr}/admin_api"
     rows = []
@@ -226,6 +237,10 @@ def main():
             f.write(POST_LUA)
         r = wrk(f"{base}/invites/account", token, secs=secs, script=post)
         rows.append(("POST /invites/account", r))
+        # Audit retention (keep 1 000) on the same writes, right after: what pruning costs.
+        rr = wrk(f"http://{ret_addr}/admin_api/invites/account", token, secs=secs, script=post)
+        rows.append(("POST /invites/account, audit_max_entries 1000", rr))
+        kept = audit_entries(db_r)
         put = os.path.join(tmp, "put.lua")
         with open(put, "w") as f:
             f.write(PUT_LUA.replace("%d", str(small)))
@@ -249,7 +264,7 @@ def main():
         srv.wait()
         stored = count_invites(db_s) - before
     finally:
-        for p in (bare, srv, big, pgs):
+        for p in (bare, srv, big, pgs, ret):
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -278,6 +293,9 @@ def main():
         f"max {cold_max:.0f} ms; cached: see the table.",
         f"A 1000-user page of the {large}, uncached: first page median {page_med:.1f} ms (max {page_max:.1f}), "
         f"a page deep in the list (after user9) median {last_med:.1f} ms (max {last_max:.1f}).",
+        f"Audit retention (audit_max_entries 1000): {rr['rps']:.0f} invite POSTs/s against {r['rps']:.0f} without "
+        f"({(1 - rr['rps'] / r['rps']) * 100:+.1f}% cost), {kept} entries kept after "
+        f"{rr['requests'] - rr['non2xx']} writes.",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
     ]
     print("\n".join(lines + [""] + engine_lines + [""] + summary))

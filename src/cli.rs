@@ -56,6 +56,18 @@ enum Command {
         /// Print the page as JSON (as GET /audit answers it)
         #[arg(long)]
         json: bool,
+        /// Only entries of this actor (a JID, or a local user for the CLI's)
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries of this operation (an operationId, or a command such as "user add")
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only entries at or after this time (Unix seconds)
+        #[arg(long)]
+        since: Option<i64>,
+        /// Only entries at or before this time (Unix seconds)
+        #[arg(long)]
+        until: Option<i64>,
     },
 }
 
@@ -163,16 +175,59 @@ fn run(cli: Cli) -> Result<(), String> {
     let store = Store::open_at(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
         .map_err(|e| format!("{}: {e}", config.database))?;
     log::info!("{}: Prosody {} layout", config.database, store.version());
-    let backend = Backend::new(store, config.settings.clone());
+    let backend = match &cli.command {
+        Command::Serve(_) => Backend::new(store, config.settings.clone()),
+        // A command's writes are audited: the local user, marked as the CLI.
+        command => Backend::for_cli(store, config.settings.clone(), cli_record(command)),
+    };
     match cli.command {
         Command::Serve(_) => serve(config, backend),
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
-        Command::Audit { limit, before, json } => audit(&backend, limit, before, json),
+        Command::Audit { limit, before, json, actor, operation, since, until } => {
+            audit(&backend, limit, before, json, backend::audit::Filter { actor, operation, since, until })
+        }
         Command::Config => Ok(()),
         Command::Invite(i) => tasks::invite(&backend, i),
         Command::Group(g) => tasks::group(&backend, g),
     }
+}
+
+/// The audit record of a command: who ran it (the local user), what and on what (never
+/// a token or a password).
+fn cli_record(command: &Command) -> backend::audit::AuditRecord {
+    let s = |op: &str, target: String| (op.to_string(), target);
+    let (operation, target) = match command {
+        Command::Token(TokenCommand::Create { user, .. }) => s("token create", user.clone()),
+        Command::Token(TokenCommand::Revoke { .. }) => s("token revoke", String::new()),
+        Command::Token(TokenCommand::List) => s("token list", String::new()),
+        Command::User(UserCommand::Add { name, .. }) => s("user add", name.clone()),
+        Command::User(UserCommand::Passwd { name }) => s("user passwd", name.clone()),
+        Command::User(UserCommand::Delete { name }) => s("user delete", name.clone()),
+        Command::User(UserCommand::Role { name, role }) => s("user role", format!("{name} {role}")),
+        Command::User(UserCommand::List { .. }) => s("user list", String::new()),
+        Command::Invite(i) => tasks::describe_invite(i),
+        Command::Group(g) => tasks::describe_group(g),
+        Command::Audit { .. } | Command::Config | Command::Serve(_) => s("", String::new()),
+    };
+    backend::audit::AuditRecord {
+        actor: local_user(),
+        token_id: None,
+        client: "cli".into(),
+        operation,
+        method: "CLI".into(),
+        target,
+        outcome: backend::audit::SUCCESS.into(),
+        status: None,
+    }
+}
+
+/// The user running the command: `$USER` (or `$LOGNAME`), else the numeric uid.
+fn local_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").map(|m| format!("uid {}", m.uid())).unwrap_or_else(|_| "unknown".into())
+    })
 }
 
 /// `prosody-admin config`: what every setting resolved to (never a password).
@@ -381,8 +436,14 @@ fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn audit(backend: &Backend, limit: Option<u64>, before: Option<String>, json: bool) -> Result<(), String> {
-    let page = backend.audit_page_blocking(limit, before).map_err(|e| e.to_string())?;
+fn audit(
+    backend: &Backend,
+    limit: Option<u64>,
+    before: Option<String>,
+    json: bool,
+    filter: backend::audit::Filter,
+) -> Result<(), String> {
+    let page = backend.audit_page_blocking(limit, before, filter).map_err(|e| e.to_string())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&page).map_err(|e| e.to_string())?);
         return Ok(());

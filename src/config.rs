@@ -146,6 +146,13 @@ pub struct ServeArgs {
     /// Seconds over which failed authentications are counted (and the longest wait) [default: 60]
     #[arg(long, env = "PROSODY_ADMIN_AUTH_FAILURE_WINDOW")]
     pub auth_failure_window: Option<u64>,
+    /// Audit retention: entries older than this go (`90d`, `12h`, `30m`, `3600s` or
+    /// seconds) [default: kept]
+    #[arg(long, env = "PROSODY_ADMIN_AUDIT_MAX_AGE")]
+    pub audit_max_age: Option<String>,
+    /// Audit retention: only this many newest entries stay [default: all]
+    #[arg(long, env = "PROSODY_ADMIN_AUDIT_MAX_ENTRIES")]
+    pub audit_max_entries: Option<u64>,
     /// Reverse proxies whose Forwarded / X-Forwarded-For headers name the client:
     /// addresses or CIDRs, comma-separated [default: none]
     #[arg(long, env = "PROSODY_ADMIN_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -186,6 +193,8 @@ struct File {
     auth_failure_limit: Option<u32>,
     auth_failure_window: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
+    audit_max_age: Option<String>,
+    audit_max_entries: Option<u64>,
 }
 
 /// What the HTTP layer enforces (see `http` and `conn`).
@@ -340,6 +349,15 @@ impl Config {
             }
             settings.metrics_url = Some(u);
         }
+        if let Some(a) = serve.audit_max_age.clone().or(file.audit_max_age.clone()) {
+            settings.audit_max_age = Some(duration("audit_max_age", &a)?);
+        }
+        if let Some(n) = serve.audit_max_entries.or(file.audit_max_entries) {
+            if n == 0 {
+                return Err("audit_max_entries must be positive".into());
+            }
+            settings.audit_max_entries = Some(n);
+        }
         let jid = serve.component_jid.clone().or(file.component_jid);
         let secret = serve.component_secret.clone().or(file.component_secret);
         settings.component = match (jid, secret) {
@@ -478,6 +496,25 @@ impl Config {
         let dir = self.database.sqlite_path().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty());
         dir.unwrap_or(Path::new(".")).join("admin-token")
     }
+}
+
+/// A duration: `90d`, `12h`, `30m`, `3600s` or plain seconds; positive.
+fn duration(name: &str, s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: i64 = digits.parse().map_err(|_| format!("{name}: {s:?} is not a duration (e.g. 90d, 12h, 3600)"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{name}: {s:?} is not a duration (e.g. 90d, 12h, 3600)")),
+    };
+    n.checked_mul(unit).filter(|v| *v > 0).ok_or_else(|| format!("{name} must be positive"))
 }
 
 fn positive(name: &str, v: i64) -> Result<i64, String> {

@@ -202,3 +202,22 @@ pub fn qr(text: &str) -> Result<String, String> {
     let code = QrCode::new(text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(code.render::<Dense1x2>().dark_color(Dense1x2::Dark).light_color(Dense1x2::Light).build())
 }
+
+/// What an invite command does, and on what, for the audit log: (operation, target).
+pub fn describe_invite(c: &InviteCommand) -> (String, String) {
+    match c {
+        InviteCommand::Create { group, .. } => ("invite create".into(), group.clone().unwrap_or_default()),
+        InviteCommand::List { .. } => ("invite list".into(), String::new()),
+        InviteCommand::Revoke { id } => ("invite revoke".into(), id.clone()),
+    }
+}
+
+/// What a group command does, and on what, for the audit log: (operation, target).
+pub fn describe_group(c: &GroupCommand) -> (String, String) {
+    match c {
+        GroupCommand::List { .. } => ("group list".into(), String::new()),
+        GroupCommand::Create { name, .. } => ("group create".into(), name.clone()),
+        GroupCommand::Add { group, user } => ("group add".into(), format!("{group} {user}")),
+        GroupCommand::Remove { group, user } => ("group remove".into(), format!("{group} {user}")),
+    }
+}

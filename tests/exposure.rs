@@ -277,7 +277,7 @@ fn failed_authentications_are_throttled_while_valid_tokens_go_on() {
     for _ in 0..10 {
         assert_eq!(s.request("DELETE", "/admin_api/users/admin", None, Some(&carol)).status, 429);
     }
-    let entries = audit_all(&s);
+    let entries: Vec<Value> = audit_all(&s).into_iter().filter(|e| e["client"] != "cli").collect();
     assert_eq!(entries.len(), 3);
     assert!(entries.iter().all(|e| e["outcome"] == "refused" && e["actor"] == "carol@localhost"));
 }
@@ -513,7 +513,21 @@ fn audit_log_records_every_write_and_no_read() {
     assert_eq!(s.admin("PUT", "/groups/nosuchgroup/members/admin", None).status, 404);
     assert_eq!(s.admin("DELETE", "/users/admin", None).status, 409);
 
-    let entries = audit_all(&s);
+    // The CLI's write (the `user add` above) is in the log too, as the local user's.
+    let (cli, entries): (Vec<Value>, Vec<Value>) = audit_all(&s).into_iter().partition(|e| e["client"] == "cli");
+    assert_eq!(cli.len(), 1, "{cli:#?}");
+    assert_eq!(
+        (
+            cli[0]["operation"].as_str(),
+            cli[0]["method"].as_str(),
+            cli[0]["target"].as_str(),
+            cli[0]["outcome"].as_str()
+        ),
+        (Some("user add"), Some("CLI"), Some("bob"), Some("success"))
+    );
+    let me = std::env::var("USER").unwrap_or_default();
+    assert!(me.is_empty() || cli[0]["actor"] == me.as_str(), "{:?}", cli[0]);
+    assert!(cli[0].get("token_id").is_none());
     assert_eq!(entries.len(), writes, "{entries:#?}");
     let token_id = entries[0]["token_id"].as_str().unwrap().to_string();
     assert!(token_id.starts_with("grant:"), "{token_id}");
@@ -537,6 +551,12 @@ fn audit_log_records_every_write_and_no_read() {
     let carol = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(s.request("DELETE", "/admin_api/users/admin", None, Some(&carol)).status, 403);
     let e = &audit_all(&s)[0];
+    let ops: Vec<String> = audit_all(&s)
+        .iter()
+        .filter(|e| e["client"] == "cli")
+        .map(|e| e["operation"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(ops, ["token create", "user add", "user add"], "newest first");
     assert_eq!(
         (e["actor"].as_str(), e["outcome"].as_str(), e["status"].as_i64(), e["operation"].as_str()),
         (Some("carol@localhost"), Some("refused"), Some(403), Some("deleteUser"))
@@ -644,4 +664,107 @@ fn monitoring_listener_serves_metrics_and_health_only() {
     let t = format!("Bearer {}", s.token);
     assert_eq!(common::raw(addr, "GET", "/admin_api/users", None, Some(&t)).status, 404);
     assert_eq!(common::raw(addr, "POST", "/metrics", Some("{}"), None).status, 405);
+}
+
+// --- audit retention and filters ---------------------------------------------------
+
+#[test]
+fn audit_retention_keeps_the_newest_entries() {
+    let s = Server::start_with(&["--audit-max-entries", "1000"]);
+    // 5 000 writes from 8 clients at once (batches of several writes per commit).
+    let (addr, token) = (s.addr, s.token.clone());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let token = token.clone();
+            std::thread::spawn(move || {
+                for _ in 0..625 {
+                    let r = common::raw(
+                        addr,
+                        "POST",
+                        "/admin_api/invites/account",
+                        Some("{}"),
+                        Some(&format!("Bearer {token}")),
+                    );
+                    assert_eq!(r.status, 200, "{}", r.body);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let c = s.sql();
+    let audited: i64 = c.one(r#"SELECT count(*) FROM "prosodyarchive" WHERE "store"='prosody_admin_audit'"#, &[]);
+    assert_eq!(audited, 1000, "the newest 1 000 entries stay");
+    let invites: i64 = c.one(r#"SELECT count(*) FROM "prosody" WHERE "store"='invite_token'"#, &[]);
+    assert_eq!(invites, 5000, "every write is there");
+    // The ones kept are the newest: the positions stay contiguous at the top.
+    let (lo, hi): (i64, i64) = (
+        c.one(r#"SELECT min("sort_id") FROM "prosodyarchive" WHERE "store"='prosody_admin_audit'"#, &[]),
+        c.one(r#"SELECT max("sort_id") FROM "prosodyarchive" WHERE "store"='prosody_admin_audit'"#, &[]),
+    );
+    assert_eq!(hi - lo, 999, "{lo}..{hi}");
+    let page = s.admin("GET", "/audit?limit=1000", None).json();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1000);
+    assert!(page.get("next").is_none());
+
+    // By age: entries older than the limit go with the next writes.
+    let s = Server::start_with(&["--audit-max-age", "1h"]);
+    let old = common::now() - 7200;
+    for i in 0..10 {
+        common::put_archive(
+            &s.sql(),
+            "localhost",
+            "",
+            "prosody_admin_audit",
+            &format!("old{i}"),
+            old,
+            "admin@localhost",
+            "json",
+            r#"{"actor":"admin@localhost","client":"127.0.0.1","operation":"createGroup","method":"POST","target":"/admin_api/groups","outcome":"success"}"#,
+        );
+    }
+    assert_eq!(s.admin("POST", "/groups", Some(r#"{"name":"g"}"#)).status, 200);
+    let times: Vec<i64> = s.admin("GET", "/audit", None).json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["time"].as_i64().unwrap())
+        .collect();
+    assert_eq!(times.len(), 1, "{times:?}");
+    assert!(times[0] > old);
+    for bad in [&["--audit-max-entries", "0"][..], &["--audit-max-age", "ten days"][..]] {
+        let mut args = vec!["--database", "/nonexistent/x.sqlite", "serve"];
+        args.extend_from_slice(bad);
+        let o = std::process::Command::new(common::BIN).args(&args).output().unwrap();
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("audit_max"), "{bad:?}");
+    }
+}
+
+#[test]
+fn audit_filters() {
+    let s = Server::start();
+    s.add_user("bob", "pw");
+    let t0 = common::now();
+    assert_eq!(s.admin("POST", "/groups", Some(r#"{"name":"g"}"#)).status, 200);
+    assert_eq!(s.admin("PUT", "/users/bob", Some(r#"{"display_name":"Bob"}"#)).status, 200);
+    let ops = |q: &str| -> Vec<String> {
+        let r = s.admin("GET", &format!("/audit{q}"), None);
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        r.json()["entries"].as_array().unwrap().iter().map(|e| e["operation"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ops(""), ["updateUser", "createGroup", "user add"]);
+    assert_eq!(ops("?operation=createGroup"), ["createGroup"]);
+    assert_eq!(ops("?operation=user%20add"), ["user add"]);
+    assert_eq!(ops("?actor=admin%40localhost"), ["updateUser", "createGroup"]);
+    assert_eq!(ops(&format!("?since={}", t0 + 3600)), Vec::<String>::new());
+    assert_eq!(ops(&format!("?until={}", t0 - 3600)), Vec::<String>::new());
+    assert_eq!(ops(&format!("?since={}&until={}&actor=admin%40localhost&limit=1", t0 - 5, t0 + 60)), ["updateUser"]);
+    assert_eq!(s.admin("GET", &format!("/audit?since={}&until={}", t0 + 10, t0), None).status, 400);
+    assert_eq!(s.admin("GET", "/audit?since=-1", None).status, 400);
+    let o = s.cli(&["audit", "--operation", "user add", "--json"], None);
+    assert!(o.status.success());
+    let page: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(page["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(page["entries"][0]["client"], "cli");
 }

@@ -334,3 +334,32 @@ fn a_concurrent_insert_of_the_same_key_does_not_fail_a_write() {
     assert_eq!(rows, 1);
     assert_eq!(s.admin("GET", &format!("/groups/{gid}"), None).json()["members"], serde_json::json!(["bob"]));
 }
+
+/// Audit retention on PostgreSQL: the newest entries stay, by count and by age.
+#[test]
+fn audit_retention_on_postgresql() {
+    let url = pg::fresh_database();
+    let s = Server::start_on(tempfile::tempdir().unwrap(), PathBuf::from(&url), &["--audit-max-entries", "50"]);
+    for i in 0..200 {
+        assert_eq!(s.admin("POST", "/groups", Some(&format!(r#"{{"name":"g{i}"}}"#))).status, 200);
+    }
+    let db = s.sql();
+    let count = |db: &common::TestDb| -> i64 {
+        db.one(r#"SELECT count(*) FROM "prosodyarchive" WHERE "store"='prosody_admin_audit'"#, &[])
+    };
+    assert_eq!(count(&db), 50);
+    let newest: String = db.one(
+        r#"SELECT "value" FROM "prosodyarchive" WHERE "store"='prosody_admin_audit' ORDER BY "sort_id" DESC LIMIT 1"#,
+        &[],
+    );
+    assert!(newest.contains("createGroup"), "{newest}");
+    let token = s.token.clone();
+    drop(s);
+    let mut s = Server::start_on(tempfile::tempdir().unwrap(), PathBuf::from(&url), &["--audit-max-age", "60s"]);
+    s.token = token;
+    db.exec(r#"UPDATE "prosodyarchive" SET "when" = "when" - 3600 WHERE "store"='prosody_admin_audit'"#, &[]);
+    for i in 0..30 {
+        assert_eq!(s.admin("POST", "/groups", Some(&format!(r#"{{"name":"h{i}"}}"#))).status, 200);
+    }
+    assert_eq!(count(&db), 30, "the hour-old entries went, the new ones stay");
+}

@@ -19,7 +19,7 @@ impl Backend {
     pub fn add_user(&self, user: &Username, password: &str) -> Result<(), Failure> {
         let cred = Credentials::new(password)?;
         let now = crate::now()?;
-        self.store().write_blocking(|db| {
+        self.write_blocking(|db| {
             if db.accounts().exists(user.as_str())? {
                 return Err(Failure::Conflict(format!("user {user} already exists")));
             }
@@ -32,7 +32,7 @@ impl Backend {
     pub fn set_password(&self, user: &Username, password: &str) -> Result<(), Failure> {
         let cred = Credentials::new(password)?;
         let now = crate::now()?;
-        self.store().write_blocking(|db| {
+        self.write_blocking(|db| {
             if db.accounts().set_password(user.as_str(), &cred, now)? {
                 Ok(())
             } else {
@@ -44,7 +44,7 @@ impl Backend {
     /// Makes an account an admin, as the version's own tools do (0.12: role row
     /// `prosody:admin`; 13: primary role `prosody:admin`).
     pub fn grant_admin(&self, user: &Username) -> Result<(), Failure> {
-        self.store().write_blocking(|db| Ok(db.roles().grant_admin(user.as_str())?))
+        self.write_blocking(|db| Ok(db.roles().grant_admin(user.as_str())?))
     }
 
     /// On a database without any account on this host: creates `username` with a random

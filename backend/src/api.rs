@@ -351,11 +351,17 @@ where
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        actor: Option<String>,
+        operation: Option<String>,
+        since: Option<u64>,
+        until: Option<u64>,
         _: &C,
     ) -> Result<ListAuditEntriesResponse, ApiError> {
+        let time = |t: Option<u64>| t.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
+        let filter = crate::audit::Filter { actor, operation, since: time(since), until: time(until) };
         respond(
             "listAuditEntries",
-            self.audit_page(limit, before).await,
+            self.audit_page(limit, before, filter).await,
             ListAuditEntriesResponse::SuccessfulOperation,
             |s, e| match s {
                 Status::BadRequest => Some(ListAuditEntriesResponse::BadRequest(e)),

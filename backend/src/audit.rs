@@ -111,8 +111,42 @@ impl Backend {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
-        let companion = Pending::current().map(|p| p as Arc<dyn Companion>);
+        let companion = Pending::current().or_else(|| self.cli_record()).map(|p| p as Arc<dyn Companion>);
         self.store().write_with(companion, f).await
+    }
+
+    /// The blocking form of [`Backend::write`] (command-line tools): audited as the
+    /// invocation when it is one.
+    pub(crate) fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Db<'_>) -> Result<T, E>,
+    {
+        let companion = self.cli_record().map(|p| p as Arc<dyn Companion>);
+        self.store().write_blocking_with(companion, f)
+    }
+}
+
+/// Retention of the audit log: run by the writer after each batch (see
+/// [`crate::storage::Maintenance`]), deleting in small steps (at most twice the batch's
+/// writes, and some) so that it never stalls writes and still keeps up with them.
+pub struct Retention {
+    /// Seconds an entry is kept.
+    pub max_age: Option<i64>,
+    /// Newest entries kept.
+    pub max_entries: Option<u64>,
+}
+
+impl crate::storage::Maintenance for Retention {
+    fn after_writes(&self, db: &Db<'_>, writes: usize) -> Result<(), StoreError> {
+        let before = match self.max_age {
+            Some(age) => Some(crate::now().map_err(|e| StoreError(e.to_string()))? - age),
+            None => None,
+        };
+        let keep = self.max_entries.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let limit = i64::try_from(writes.saturating_mul(2).saturating_add(16)).unwrap_or(i64::MAX);
+        db.audit().prune(keep, before, limit)?;
+        Ok(())
     }
 }
 
@@ -129,10 +163,16 @@ impl Backend {
             .await
     }
 
-    /// A page of the log, newest first.
-    pub async fn audit_page(&self, limit: Option<u64>, before: Option<String>) -> Result<models::AuditPage, Failure> {
+    /// A page of the log, newest first, of the entries `filter` keeps.
+    pub async fn audit_page(
+        &self,
+        limit: Option<u64>,
+        before: Option<String>,
+        filter: Filter,
+    ) -> Result<models::AuditPage, Failure> {
         let (limit, before) = page_args(limit, before)?;
-        self.store().read(move |db| page(db, limit, before)).await
+        filter.check()?;
+        self.store().read(move |db| page(db, limit, before, &filter)).await
     }
 
     /// [`Backend::audit_page`] for the command line.
@@ -140,9 +180,11 @@ impl Backend {
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        filter: Filter,
     ) -> Result<models::AuditPage, Failure> {
         let (limit, before) = page_args(limit, before)?;
-        self.store().read_blocking(|db| page(db, limit, before))
+        filter.check()?;
+        self.store().read_blocking(|db| page(db, limit, before, &filter))
     }
 }
 
@@ -163,12 +205,68 @@ fn page_args(limit: Option<u64>, before: Option<String>) -> Result<(u64, Option<
     Ok((limit, before))
 }
 
-fn page(db: &Db<'_>, limit: u64, before: Option<i64>) -> Result<models::AuditPage, Failure> {
+/// Which entries a page shows (all that match every filter given).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub operation: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Filter {
+    fn check(&self) -> Result<(), Failure> {
+        if let (Some(s), Some(u)) = (self.since, self.until) {
+            if s > u {
+                return Err(Failure::BadRequest("since is after until".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.actor.is_none() && self.operation.is_none() && self.since.is_none() && self.until.is_none()
+    }
+
+    fn keeps(&self, time: i64, r: &AuditRecord) -> bool {
+        self.actor.as_ref().is_none_or(|a| *a == r.actor)
+            && self.operation.as_ref().is_none_or(|o| *o == r.operation)
+            && self.since.is_none_or(|s| time >= s)
+            && self.until.is_none_or(|u| time <= u)
+    }
+}
+
+/// Entries read per step of a filtered search, and at most per page: a filter that
+/// matches rarely answers a short page with a `next`, instead of reading the whole log.
+const SCAN_STEP: i64 = 500;
+const SCAN_BUDGET: usize = 20_000;
+
+fn page(db: &Db<'_>, limit: u64, before: Option<i64>, filter: &Filter) -> Result<models::AuditPage, Failure> {
     // One more than asked: whether there is a next page.
-    let mut rows = db.audit().newest(before, limit as i64 + 1)?;
+    let want = limit as usize + 1;
+    let (mut rows, mut cursor, mut scanned, mut exhausted) = (Vec::new(), before, 0usize, false);
+    while rows.len() < want && scanned < SCAN_BUDGET {
+        let step = if filter.is_empty() { want as i64 } else { SCAN_STEP };
+        let chunk = db.audit().newest(cursor, step)?;
+        exhausted = (chunk.len() as i64) < step;
+        scanned += chunk.len();
+        for row in chunk {
+            cursor = Some(row.0);
+            if rows.len() < want && filter.keeps(row.2, &row.3) {
+                rows.push(row);
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
     let next = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|(pos, ..)| pos.to_string())
+    } else if !exhausted {
+        // The search stopped at its budget: go on from where it stopped.
+        cursor.map(|c| c.to_string())
     } else {
         None
     };

@@ -76,6 +76,9 @@ struct Inner {
     settings: Settings,
     caches: Caches,
     metrics: metrics::Metrics,
+    /// The audit record of a command-line invocation: its writes are audited as the
+    /// API's are (see [`Backend::for_cli`]).
+    cli: Option<Arc<audit::Pending>>,
 }
 
 /// What the hot read paths keep (see [`cache`]).
@@ -88,10 +91,39 @@ pub(crate) struct Caches {
 }
 
 impl Backend {
+    /// The service's backend. With audit retention configured, the writer prunes the
+    /// log after each batch (see [`audit::Retention`]).
     pub fn new(store: Store, settings: Settings) -> Backend {
-        Backend {
-            inner: Arc::new(Inner { store, settings, caches: Caches::default(), metrics: metrics::Metrics::default() }),
+        Self::with_cli(store, settings, None)
+    }
+
+    /// The backend of one command-line invocation: its writes carry `record` into the
+    /// audit log (the first write that commits, as a request's).
+    pub fn for_cli(store: Store, settings: Settings, record: audit::AuditRecord) -> Backend {
+        Self::with_cli(store, settings, Some(audit::Pending::new(record)))
+    }
+
+    fn with_cli(store: Store, settings: Settings, cli: Option<Arc<audit::Pending>>) -> Backend {
+        if settings.audit_max_age.is_some() || settings.audit_max_entries.is_some() {
+            let r = audit::Retention { max_age: settings.audit_max_age, max_entries: settings.audit_max_entries };
+            if let Err(e) = store.set_maintenance(Arc::new(r)) {
+                log::warn!("audit retention: {e}");
+            }
         }
+        Backend {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                caches: Caches::default(),
+                metrics: metrics::Metrics::default(),
+                cli,
+            }),
+        }
+    }
+
+    /// The audit record of this command-line invocation, if it is one.
+    pub(crate) fn cli_record(&self) -> Option<Arc<audit::Pending>> {
+        self.inner.cli.clone()
     }
 
     pub(crate) fn caches(&self) -> &Caches {

@@ -34,6 +34,10 @@ pub struct Settings {
     pub custom_roles: Vec<String>,
     /// Prosody's admin socket (mod_admin_socket), when known.
     pub admin_socket: Option<std::path::PathBuf>,
+    /// Audit retention: entries older than this many seconds go.
+    pub audit_max_age: Option<i64>,
+    /// Audit retention: only this many newest entries stay.
+    pub audit_max_entries: Option<u64>,
     /// The MUC component that hosts group chats (Prosody's `groups_muc_host`).
     pub groups_muc_host: String,
     /// Prosody's OpenMetrics endpoint (mod_http_openmetrics), e.g.
@@ -75,6 +79,8 @@ impl Settings {
             invites_page_supports: DEFAULT_INVITES_PAGE_SUPPORTS.iter().map(|s| s.to_string()).collect(),
             custom_roles: Vec::new(),
             admin_socket: None,
+            audit_max_age: None,
+            audit_max_entries: None,
             groups_muc_host: format!("groups.{host}"),
             metrics_url: None,
             component: None,

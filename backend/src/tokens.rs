@@ -108,7 +108,7 @@ impl Backend {
         let s = self.settings().clone();
         let now = crate::now()?;
         let config_admin = s.is_config_admin(user.as_str());
-        self.store().write_blocking(|db| mint(db, user, &s.host, now, ttl, config_admin))
+        self.write_blocking(|db| mint(db, user, &s.host, now, ttl, config_admin))
     }
 
     pub fn list_tokens(&self) -> Result<Vec<Listed>, Failure> {
@@ -145,7 +145,7 @@ impl Backend {
     /// Revokes a token given as the string clients send; false when it did not exist.
     pub fn revoke_token(&self, token: &str) -> Result<bool, Failure> {
         let bearer = Bearer::parse(token).ok_or_else(|| Failure::BadRequest("not a Prosody bearer token".into()))?;
-        self.store().write_blocking(|db| match bearer {
+        self.write_blocking(|db| match bearer {
             Bearer::V012(t) => Ok(db.auth_tokens().delete(&t.username, &t.id)?),
             // mod_tokenauth's revoke_token: the token leaves its grant.
             Bearer::V13(t) => {

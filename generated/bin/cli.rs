@@ -106,6 +106,14 @@ enum Operation {
         limit: Option<u64>,
         /// Cursor from the previous page's `next` (opaque).
         before: Option<String>,
+        /// Only entries of this actor (a JID, or a local user for the CLI's).
+        actor: Option<String>,
+        /// Only entries of this operation (an operationId, or a CLI command such as `user add`).
+        operation: Option<String>,
+        /// Only entries at or after this time (Unix seconds).
+        since: Option<u64>,
+        /// Only entries at or before this time (Unix seconds).
+        until: Option<u64>,
     },
     /// Create group
     CreateGroup {
@@ -350,12 +358,20 @@ async fn main() -> Result<()> {
         Operation::ListAuditEntries {
             limit,
             before,
+            actor,
+            operation,
+            since,
+            until,
         } => {
             info!("Performing a ListAuditEntries request");
 
             let result = client.list_audit_entries(
                 limit,
                 before,
+                actor,
+                operation,
+                since,
+                until,
             ).await?;
             debug!("Result: {:?}", result);
 

@@ -1215,6 +1215,10 @@ pub trait Api<C: Send + Sync> {
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        actor: Option<String>,
+        operation: Option<String>,
+        since: Option<u64>,
+        until: Option<u64>,
         context: &C) -> Result<ListAuditEntriesResponse, ApiError>;
 
     /// Create group
@@ -1434,6 +1438,10 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        actor: Option<String>,
+        operation: Option<String>,
+        since: Option<u64>,
+        until: Option<u64>,
         ) -> Result<ListAuditEntriesResponse, ApiError>;
 
     /// Create group
@@ -1660,10 +1668,14 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        actor: Option<String>,
+        operation: Option<String>,
+        since: Option<u64>,
+        until: Option<u64>,
         ) -> Result<ListAuditEntriesResponse, ApiError>
     {
         let context = self.context().clone();
-        self.api().list_audit_entries(limit, before, &context).await
+        self.api().list_audit_entries(limit, before, actor, operation, since, until, &context).await
     }
 
     /// Create group

@@ -232,6 +232,12 @@ impl<'a> Archive<'a> {
         self.c.archive_append(self.at(), user, id, item.when, &item.with, &item.value)
     }
 
+    /// Retention: deletes the oldest items beyond the `keep` newest and those older than
+    /// `before`, at most `limit`; how many went.
+    pub fn prune(&self, user: &str, keep: Option<i64>, before: Option<i64>, limit: i64) -> Result<usize, StoreError> {
+        self.c.archive_prune(self.at(), user, keep, before, limit)
+    }
+
     /// Up to `limit` items, newest first, those before position `before` if given:
     /// (position, id, item).
     pub fn newest(&self, user: &str, before: Option<i64>, limit: i64) -> Result<Vec<(i64, String, Item)>, StoreError> {

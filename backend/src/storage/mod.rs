@@ -54,7 +54,7 @@ pub use engine::POOL_SIZE;
 pub use location::Location;
 pub use profile::ProsodyVersion;
 pub use store::Store;
-pub use writer::Companion;
+pub use writer::{Companion, Maintenance};
 
 /// A storage failure: the database could not be read or written, or a stored value
 /// does not have the shape Prosody gives it. Always an internal fault (500), logged.

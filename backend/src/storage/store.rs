@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::db::Scope;
 use super::engine::{Engine, Generation, Rows};
 use super::stats::{Snapshot, Stats};
-use super::writer::{self, Call, Companion, Job};
+use super::writer::{self, Call, Companion, Job, Maintenance, MaintenanceSlot};
 use super::{Db, Location, ProsodyVersion, StoreError};
 
 /// A handle on the database; cheap to clone.
@@ -25,6 +25,8 @@ pub struct Store {
     generation: Arc<AtomicU64>,
     /// The writer thread's queue (group commit, see [`writer`]).
     writer: Sender<Job>,
+    /// What the writer runs after each batch (retention), once the backend sets it.
+    maintenance: MaintenanceSlot,
     stats: Arc<Stats>,
 }
 
@@ -57,12 +59,18 @@ impl Store {
         let g = generation.clone();
         let stats = Arc::new(Stats::default());
         let st = stats.clone();
-        let writer = writer::start(engine.writer()?, scope.clone(), move |writes| {
+        let maintenance = MaintenanceSlot::default();
+        let writer = writer::start(engine.writer()?, scope.clone(), maintenance.clone(), move |writes| {
             st.commits.fetch_add(1, Ordering::Relaxed);
             st.writes.fetch_add(writes as u64, Ordering::Relaxed);
             g.fetch_add(1, Ordering::AcqRel);
         })?;
-        Ok(Store { engine, scope, generation, writer, stats })
+        Ok(Store { engine, scope, generation, writer, maintenance, stats })
+    }
+
+    /// Sets what the writer runs after each batch's writes (see [`Maintenance`]); once.
+    pub fn set_maintenance(&self, m: Arc<dyn Maintenance>) -> Result<(), StoreError> {
+        self.maintenance.set(m).map_err(|_| StoreError("the writer's maintenance is already set".into()))
     }
 
     /// The Prosody version whose layout this database has.
@@ -148,11 +156,33 @@ impl Store {
         E: From<StoreError>,
         F: FnOnce(&Db<'_>) -> Result<T, E>,
     {
+        self.write_blocking_with(None, f)
+    }
+
+    /// [`Store::write_blocking`] with a companion written in the same transaction once
+    /// `f` succeeded (the audit record of a CLI command).
+    pub fn write_blocking_with<T, E, F>(&self, companion: Option<Arc<dyn Companion>>, f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&Db<'_>) -> Result<T, E>,
+    {
         let out = (|| {
             let mut conn = self.engine.writer()?;
             conn.begin()?;
-            let out = f(&Db::new(conn.rows(), &self.scope));
-            conn.end(out.is_ok())?;
+            let db = Db::new(conn.rows(), &self.scope);
+            let mut out = f(&db);
+            let mut carried = None;
+            if let (Ok(_), Some(c)) = (&out, companion) {
+                match c.write_in(&db) {
+                    Ok(()) => carried = Some(c),
+                    Err(e) => out = Err(E::from(e)),
+                }
+            }
+            let ended = conn.end(out.is_ok());
+            if let Some(c) = carried {
+                c.settled(out.is_ok() && ended.is_ok());
+            }
+            ended?;
             out
         })();
         // After the commit (or a rollback, harmlessly): caches filled before it are stale.

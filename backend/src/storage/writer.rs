@@ -45,6 +45,18 @@ pub trait Companion: Send + Sync {
     fn settled(&self, committed: bool);
 }
 
+/// Work the writer does after each batch's writes, in the batch's transaction and a
+/// savepoint of its own (a failure undoes it alone, is logged, and fails no write):
+/// retention, in small steps, so that it never stalls writes. Set by the backend
+/// ([`super::Store::set_maintenance`]).
+pub trait Maintenance: Send + Sync {
+    /// `writes`: how many writes of the batch succeeded.
+    fn after_writes(&self, db: &Db<'_>, writes: usize) -> Result<(), StoreError>;
+}
+
+/// Where the writer finds the maintenance, once it is set.
+pub(super) type MaintenanceSlot = Arc<std::sync::OnceLock<Arc<dyn Maintenance>>>;
+
 /// A write and what rides with it.
 pub(super) struct Job {
     pub write: Box<dyn Write>,
@@ -90,17 +102,24 @@ where
 pub(super) fn start(
     mut conn: Box<dyn WriteConn>,
     scope: Arc<Scope>,
+    maintenance: MaintenanceSlot,
     after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("prosody-admin-writer".into())
-        .spawn(move || run(&mut *conn, &scope, &rx, &after_commit))
+        .spawn(move || run(&mut *conn, &scope, &maintenance, &rx, &after_commit))
         .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
     Ok(tx)
 }
 
-fn run(conn: &mut dyn WriteConn, scope: &Scope, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
+fn run(
+    conn: &mut dyn WriteConn,
+    scope: &Scope,
+    maintenance: &MaintenanceSlot,
+    rx: &Receiver<Job>,
+    after_commit: &dyn Fn(usize),
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -110,7 +129,7 @@ fn run(conn: &mut dyn WriteConn, scope: &Scope, rx: &Receiver<Job>, after_commit
             }
         }
         let writes = batch.len();
-        let answers = commit(conn, scope, batch);
+        let answers = commit(conn, scope, maintenance.get(), batch);
         // Before anyone hears of the commit: caches filled before it are stale, so a
         // client reads its own write.
         after_commit(writes);
@@ -124,7 +143,12 @@ fn run(conn: &mut dyn WriteConn, scope: &Scope, rx: &Receiver<Job>, after_commit
 type Answers = Vec<(Box<dyn Write>, Option<StoreError>)>;
 
 /// Runs a batch in one transaction; the answers to give once it is over.
-fn commit(conn: &mut dyn WriteConn, scope: &Scope, batch: Vec<Job>) -> Answers {
+fn commit(
+    conn: &mut dyn WriteConn,
+    scope: &Scope,
+    maintenance: Option<&Arc<dyn Maintenance>>,
+    batch: Vec<Job>,
+) -> Answers {
     if let Err(e) = conn.begin() {
         return batch.into_iter().map(|j| (j.write, Some(e.clone()))).collect();
     }
@@ -133,6 +157,10 @@ fn commit(conn: &mut dyn WriteConn, scope: &Scope, batch: Vec<Job>) -> Answers {
     let mut ran = Vec::with_capacity(batch.len());
     for job in batch {
         ran.push(one(conn, &db, job));
+    }
+    if let Some(m) = maintenance {
+        let writes = ran.iter().filter(|(_, failed, _)| failed.is_none()).count();
+        maintain(conn, &db, m.as_ref(), writes);
     }
     match conn.end(true) {
         Ok(()) => ran
@@ -194,4 +222,27 @@ fn one(conn: &dyn WriteConn, db: &Db<'_>, job: Job) -> Ran {
         failed.get_or_insert(e);
     }
     (write, failed, carried)
+}
+
+/// The maintenance step in its own savepoint: kept when it succeeded, undone (and
+/// logged) when not; the batch's writes are not affected either way.
+fn maintain(conn: &dyn WriteConn, db: &Db<'_>, m: &dyn Maintenance, writes: usize) {
+    if let Err(e) = conn.savepoint() {
+        log::warn!("maintenance skipped: {e}");
+        return;
+    }
+    let ok = match std::panic::catch_unwind(AssertUnwindSafe(|| m.after_writes(db, writes))) {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            log::warn!("maintenance failed (undone): {e}");
+            false
+        }
+        Err(_) => {
+            log::error!("maintenance panicked (undone)");
+            false
+        }
+    };
+    if let Err(e) = conn.release(ok) {
+        log::warn!("maintenance savepoint: {e}");
+    }
 }

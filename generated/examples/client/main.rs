@@ -169,7 +169,11 @@ fn main() {
         Some("ListAuditEntries") => {
             let result = rt.block_on(client.list_audit_entries(
                   Some(0),
-                  None
+                  None,
+                  None,
+                  None,
+                  Some(0),
+                  Some(0)
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

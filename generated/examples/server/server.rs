@@ -184,9 +184,13 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         &self,
         limit: Option<u64>,
         before: Option<String>,
+        actor: Option<String>,
+        operation: Option<String>,
+        since: Option<u64>,
+        until: Option<u64>,
         context: &C) -> Result<ListAuditEntriesResponse, ApiError>
     {
-        info!("list_audit_entries({:?}, {:?}) - X-Span-ID: {:?}", limit, before, context.get().0.clone());
+        info!("list_audit_entries({:?}, {:?}, {:?}, {:?}, {:?}, {:?}) - X-Span-ID: {:?}", limit, before, actor, operation, since, until, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

@@ -482,6 +482,10 @@ impl<S, C, B> Api<C> for Client<S, C> where
         &self,
         param_limit: Option<u64>,
         param_before: Option<String>,
+        param_actor: Option<String>,
+        param_operation: Option<String>,
+        param_since: Option<u64>,
+        param_until: Option<u64>,
         context: &C) -> Result<ListAuditEntriesResponse, ApiError>
     {
         let mut client_service = self.client_service.clone();
@@ -501,6 +505,22 @@ impl<S, C, B> Api<C> for Client<S, C> where
             if let Some(param_before) = param_before {
                 query_string.append_pair("before",
                     &param_before);
+            }
+            if let Some(param_actor) = param_actor {
+                query_string.append_pair("actor",
+                    &param_actor);
+            }
+            if let Some(param_operation) = param_operation {
+                query_string.append_pair("operation",
+                    &param_operation);
+            }
+            if let Some(param_since) = param_since {
+                query_string.append_pair("since",
+                    &param_since.to_string());
+            }
+            if let Some(param_until) = param_until {
+                query_string.append_pair("until",
+                    &param_until.to_string());
             }
             query_string.finish()
         };

@@ -622,10 +622,86 @@ where
                     },
                     None => None,
                 };
+                let param_actor = query_params.iter().filter(|e| e.0 == "actor").map(|e| e.1.clone())
+                    .next();
+                let param_actor = match param_actor {
+                    Some(param_actor) => {
+                        let param_actor =
+                            <String as std::str::FromStr>::from_str
+                                (&param_actor);
+                        match param_actor {
+                            Ok(param_actor) => Some(param_actor),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter actor - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter actor")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_operation = query_params.iter().filter(|e| e.0 == "operation").map(|e| e.1.clone())
+                    .next();
+                let param_operation = match param_operation {
+                    Some(param_operation) => {
+                        let param_operation =
+                            <String as std::str::FromStr>::from_str
+                                (&param_operation);
+                        match param_operation {
+                            Ok(param_operation) => Some(param_operation),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter operation - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter operation")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_since = query_params.iter().filter(|e| e.0 == "since").map(|e| e.1.clone())
+                    .next();
+                let param_since = match param_since {
+                    Some(param_since) => {
+                        let param_since =
+                            <u64 as std::str::FromStr>::from_str
+                                (&param_since);
+                        match param_since {
+                            Ok(param_since) => Some(param_since),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter since - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter since")),
+                        }
+                    },
+                    None => None,
+                };
+                let param_until = query_params.iter().filter(|e| e.0 == "until").map(|e| e.1.clone())
+                    .next();
+                let param_until = match param_until {
+                    Some(param_until) => {
+                        let param_until =
+                            <u64 as std::str::FromStr>::from_str
+                                (&param_until);
+                        match param_until {
+                            Ok(param_until) => Some(param_until),
+                            Err(e) => return Ok(Response::builder()
+                                .status(StatusCode::BAD_REQUEST)
+                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                .body(body_from_string(format!("Couldn't parse query parameter until - doesn't match schema: {e}")))
+                                .expect("Unable to create Bad Request response for invalid query parameter until")),
+                        }
+                    },
+                    None => None,
+                };
 
                                 let result = api_impl.list_audit_entries(
                                             param_limit,
                                             param_before,
+                                            param_actor,
+                                            param_operation,
+                                            param_since,
+                                            param_until,
                                         &context
                                     ).await;
                                 let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));

@@ -122,6 +122,10 @@ pub(super) trait Rows {
     /// Up to `limit` items newest first (by `sort_id`), those before `before` if given.
     fn archive_page(&self, at: At, user: &str, before: Option<i64>, limit: i64) -> R<Vec<ArchiveRow>>;
     fn archive_delete(&self, at: At, user: &str, key: &str) -> R<bool>;
+    /// Deletes the oldest items (by position) beyond the `keep` newest, and those older
+    /// than `before` (their `when`), at most `limit` of them: retention in small steps.
+    /// Returns how many went.
+    fn archive_prune(&self, at: At, user: &str, keep: Option<i64>, before: Option<i64>, limit: i64) -> R<usize>;
 
     /// The accounts of a host, in username order, with what a user listing shows: one
     /// index-ordered query per store, merged in one pass (no per-user queries, no hash

@@ -969,6 +969,36 @@ impl Rows for PgConn {
         .collect()
     }
 
+    fn archive_prune(&self, at: At, user: &str, keep: Option<i64>, before: Option<i64>, limit: i64) -> R<usize> {
+        let mut gone: u64 = 0;
+        if let Some(before) = before {
+            let before = when_i32(before)?;
+            gone += self.execute(
+                r#"DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive"
+                   WHERE "host"=$1 AND "user"=$2 AND "store"=$3 AND "when"<$4 ORDER BY "sort_id" LIMIT $5)"#,
+                &[&at.host, &user, &at.store, &before, &limit],
+            )?;
+        }
+        let left = limit - i64::try_from(gone).unwrap_or(limit);
+        if let Some(keep) = keep.filter(|_| left > 0) {
+            let offset = keep.max(1) - 1;
+            let oldest_kept = self.query_opt(
+                r#"SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=$1 AND "user"=$2 AND "store"=$3
+                   ORDER BY "sort_id" DESC LIMIT 1 OFFSET $4"#,
+                &[&at.host, &user, &at.store, &offset],
+            )?;
+            if let Some(row) = oldest_kept {
+                let t: i64 = row.try_get(0)?;
+                gone += self.execute(
+                    r#"DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive"
+                       WHERE "host"=$1 AND "user"=$2 AND "store"=$3 AND "sort_id"<$4 ORDER BY "sort_id" LIMIT $5)"#,
+                    &[&at.host, &user, &at.store, &t, &left],
+                )?;
+            }
+        }
+        Ok(usize::try_from(gone).unwrap_or(usize::MAX))
+    }
+
     fn archive_delete(&self, at: At, user: &str, key: &str) -> R<bool> {
         let n = self.execute(
             r#"DELETE FROM "prosodyarchive" WHERE "host"=$1 AND "user"=$2 AND "store"=$3 AND "key"=$4"#,

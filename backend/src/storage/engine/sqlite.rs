@@ -392,6 +392,37 @@ impl Rows for Connection {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn archive_prune(&self, at: At, user: &str, keep: Option<i64>, before: Option<i64>, limit: i64) -> R<usize> {
+        let mut gone = 0;
+        if let Some(before) = before {
+            gone += self
+                .prepare_cached(
+                    r#"DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive"
+                       WHERE "host"=? AND "user"=? AND "store"=? AND "when"<? ORDER BY "sort_id" LIMIT ?)"#,
+                )?
+                .execute(params![at.host, user, at.store, before, limit])?;
+        }
+        if let Some(keep) = keep.filter(|_| (gone as i64) < limit) {
+            // The oldest item kept: everything before it goes.
+            let oldest_kept: Option<i64> = self
+                .prepare_cached(
+                    r#"SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=? AND "user"=? AND "store"=?
+                       ORDER BY "sort_id" DESC LIMIT 1 OFFSET ?"#,
+                )?
+                .query_row(params![at.host, user, at.store, keep.max(1) - 1], |r| r.get(0))
+                .optional()?;
+            if let Some(t) = oldest_kept {
+                gone += self
+                    .prepare_cached(
+                        r#"DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive"
+                           WHERE "host"=? AND "user"=? AND "store"=? AND "sort_id"<? ORDER BY "sort_id" LIMIT ?)"#,
+                    )?
+                    .execute(params![at.host, user, at.store, t, limit - gone as i64])?;
+            }
+        }
+        Ok(gone)
+    }
+
     fn archive_delete(&self, at: At, user: &str, key: &str) -> R<bool> {
         let n = self
             .prepare_cached(r#"DELETE FROM "prosodyarchive" WHERE "host"=? AND "user"=? AND "store"=? AND "key"=?"#)?

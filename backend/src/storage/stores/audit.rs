@@ -41,6 +41,12 @@ impl AuditLog<'_> {
         self.archive.append(HOST_LEVEL, id, &Item { when, with: r.actor.clone(), value: Value::Json(value) })
     }
 
+    /// Deletes the oldest records beyond the `keep` newest and those older than `before`
+    /// (a time), at most `limit` of them; how many went.
+    pub fn prune(&self, keep: Option<i64>, before: Option<i64>, limit: i64) -> Result<usize, StoreError> {
+        self.archive.prune(HOST_LEVEL, keep, before, limit)
+    }
+
     /// Up to `limit` records, newest first, before position `before` if given:
     /// (position, id, time, record).
     pub fn newest(&self, before: Option<i64>, limit: i64) -> Result<Vec<(i64, String, i64, AuditRecord)>, StoreError> {
