@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools pg generate build run check test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg lua generate build run check test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -81,7 +81,7 @@ clients/typescript/.stamp: $(SPEC) | tools
 CHECK_TESTS := $(filter-out replicas pg_tls,$(basename $(notdir $(wildcard tests/*.rs))))
 check: lint
 	$(CARGO) test --locked -p prosody-admin --lib --bins $(addprefix --test ,$(CHECK_TESTS))
-	$(CARGO) test --locked -p prosody-admin-backend --lib --tests -- --skip postgresql
+	$(CARGO) test --locked -p prosody-admin-backend --lib --tests -- --skip postgresql --skip system_lua54
 	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
 
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
@@ -107,7 +107,7 @@ lint-spec: tests/lint/node_modules/.stamp
 # then again on 0.12's; the layout-specific ones choose their version themselves.
 # Then the engine-independent ones (api, auth matrix, client; listing pages) again on
 # PostgreSQL, both layouts; tests/replicas.rs (in the first run) is PostgreSQL's own.
-test-rust: tools pg
+test-rust: tools pg lua
 	$(CARGO) test --locked
 	PROSODY_ADMIN_TEST_VERSION=0.12 $(CARGO) test --locked --test api --test client
 	PROSODY_ADMIN_TEST_DATABASE=postgresql $(CARGO) test --locked --test api --test auth --test client --test listing
@@ -116,6 +116,12 @@ test-rust: tools pg
 # PostgreSQL from Debian's packages (the tests start a private server of their own).
 pg:
 	tests/pg/install.sh
+
+# Debian's lua5.4 (the Lua Prosody runs on): the flat-file values written here must load
+# in it (backend/tests/lua_data.rs).
+lua:
+	command -v lua5.4 >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends lua5.4 >/dev/null; }
 
 $(PYVENV)/.stamp: tests/contract/requirements.txt clients/python/.stamp
 	python3 -m venv $(PYVENV)

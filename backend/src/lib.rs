@@ -21,6 +21,8 @@
 //!   handle per Prosody store; layout profiles for Prosody 0.12 and 13; one engine per
 //!   backend (SQLite, PostgreSQL: the only SQL and driver code); group commit; every
 //!   call off the async runtime. It knows nothing of requests.
+//! - [`lua`]: Lua data as Prosody's flat files hold it (util.serialization's output;
+//!   read by a sandboxed Lua 5.4), the ground of the `internal` storage engine.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
 //!   encodings (typed values, XML payloads and stanzas through quick-xml, SCRAM-SHA-1,
 //!   token strings, util.id, nodeprep).
@@ -45,6 +47,7 @@ pub mod groups;
 pub mod ids;
 pub mod invites;
 pub mod landing;
+pub mod lua;
 pub mod metrics;
 pub mod openmetrics;
 pub mod paging;
