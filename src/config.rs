@@ -462,14 +462,15 @@ impl Config {
                         password.or(pw.as_deref()),
                     )
                     .map_err(|e| format!("database: {e}"))?,
-                    Storage::Internal(data) => {
+                    Storage::Internal(data) if !data.is_dir() => {
                         return Err(format!(
-                            "{}: {host}'s data is in Prosody's flat files (storage = \"internal\", under {}), \
-                             which prosody-admin does not read yet; use storage = \"sql\" or give --database",
+                            "{}: {host}'s data is in Prosody's flat files (storage = \"internal\"), but {} is not \
+                             a directory (has Prosody started with this config?)",
                             pc.path.display(),
                             data.display()
                         ))
                     }
+                    Storage::Internal(data) => Location::Internal(data),
                 };
                 sources.push(("database", from_pc()));
                 location

@@ -43,15 +43,16 @@ impl std::error::Error for Unrepresentable {}
 // Writing
 
 /// An element to serialize: name, attributes in order, children.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Element {
     name: String,
     attrs: Vec<(String, String)>,
     children: Vec<Node>,
 }
 
-#[derive(Debug, Clone)]
-enum Node {
+/// A child of an element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
     Element(Element),
     Text(String),
 }
@@ -74,6 +75,79 @@ impl Element {
     pub fn text(mut self, t: &str) -> Element {
         self.children.push(Node::Text(t.to_string()));
         self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Attributes as written (namespace declarations included), in order.
+    pub fn attrs(&self) -> &[(String, String)] {
+        &self.attrs
+    }
+
+    pub fn children(&self) -> &[Node] {
+        &self.children
+    }
+
+    /// Adds a child node.
+    pub fn push(&mut self, n: Node) {
+        self.children.push(n);
+    }
+
+    /// Parses one element (a stored payload or stanza); None when `xml` is not one
+    /// well-formed element.
+    pub fn parse(xml: &str) -> Option<Element> {
+        let mut r = reader(xml);
+        r.config_mut().check_end_names = true;
+        let mut stack: Vec<Element> = Vec::new();
+        let start = |e: &BytesStart| -> Option<Element> {
+            let mut el = Element::new(std::str::from_utf8(e.name().as_ref()).ok()?);
+            for a in e.attributes() {
+                let a = a.ok()?;
+                let k = std::str::from_utf8(a.key.as_ref()).ok()?.to_string();
+                let v = a.normalized_value(XmlVersion::Implicit1_0).ok()?.into_owned();
+                el.attrs.push((k, v));
+            }
+            Some(el)
+        };
+        let text = |stack: &mut Vec<Element>, t: String| {
+            if let Some(top) = stack.last_mut() {
+                match top.children.last_mut() {
+                    Some(Node::Text(prev)) => prev.push_str(&t),
+                    _ => top.children.push(Node::Text(t)),
+                }
+            }
+        };
+        loop {
+            match r.read_event().ok()? {
+                Event::Start(e) => stack.push(start(&e)?),
+                Event::Empty(e) => {
+                    let el = start(&e)?;
+                    match stack.last_mut() {
+                        Some(top) => top.children.push(Node::Element(el)),
+                        None => return Some(el),
+                    }
+                }
+                Event::End(_) => {
+                    let el = stack.pop()?;
+                    match stack.last_mut() {
+                        Some(top) => top.children.push(Node::Element(el)),
+                        None => return Some(el),
+                    }
+                }
+                Event::Text(t) => {
+                    let s = t.decode().ok()?.into_owned();
+                    if !stack.is_empty() {
+                        text(&mut stack, s);
+                    }
+                }
+                Event::CData(c) => text(&mut stack, c.decode().ok()?.into_owned()),
+                Event::GeneralRef(g) => text(&mut stack, reference(&g)?),
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
     }
 
     /// The element, serialized.
@@ -444,6 +518,20 @@ mod tests {
         assert_eq!((a[0].bytes, a[0].width, a[0].media_type.as_deref()), (Some(12345), Some(64), Some("image/png")));
         assert_eq!((a[1].bytes, a[1].id.as_deref()), (None, Some("x")));
         assert_eq!(avatar_infos("<nick xmlns='http://jabber.org/protocol/nick'>a</nick>"), None);
+    }
+
+    #[test]
+    fn parses_elements_back() {
+        for x in [
+            "<nick xmlns='http://jabber.org/protocol/nick'>A &amp; &lt;B&gt; 😀</nick>",
+            "<message to='a@b' from='c'><x xmlns='jabber:x:conference' jid='r@m'/><body>hi</body></message>",
+            "<metadata xmlns='urn:xmpp:avatar:metadata'/>",
+        ] {
+            let e = Element::parse(x).unwrap();
+            assert_eq!(e.to_xml().unwrap(), x);
+        }
+        assert_eq!(Element::parse("<a><b></a>"), None);
+        assert_eq!(Element::parse("text"), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use super::{ProsodyVersion, StoreError};
 pub enum Location {
     Sqlite(PathBuf),
     Postgres(PgUrl),
+    /// Prosody's flat files (`storage = "internal"`): its `data_path`.
+    Internal(PathBuf),
 }
 
 impl Location {
@@ -21,6 +23,11 @@ impl Location {
     pub fn parse(s: &str) -> Result<Location, StoreError> {
         if s.starts_with("postgresql://") || s.starts_with("postgres://") {
             Ok(Location::Postgres(PgUrl::parse(s)?))
+        } else if let Some(data) = s.strip_prefix("internal:") {
+            if data.is_empty() {
+                return Err(StoreError("internal: needs Prosody's data_path (internal:/var/lib/prosody)".into()));
+            }
+            Ok(Location::Internal(PathBuf::from(data)))
         } else if s.is_empty() {
             Err(StoreError("the database location is empty".into()))
         } else {
@@ -55,7 +62,7 @@ impl Location {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
             Location::Sqlite(p) => Some(p),
-            Location::Postgres(_) => None,
+            Location::Postgres(_) | Location::Internal(_) => None,
         }
     }
 
@@ -65,6 +72,7 @@ impl Location {
         Ok(match self {
             Location::Sqlite(path) => Arc::new(engine::sqlite::open(path, configured)?),
             Location::Postgres(url) => Arc::new(engine::pg::open(url, configured)?),
+            Location::Internal(data) => Arc::new(engine::internal::open(data, configured)?),
         })
     }
 }
@@ -74,6 +82,7 @@ impl fmt::Display for Location {
         match self {
             Location::Sqlite(p) => write!(f, "{}", p.display()),
             Location::Postgres(url) => url.fmt(f),
+            Location::Internal(data) => write!(f, "Prosody's flat files in {}", data.display()),
         }
     }
 }

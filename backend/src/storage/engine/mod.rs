@@ -2,7 +2,8 @@
 //! file per engine, behind one trait, [`Engine`] (with [`WriteConn`] and [`Rows`]), as
 //! Prosody has one storage driver per backend behind one store API:
 //! - [`sqlite`]: a SQLite file in `mod_storage_sql`'s layout (rusqlite, r2d2);
-//! - [`pg`]: a PostgreSQL database in the same layout (the `postgres` crate).
+//! - [`pg`]: a PostgreSQL database in the same layout (the `postgres` crate);
+//! - [`internal`]: Prosody's own flat files under `data_path` (`storage = "internal"`).
 //!
 //! An engine owns, for its backend: opening and preparing the database (which Prosody
 //! layout it holds; creating a new one), read snapshots on a pool, the writer's
@@ -18,6 +19,7 @@
 //! the listing merge, the choice of a layout from what a database holds, and the one
 //! piece of DDL both SQL engines issue alike (Prosody's index, which tells 0.12 from 13).
 
+pub(super) mod internal;
 pub(super) mod pg;
 pub(super) mod sqlite;
 
