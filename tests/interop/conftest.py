@@ -75,8 +75,7 @@ allow_registration = true
 registration_invite_only = true
 invites_page = "{invites_page}"
 authentication = "internal_hashed"
-storage = "sql"
-sql = {sql}
+{storage}
 log = {{ info = "{dir}/prosody.log" }}
 component_ports = {{ {component_port} }}
 component_interfaces = {{ "127.0.0.1" }}
@@ -158,7 +157,9 @@ class Setup:
         self.bins = VERSIONS[version]
         self.dir = d
         self.cluster = Cluster() if engine == "postgresql" else None
-        self.db = self.cluster.url if self.cluster else os.path.join(d, "shared.sqlite")
+        # internal: Prosody's flat files under data_path, the directory shared.
+        self.db = (self.cluster.url if self.cluster else os.path.join(d, "data") if engine == "internal"
+                   else os.path.join(d, "shared.sqlite"))
         self.cfg = os.path.join(d, "prosody.cfg.lua")
         self.c2s = free_port()
         self.http = free_port() if version == "13" else None
@@ -166,7 +167,8 @@ class Setup:
         os.makedirs(os.path.join(d, "data"))
         with open(self.cfg, "w") as f:
             sql = self.cluster.prosody_sql() if self.cluster else f'{{ driver = "SQLite3", database = "{self.db}" }}'
-            f.write(CONFIG.format(dir=d, port=self.c2s, sql=sql, plugins=ROOT / "prosody",
+            storage = 'storage = "internal"' if engine == "internal" else f'storage = "sql"\nsql = {sql}'
+            f.write(CONFIG.format(dir=d, port=self.c2s, storage=storage, plugins=ROOT / "prosody",
                                   extra_modules='"http_oauth2"; "account_activity"; "http_openmetrics"'
                                   if version == "13" else "",
                                   extra_config=CONFIG_13 if version == "13" else "",
@@ -250,6 +252,18 @@ class Setup:
         with open(os.path.join(self.dir, "prosody.log")) as f:
             return [l for l in f if "\terror\t" in l and "certificate" not in l]
 
+    def state(self):
+        """What the stored data is now: every row (SQL), every file's bytes (internal)."""
+        if self.engine == "internal":
+            out = {}
+            for root, _, files in os.walk(self.db):
+                for f in files:
+                    if f.endswith((".dat", ".list", ".lidx")):
+                        with open(os.path.join(root, f), "rb") as fh:
+                            out[os.path.join(root, f)] = fh.read()
+            return out
+        return self.sql('SELECT host, "user", store, key, value FROM prosody ORDER BY 1, 2, 3, 4')
+
     def sql(self, query):
         """Rows of a query on the shared database, either engine (`"user"` quoted)."""
         if self.cluster:
@@ -260,7 +274,26 @@ class Setup:
     def intact(self):
         """SQLite: PRAGMA integrity_check. PostgreSQL (which keeps its own files
         consistent): no (host, user, store, key) twice in Prosody's table, what 0.12's
-        non-unique index would let a racing pair of writes leave."""
+        non-unique index would let a racing pair of writes leave. Internal: every `.dat`
+        loads in Debian's lua5.4 as a table, every `.list` as items, and no temporary
+        file is left."""
+        if self.engine == "internal":
+            files = [os.path.join(r, f) for r, _, fs in os.walk(self.db) for f in fs]
+            if any(".tmp." in f for f in files):
+                return False
+            script = ('for i = 1, #arg do local p = arg[i]; local items = 0; '
+                      'local f = assert(loadfile(p, "t", { item = function() items = items + 1 end })); '
+                      'local v = f(); if p:match("%.dat$") then assert(type(v) == "table", p) end end')
+            data = [f for f in files if f.endswith((".dat", ".list"))]
+            if not data:
+                return True
+            checker = os.path.join(self.dir, "intact.lua")
+            with open(checker, "w") as f:
+                f.write(script)
+            out = subprocess.run(["lua5.4", checker, *data], capture_output=True, text=True, timeout=60)
+            if out.returncode != 0:
+                print(out.stderr)
+            return out.returncode == 0
         if self.cluster:
             return self.sql('SELECT count(*) FROM (SELECT 1 FROM prosody GROUP BY host, "user", store, key '
                             'HAVING count(*) > 1) d') == [("0",)]
@@ -275,7 +308,8 @@ class Setup:
             self.cluster.stop()
 
 
-@pytest.fixture(scope="module", params=["0.12", "13", "0.12/postgresql", "13/postgresql"])
+@pytest.fixture(scope="module", params=["0.12", "13", "0.12/postgresql", "13/postgresql", "0.12/internal",
+                                        "13/internal"])
 def env(request):
     version, _, engine = request.param.partition("/")
     if shutil.which(VERSIONS[version]["prosody"]) is None:

@@ -452,13 +452,55 @@ pub(in crate::storage) struct Internal {
     version: ProsodyVersion,
 }
 
-/// Opens Prosody's data directory: it must exist (Prosody makes it). The layout version
-/// is not in the files: the configured one, else 13.
+/// Opens Prosody's data directory: it must exist (Prosody makes it). The layout version:
+/// the configured one, else what the files say (see [`detect`]).
 pub(in crate::storage) fn open(data: &Path, configured: Option<ProsodyVersion>) -> R<Internal> {
     if !data.is_dir() {
         return Err(err(format!("{}: no such directory (Prosody's data_path)", data.display())));
     }
-    Ok(Internal { paths: Paths { data: data.to_path_buf() }, version: configured.unwrap_or(ProsodyVersion::DEFAULT) })
+    let version = match (configured, detect(data)?) {
+        (Some(v), Some(found)) if v != found => {
+            return Err(err(format!(
+                "{} holds Prosody {found}'s data, but prosody_version is {v}",
+                data.display()
+            )))
+        }
+        (Some(v), _) => v,
+        (None, Some(found)) => found,
+        (None, None) => ProsodyVersion::DEFAULT,
+    };
+    Ok(Internal { paths: Paths { data: data.to_path_buf() }, version })
+}
+
+/// Which Prosody wrote the data: 13 writes `cron.dat` on every host at start, keeps
+/// roles in `account_roles` and dates accounts (`created`); 0.12 does none of it.
+/// None when nothing tells (no account yet).
+fn detect(data: &Path) -> R<Option<ProsodyVersion>> {
+    let hosts = std::fs::read_dir(data).map_err(|e| err(format!("{}: {e}", data.display())))?;
+    let mut accounts_seen = false;
+    for host in hosts.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+        let h = host.path();
+        if h.join("cron.dat").exists() || h.join("account_roles").is_dir() {
+            return Ok(Some(ProsodyVersion::V13));
+        }
+        if h.join("roles").is_dir() {
+            return Ok(Some(ProsodyVersion::V0_12));
+        }
+        let Ok(files) = std::fs::read_dir(h.join("accounts")) else { continue };
+        for f in files.filter_map(Result::ok).take(16) {
+            let p = f.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("dat") {
+                continue;
+            }
+            let Ok(Some(bytes)) = read(&p) else { continue };
+            let Ok(t) = parse_dat(&p, &bytes) else { continue };
+            accounts_seen = true;
+            if t.iter().any(|(k, _)| *k == LuaValue::str("created")) {
+                return Ok(Some(ProsodyVersion::V13));
+            }
+        }
+    }
+    Ok(accounts_seen.then_some(ProsodyVersion::V0_12))
 }
 
 impl Engine for Internal {
