@@ -71,7 +71,11 @@ fn bad_configs_fail_clearly_and_write_nothing() {
             format!("{head}VirtualHost \"one.example\"\nVirtualHost \"two.example\"\n"),
             "one.example, two.example",
         ),
-        ("internal storage, no data", "data_path = \"/nonexistent/prosody\"\nVirtualHost \"localhost\"\n".to_string(), "internal"),
+        (
+            "internal storage, no data",
+            "data_path = \"/nonexistent/prosody\"\nVirtualHost \"localhost\"\n".to_string(),
+            "internal",
+        ),
     ];
     for (what, text, says) in cases {
         let cfg = dir.path().join("bad.cfg.lua");

@@ -482,3 +482,30 @@ def test_debians_packaged_configs_evaluate(version, tmp_path):
     assert "host: localhost" in out.stdout, out.stdout
     out = subprocess.run([binary, "--prosody-config", cfg, "config"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and "database: Prosody's flat files in /var/lib/prosody" in out.stdout, out.stdout
+
+
+def test_accounts_prosodyctl_registers_are_listed_within_a_second(env):
+    """Prosody's own writes (here prosodyctl's, while we run) reach our listings within
+    1 s, whatever the storage (internal: the data directory's inotify watch)."""
+    import time
+    env.call("GET", "/users")  # a listing in the cache, to be retired
+    env.prosodyctl("register", "fresh_one", "localhost", "pw")
+    start = time.monotonic()
+    seen = eventually(lambda: "fresh_one" in [u["username"] for u in env.call("GET", "/users")[1]], True,
+                      timeout=1.0)
+    assert seen, f"not listed after {time.monotonic() - start:.2f} s"
+
+
+def test_13_groups_are_read_by_prosodys_storagemanager(env):
+    """A group written here is what Prosody's storage API reads from mod_groups_internal's
+    stores (group_info, groups), on every storage."""
+    only13(env)
+    env.prosodyctl("register", "grouper", "localhost", "pw")
+    status, g = env.call("POST", "/groups", {"name": "ReadByProsody"})
+    assert status == 200, g
+    gid = g["id"]
+    assert env.call("PUT", f"/groups/{gid}/members/grouper")[0] in (200, 204)
+    sm = 'require "prosody.core.storagemanager"'
+    assert env.prosody_shell(f'return {sm}.open("localhost", "group_info"):get("{gid}").name') == "ReadByProsody"
+    member = env.prosody_shell(f'return tostring({sm}.open("localhost", "groups", "map"):get("{gid}", "grouper") ~= nil)')
+    assert member == "true"

@@ -460,16 +460,37 @@ pub(in crate::storage) fn open(data: &Path, configured: Option<ProsodyVersion>) 
     }
     let version = match (configured, detect(data)?) {
         (Some(v), Some(found)) if v != found => {
-            return Err(err(format!(
-                "{} holds Prosody {found}'s data, but prosody_version is {v}",
-                data.display()
-            )))
+            return Err(err(format!("{} holds Prosody {found}'s data, but prosody_version is {v}", data.display())))
         }
         (Some(v), _) => v,
         (None, Some(found)) => found,
         (None, None) => ProsodyVersion::DEFAULT,
     };
+    sweep(data);
     Ok(Internal { paths: Paths { data: data.to_path_buf() }, version })
+}
+
+/// Removes the temporary files a killed process of ours left (`.<file>.tmp.<pid>.<n>`,
+/// of a pid that no longer runs): never data (no name of ours ends in `.dat`, `.list`,
+/// `.lidx` or `~`), but litter.
+fn sweep(data: &Path) {
+    let dirs = std::fs::read_dir(data).into_iter().flatten().filter_map(Result::ok).flat_map(|host| {
+        let stores = std::fs::read_dir(host.path()).into_iter().flatten().filter_map(Result::ok).map(|e| e.path());
+        std::iter::once(host.path()).chain(stores.filter(|p| p.is_dir()).collect::<Vec<_>>())
+    });
+    for dir in dirs {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix('.').and_then(|n| n.split_once(".tmp.").map(|(_, r)| r.to_string()))
+            else {
+                continue;
+            };
+            let pid = rest.split('.').next().unwrap_or("");
+            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// Which Prosody wrote the data: 13 writes `cron.dat` on every host at start, keeps
@@ -526,8 +547,11 @@ impl Engine for Internal {
         let g = std::sync::Arc::new(generation);
         let events = g.clone();
         let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-            if let Err(e) = &ev {
-                log::warn!("watching the data directory: {e}");
+            match &ev {
+                // Reads (ours included) change nothing.
+                Ok(e) if matches!(e.kind, notify::EventKind::Access(_)) => return,
+                Ok(_) => {}
+                Err(e) => log::warn!("watching the data directory: {e}"),
             }
             // Any change, a lost event or an overflow: every cache retires.
             events.bump();
