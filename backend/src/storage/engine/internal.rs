@@ -450,6 +450,7 @@ fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
 pub(in crate::storage) struct Internal {
     paths: Paths,
     version: ProsodyVersion,
+    cache: std::sync::Arc<Cache>,
 }
 
 /// Opens Prosody's data directory: it must exist (Prosody makes it). The layout version:
@@ -467,7 +468,7 @@ pub(in crate::storage) fn open(data: &Path, configured: Option<ProsodyVersion>) 
         (None, None) => ProsodyVersion::DEFAULT,
     };
     sweep(data);
-    Ok(Internal { paths: Paths { data: data.to_path_buf() }, version })
+    Ok(Internal { paths: Paths { data: data.to_path_buf() }, version, cache: Default::default() })
 }
 
 /// Removes the temporary files a killed process of ours left (`.<file>.tmp.<pid>.<n>`,
@@ -530,14 +531,18 @@ impl Engine for Internal {
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn Rows) -> bool) -> R<()> {
-        let conn = Conn { paths: self.paths.clone(), overlay: None };
+        let conn = Conn { paths: self.paths.clone(), overlay: None, cache: self.cache.clone() };
         f(&conn);
         Ok(())
     }
 
     fn writer(&self) -> R<Box<dyn WriteConn>> {
         Ok(Box::new(Writer {
-            conn: Conn { paths: self.paths.clone(), overlay: Some(Mutex::new(Overlay::default())) },
+            conn: Conn {
+                paths: self.paths.clone(),
+                overlay: Some(Mutex::new(Overlay::default())),
+                cache: self.cache.clone(),
+            },
             saved: Mutex::new(Vec::new()),
         }))
     }
@@ -590,6 +595,75 @@ struct Overlay {
 struct Conn {
     paths: Paths,
     overlay: Option<Mutex<Overlay>>,
+    cache: std::sync::Arc<Cache>,
+}
+
+/// A file's identity on disk: a rename gives a new inode, an append a new size, any
+/// write a new mtime. Equal identities: the same content.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    ino: u64,
+    dev: u64,
+    size: u64,
+    mtime: i64,
+    mtime_ns: i64,
+}
+
+impl FileId {
+    fn of(m: &std::fs::Metadata) -> FileId {
+        FileId { ino: m.ino(), dev: m.dev(), size: m.size(), mtime: m.mtime(), mtime_ns: m.mtime_nsec() }
+    }
+}
+
+/// Values kept per path, with the identity of the file they were read from.
+type Cached<T> = Mutex<std::collections::HashMap<PathBuf, (FileId, std::sync::Arc<T>)>>;
+
+/// A store directory's users: those with a `.dat` (sorted) and those with a `.list`.
+#[derive(Default)]
+struct DirNames {
+    dat: Vec<String>,
+    list: BTreeSet<String>,
+}
+
+/// Most files kept parsed (beyond it the cache starts over): bounds the memory.
+const CACHED_FILES: usize = 20_000;
+
+/// Parsed files and sorted directory listings, reused while unchanged on disk (checked
+/// with one `stat` each): what keeps a listing from parsing every account's files on
+/// each request.
+#[derive(Default)]
+struct Cache {
+    tables: Cached<Vec<(LuaValue, LuaValue)>>,
+    lists: Cached<Vec<LuaValue>>,
+    dirs: Cached<DirNames>,
+}
+
+/// The cached value of `path` if its file is unchanged, else `load`'s (then cached).
+fn cached<T>(map: &Cached<T>, path: &Path, load: impl FnOnce() -> R<T>) -> R<Option<std::sync::Arc<T>>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(format!("{}: {e}", path.display()))),
+    };
+    let id = FileId::of(&meta);
+    // A change in the same clock tick as the last one can leave the mtime as it was: what
+    // changed in the last second is read again (git's "racy clean" rule).
+    let settled = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > Duration::from_secs(1));
+    if !settled {
+        return Ok(Some(std::sync::Arc::new(load()?)));
+    }
+    if let Some((seen, v)) = map.lock().map_err(|_| err("cache poisoned"))?.get(path) {
+        if *seen == id {
+            return Ok(Some(v.clone()));
+        }
+    }
+    let v = std::sync::Arc::new(load()?);
+    let mut m = map.lock().map_err(|_| err("cache poisoned"))?;
+    if m.len() >= CACHED_FILES {
+        m.clear();
+    }
+    m.insert(path.to_path_buf(), (id, v.clone()));
+    Ok(Some(v))
 }
 
 impl Conn {
@@ -621,8 +695,26 @@ impl Conn {
         read(path)
     }
 
+    /// Whether the transaction has changed `path` (then its own view is read).
+    fn touched(&self, path: &Path) -> R<bool> {
+        Ok(match &self.overlay {
+            None => false,
+            Some(o) => {
+                let o = o.lock().map_err(|_| err("the transaction's state is poisoned"))?;
+                o.files.contains_key(path) || o.appends.contains_key(path)
+            }
+        })
+    }
+
     fn table(&self, at: At, user: &str) -> R<Vec<(LuaValue, LuaValue)>> {
         let path = self.paths.file(at, user, "dat");
+        if !self.touched(&path)? {
+            let t = cached(&self.cache.tables, &path, || match read(&path)? {
+                None => Ok(Vec::new()),
+                Some(b) => parse_dat(&path, &b),
+            })?;
+            return Ok(t.map(|t| (*t).clone()).unwrap_or_default());
+        }
         match self.bytes(&path)? {
             None => Ok(Vec::new()),
             Some(b) => parse_dat(&path, &b),
@@ -641,6 +733,13 @@ impl Conn {
 
     fn items(&self, at: At, user: &str) -> R<Vec<LuaValue>> {
         let path = self.paths.file(at, user, "list");
+        if !self.touched(&path)? {
+            let t = cached(&self.cache.lists, &path, || match read(&path)? {
+                None => Ok(Vec::new()),
+                Some(b) => parse_list(&path, &b),
+            })?;
+            return Ok(t.map(|t| (*t).clone()).unwrap_or_default());
+        }
         match self.bytes(&path)? {
             None => Ok(Vec::new()),
             Some(b) => parse_list(&path, &b),
@@ -678,19 +777,20 @@ impl Conn {
     /// The `.dat` users of a store directory, decoded, sorted.
     fn users(&self, at: At) -> R<Vec<String>> {
         let dir = self.paths.store_dir(at);
-        let mut out = BTreeSet::new();
-        match std::fs::read_dir(&dir) {
-            Ok(entries) => {
-                for e in entries.filter_map(Result::ok) {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
-                        out.insert(u);
-                    }
-                }
+        // A directory's mtime moves with every entry created, removed or renamed in it.
+        let listed = self.dir_names(&dir)?.map(|d| std::sync::Arc::new(d.dat.clone()));
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        let has_overlay = match &self.overlay {
+            Some(o) => {
+                let o = o.lock().map_err(|_| err("the transaction's state is poisoned"))?;
+                o.files.keys().any(|p| p.parent() == Some(dir.as_path()))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(err(format!("{}: {e}", dir.display()))),
+            None => false,
+        };
+        if !has_overlay {
+            return Ok(listed.map(|l| (*l).clone()).unwrap_or_default());
         }
+        out.extend(listed.iter().flat_map(|l| l.iter().cloned()));
         // The transaction's own new and removed files.
         if let Some(o) = &self.overlay {
             let o = o.lock().map_err(|_| err("the transaction's state is poisoned"))?;
@@ -709,6 +809,24 @@ impl Conn {
             }
         }
         Ok(out.into_iter().collect())
+    }
+
+    /// A directory's `.dat` and `.list` users, cached while it is unchanged.
+    fn dir_names(&self, dir: &Path) -> R<Option<std::sync::Arc<DirNames>>> {
+        cached(&self.cache.dirs, dir, || {
+            let mut names = DirNames::default();
+            for e in std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?.filter_map(Result::ok)
+            {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
+                    names.dat.push(u);
+                } else if let Some(u) = name.strip_suffix(".list").and_then(decode) {
+                    names.list.insert(u);
+                }
+            }
+            names.dat.sort();
+            Ok(names)
+        })
     }
 
     fn string_entries(t: Vec<(LuaValue, LuaValue)>) -> Vec<(String, Value)> {
@@ -931,9 +1049,19 @@ impl Rows for Conn {
             .filter(|u| u.as_str() > after)
             .take(limit.unwrap_or(usize::MAX))
             .collect();
-        let rows = |f: &Entries| -> R<Vec<StreamRow>> {
+        // Which of the page's accounts have a file in a store: the others are skipped
+        // without a look (most accounts have no nick, no activity, ...).
+        let present = |store: &str, list: bool| -> R<BTreeSet<String>> {
+            let Some(d) = self.dir_names(&self.paths.store_dir(at(host, store)))? else { return Ok(BTreeSet::new()) };
+            Ok(names
+                .iter()
+                .filter(|n| if list { d.list.contains(*n) } else { d.dat.binary_search(n).is_ok() })
+                .cloned()
+                .collect())
+        };
+        let rows = |have: &BTreeSet<String>, f: &Entries| -> R<Vec<StreamRow>> {
             let mut out = Vec::new();
-            for n in &names {
+            for n in names.iter().filter(|n| have.contains(*n)) {
                 for (k, v) in f(n)? {
                     out.push(Ok((n.clone(), k, v)));
                 }
@@ -971,10 +1099,11 @@ impl Rows for Conn {
                 gids.into_iter().map(move |g| Ok((m.clone(), g, Value::String(String::new()))))
             })
             .collect();
+        let all: BTreeSet<String> = names.iter().cloned().collect();
         let streams = Streams {
-            nick: rows(&|n| current(s.nick_archive, n))?.into_iter(),
-            avatar: rows(&|n| current(s.avatar_archive, n))?.into_iter(),
-            roles: rows(&|n| {
+            nick: rows(&present(s.nick_archive, true)?, &|n| current(s.nick_archive, n))?.into_iter(),
+            avatar: rows(&present(s.avatar_archive, true)?, &|n| current(s.avatar_archive, n))?.into_iter(),
+            roles: rows(&present(s.roles, false)?, &|n| {
                 Ok(self
                     .kv_all(at(host, s.roles), n)?
                     .into_iter()
@@ -983,9 +1112,9 @@ impl Rows for Conn {
             })?
             .into_iter(),
             members: member_rows.into_iter(),
-            disabled: rows(&|n| keyed(s.accounts, "disabled", n))?.into_iter(),
-            activity: rows(&|n| keyed(s.activity, "timestamp", n))?.into_iter(),
-            cleanup: rows(&|n| self.kv_all(at(host, s.cleanup), n))?.into_iter(),
+            disabled: rows(&all, &|n| keyed(s.accounts, "disabled", n))?.into_iter(),
+            activity: rows(&present(s.activity, false)?, &|n| keyed(s.activity, "timestamp", n))?.into_iter(),
+            cleanup: rows(&present(s.cleanup, false)?, &|n| self.kv_all(at(host, s.cleanup), n))?.into_iter(),
         };
         merge(names.clone().into_iter().map(Ok), streams, visit)
     }
