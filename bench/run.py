@@ -102,6 +102,55 @@ def uncached_ms(base, token, rounds, path="/users"):
     return statistics.median(times), max(times)
 
 
+ACCOUNT_DAT = ('return {\n\t["salt"] = "%s";\n\t["iteration_count"] = 4096;\n\t["stored_key"] = "%s";\n'
+               '\t["server_key"] = "%s";\n\t["created"] = 1795958361;\n\t["updated"] = 1795958361;\n};\n')
+
+
+def seed_internal(data, n):
+    """Prosody 13's flat files for `n` accounts (as Prosody writes them), every tenth
+    with a stored role; then an admin and its token made by our CLI. The token."""
+    acc = os.path.join(data, "localhost", "accounts")
+    roles = os.path.join(data, "localhost", "account_roles")
+    os.makedirs(acc)
+    os.makedirs(roles)
+    for i in range(n):
+        name = f"user{i:06d}"
+        with open(os.path.join(acc, name + ".dat"), "w") as f:
+            f.write(ACCOUNT_DAT % (name, "a" * 40, "b" * 40))
+        if i % 10 == 0:
+            with open(os.path.join(roles, name + ".dat"), "w") as f:
+                f.write('return {\n\t["_default"] = "prosody:member";\n};\n')
+    db = f"internal:{data}"
+    subprocess.run([str(BIN), "--database", db, "user", "add", "admin", "--admin"], check=True, capture_output=True,
+                   stdin=subprocess.DEVNULL)
+    return subprocess.run([str(BIN), "--database", db, "token", "create", "--user", "admin"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def after_prosody_change_ms(base, token, data, rounds, path="/users"):
+    """Median and max time of GET `path` right after Prosody (here: a file written as
+    Prosody writes it, then renamed) changed an account, once the watch has seen it."""
+    acc = os.path.join(data, "localhost", "accounts", "user000001.dat")
+    times = []
+    for i in range(rounds):
+        with open(acc + "~", "w") as f:
+            f.write(ACCOUNT_DAT % (f"changed{i}", "c" * 40, "d" * 40))
+        os.rename(acc + "~", acc)
+        time.sleep(0.05)
+        get = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+        t = time.perf_counter()
+        with urllib.request.urlopen(get) as r:
+            r.read()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), max(times)
+
+
+def start_timed(cmd):
+    t = time.perf_counter()
+    p, addr = start(cmd, "prosody-admin")
+    return p, addr, time.perf_counter() - t
+
+
 def cursor_of(key):
     """The listing cursor naming `key` (base64url, no padding), as the service makes it."""
     import base64
@@ -188,6 +237,12 @@ def main():
     token = seed.seed(db_s, small)
     seed.seed(db_l, large)
     print(f"seeded {small} and {large} accounts in {time.time() - t0:.1f}s")
+    # Prosody's flat files (storage = "internal"), small and large.
+    flat_s, flat_l = os.path.join(tmp, "flat-small"), os.path.join(tmp, "flat-large")
+    t1 = time.time()
+    flat_token = seed_internal(flat_s, small)
+    flat_token_l = seed_internal(flat_l, large)
+    print(f"seeded flat files of {small} and {large} accounts in {time.time() - t1:.1f}s")
     pg = PgCluster()
     # prosody-admin creates Prosody's 0.12 schema (and our indices and trigger) first.
     subprocess.run([str(BIN), "--database", pg.url, "--prosody-version", "0.12", "token", "list"], check=True,
@@ -203,6 +258,9 @@ def main():
     pgs, pg_addr = start([str(BIN), "--database", pg.url, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
     ret, ret_addr = start([str(BIN), "--database", db_r, "serve", "--listen", "127.0.0.1:0",
                            "--audit-max-entries", "1000"], "prosody-admin")
+    fs, fs_addr, _ = start_timed([str(BIN), "--database", f"internal:{flat_s}", "serve", "--listen", "127.0.0.1:0"])
+    fl, fl_addr, flat_startup = start_timed([str(BIN), "--database", f"internal:{flat_l}", "serve", "--listen",
+                                             "127.0.0.1:0"])
     base, big_base = f"http://{addr}/admin_api", f"http://{big_addr}/admin_api"
     pg_base = f"http://{pg_addr}/admin_api"
     rows = []
@@ -236,6 +294,7 @@ def main():
         with open(post, "w") as f:
             f.write(POST_LUA)
         r = wrk(f"{base}/invites/account", token, secs=secs, script=post)
+        plain_post = r
         rows.append(("POST /invites/account", r))
         # Audit retention (keep 1 000) on the same writes, right after: what pruning costs.
         rr = wrk(f"http://{ret_addr}/admin_api/invites/account", token, secs=secs, script=post)
@@ -255,6 +314,18 @@ def main():
                                                               script=post)))
         rows.append(("PostgreSQL: POST /invites/account (-c64)",
                      wrk(f"{pg_base}/invites/account", token, secs=secs, script=post, conns=64)))
+        # Prosody's flat files.
+        fsb, flb = f"http://{fs_addr}/admin_api", f"http://{fl_addr}/admin_api"
+        rows.append(("internal: GET /users/{u}", wrk(f"{fsb}/users/user000042", flat_token, secs=secs)))
+        rows.append((f"internal: GET /users ({small} accounts)", wrk(f"{fsb}/users", flat_token, secs=secs)))
+        rows.append((f"internal: GET /users?limit=1000 ({large} accounts)",
+                     wrk(f"{flb}/users?limit=1000", flat_token_l, secs=secs, conns=2, threads=1)))
+        rounds_f = 5 if args.smoke else 21
+        flat_changed = after_prosody_change_ms(fsb, flat_token, flat_s, rounds_f)
+        flat_page = after_prosody_change_ms(flb, flat_token_l, flat_l, rounds_f, "/users?limit=1000")
+        rows.append(("internal: POST /invites/account", wrk(f"{fsb}/invites/account", flat_token, secs=secs,
+                                                            script=post)))
+        flat_rss = (peak_rss_mb(fs.pid), peak_rss_mb(fl.pid))
         ceiling.append(wrk(f"http://{bare_addr}/", secs=secs))
         rss = max(peak_rss_mb(srv.pid), peak_rss_mb(big.pid))
         rss_small, rss_large = peak_rss_mb(srv.pid), peak_rss_mb(big.pid)
@@ -264,7 +335,7 @@ def main():
         srv.wait()
         stored = count_invites(db_s) - before
     finally:
-        for p in (bare, srv, big, pgs, ret):
+        for p in (bare, srv, big, pgs, ret, fs, fl):
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -293,9 +364,14 @@ def main():
         f"max {cold_max:.0f} ms; cached: see the table.",
         f"A 1000-user page of the {large}, uncached: first page median {page_med:.1f} ms (max {page_max:.1f}), "
         f"a page deep in the list (after user9) median {last_med:.1f} ms (max {last_max:.1f}).",
-        f"Audit retention (audit_max_entries 1000): {rr['rps']:.0f} invite POSTs/s against {r['rps']:.0f} without "
-        f"({(1 - rr['rps'] / r['rps']) * 100:+.1f}% cost), {kept} entries kept after "
+        f"Audit retention (audit_max_entries 1000): {rr['rps']:.0f} invite POSTs/s against {plain_post['rps']:.0f} "
+        f"without ({(1 - rr['rps'] / plain_post['rps']) * 100:+.1f}% cost), {kept} entries kept after "
         f"{rr['requests'] - rr['non2xx']} writes.",
+        f"Prosody's flat files (internal): GET /users of {small} accounts right after Prosody changed one: median "
+        f"{flat_changed[0]:.1f} ms, max {flat_changed[1]:.1f} (target < 20); the first page of 1000 of {large} "
+        f"after such a change: median {flat_page[0]:.1f} ms, max {flat_page[1]:.1f} (target < 20); start-up on "
+        f"{large} accounts {flat_startup:.2f} s (target < 10); peak RSS {flat_rss[0]:.1f} MB ({small}), "
+        f"{flat_rss[1]:.1f} MB ({large}) (target < 100).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
     ]
     print("\n".join(lines + [""] + engine_lines + [""] + summary))
