@@ -42,6 +42,9 @@ enum Command {
     /// Manage groups
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Read every stored file as prosody-admin reads it (Prosody's flat files: every
+    /// .dat and .list under data_path) and list those it cannot; exit 1 if any
+    Check,
     /// Print the settings as resolved from every source (flags, environment, our TOML
     /// file, Prosody's config), with where each came from; opens no database
     Config,
@@ -188,6 +191,18 @@ fn run(cli: Cli) -> Result<(), String> {
             audit(&backend, limit, before, json, backend::audit::Filter { actor, operation, since, until })
         }
         Command::Config => Ok(()),
+        Command::Check => {
+            let (n, bad) = backend.store().check().map_err(|e| e.to_string())?;
+            for b in &bad {
+                println!("unreadable: {b}");
+            }
+            println!("{n} files read, {} unreadable", bad.len());
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} unreadable files", bad.len()))
+            }
+        }
         Command::Invite(i) => tasks::invite(&backend, i),
         Command::Group(g) => tasks::group(&backend, g),
     }
@@ -208,7 +223,7 @@ fn cli_record(command: &Command) -> backend::audit::AuditRecord {
         Command::User(UserCommand::List { .. }) => s("user list", String::new()),
         Command::Invite(i) => tasks::describe_invite(i),
         Command::Group(g) => tasks::describe_group(g),
-        Command::Audit { .. } | Command::Config | Command::Serve(_) => s("", String::new()),
+        Command::Audit { .. } | Command::Config | Command::Check | Command::Serve(_) => s("", String::new()),
     };
     backend::audit::AuditRecord {
         actor: local_user(),

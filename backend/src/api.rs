@@ -357,17 +357,20 @@ where
         until: Option<u64>,
         _: &C,
     ) -> Result<ListAuditEntriesResponse, ApiError> {
-        let time = |t: Option<u64>| t.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
-        let filter = crate::audit::Filter { actor, operation, since: time(since), until: time(until) };
-        respond(
-            "listAuditEntries",
-            self.audit_page(limit, before, filter).await,
-            ListAuditEntriesResponse::SuccessfulOperation,
-            |s, e| match s {
-                Status::BadRequest => Some(ListAuditEntriesResponse::BadRequest(e)),
-                _ => None,
-            },
-        )
+        // The spec's int64: beyond it is a bad request, not a clamp.
+        let time = |name: &str, t: Option<u64>| -> Result<Option<i64>, Failure> {
+            t.map(|t| i64::try_from(t).map_err(|_| Failure::BadRequest(format!("{name} is out of range")))).transpose()
+        };
+        let page = match (time("since", since), time("until", until)) {
+            (Ok(since), Ok(until)) => {
+                self.audit_page(limit, before, crate::audit::Filter { actor, operation, since, until }).await
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        respond("listAuditEntries", page, ListAuditEntriesResponse::SuccessfulOperation, |s, e| match s {
+            Status::BadRequest => Some(ListAuditEntriesResponse::BadRequest(e)),
+            _ => None,
+        })
     }
 
     async fn get_docs_page(&self, _: &C) -> Result<GetDocsPageResponse, ApiError> {

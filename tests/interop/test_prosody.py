@@ -509,3 +509,14 @@ def test_13_groups_are_read_by_prosodys_storagemanager(env):
     assert env.prosody_shell(f'return {sm}.open("localhost", "group_info"):get("{gid}").name') == "ReadByProsody"
     member = env.prosody_shell(f'return tostring({sm}.open("localhost", "groups", "map"):get("{gid}", "grouper") ~= nil)')
     assert member == "true"
+
+
+def test_zzz_every_file_prosody_wrote_is_read_here(env):
+    """Last in the module: every data file of the run (Prosody's and ours) is read by
+    prosody-admin as it reads them (`prosody-admin check`), and loads in lua5.4."""
+    if env.engine != "internal":
+        pytest.skip("flat files only")
+    out = env.cli("check")
+    m = re.search(r"(\d+) files read, 0 unreadable", out)
+    assert m and int(m.group(1)) > 0, out
+    assert env.intact()

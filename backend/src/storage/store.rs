@@ -87,6 +87,12 @@ impl Store {
             .map_err(|e| StoreError(format!("probe task failed: {e}")))?
     }
 
+    /// Reads every stored item as the engine reads it: (how many, those it cannot read).
+    /// Blocking.
+    pub fn check(&self) -> Result<(usize, Vec<String>), StoreError> {
+        self.engine.check()
+    }
+
     /// The storage counters (for the service's metrics).
     pub fn stats(&self) -> Snapshot {
         self.stats.snapshot()

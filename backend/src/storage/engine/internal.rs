@@ -581,6 +581,40 @@ impl Engine for Internal {
     fn probe(&self) -> R<()> {
         std::fs::read_dir(&self.paths.data).map(|_| ()).map_err(|e| err(format!("{}: {e}", self.paths.data.display())))
     }
+
+    /// Every `.dat` and `.list` under data_path, read as this engine reads them (a `.dat`
+    /// must be a table or nothing, an item a stanza or one of our values).
+    fn check(&self) -> R<(usize, Vec<String>)> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.paths.data.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).map_err(|e| err(format!("{}: {e}", d.display())))?.filter_map(Result::ok) {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("dat" | "list")) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut bad = Vec::new();
+        for p in &files {
+            let Some(bytes) = read(p)? else { continue };
+            let outcome = if p.extension().and_then(|x| x.to_str()) == Some("dat") {
+                parse_dat(p, &bytes).map(|_| ())
+            } else {
+                parse_list(p, &bytes).and_then(|items| match items.iter().position(|i| read_item(i).is_none()) {
+                    Some(n) => Err(err(format!("{}: item {} is neither a stanza nor a value", p.display(), n + 1))),
+                    None => Ok(()),
+                })
+            };
+            if let Err(e) = outcome {
+                bad.push(e.to_string());
+            }
+        }
+        Ok((files.len(), bad))
+    }
 }
 
 /// What a write transaction has changed but not yet written: whole new contents (None:

@@ -242,6 +242,13 @@ pub(super) trait Engine: Send + Sync {
     /// Whether the database can be opened and read now, with a fresh connection (what a
     /// restart, or Prosody, would do): readiness. Blocking.
     fn probe(&self) -> R<()>;
+
+    /// Reads every stored item as this engine reads it: (items read, those it cannot
+    /// read, with why). The SQL engines' rows are checked by their database; files are
+    /// not. Blocking.
+    fn check(&self) -> R<(usize, Vec<String>)> {
+        Ok((0, Vec::new()))
+    }
 }
 
 /// A connection that writes: one transaction at a time, each write of a batch in a
