@@ -558,12 +558,23 @@ impl Engine for Internal {
         use notify::{RecursiveMode, Watcher};
         let g = std::sync::Arc::new(generation);
         let events = g.clone();
+        let cache = self.cache.clone();
         let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             match &ev {
                 // Reads (ours included) change nothing.
                 Ok(e) if matches!(e.kind, notify::EventKind::Access(_)) => return,
-                Ok(_) => {}
-                Err(e) => log::warn!("watching the data directory: {e}"),
+                // The directory index follows each named file (created, removed,
+                // renamed); an event that names none, or asks for a rescan, drops it.
+                Ok(e) if !e.need_rescan() && !e.paths.is_empty() => {
+                    for p in &e.paths {
+                        cache.seen(p);
+                    }
+                }
+                Ok(_) => cache.forget_dirs(),
+                Err(e) => {
+                    log::warn!("watching the data directory: {e}");
+                    cache.forget_dirs();
+                }
             }
             // Any change, a lost event or an overflow: every cache retires.
             events.bump();
@@ -572,6 +583,8 @@ impl Engine for Internal {
         watcher
             .watch(&self.paths.data, RecursiveMode::Recursive)
             .map_err(|e| err(format!("cannot watch {}: {e}", self.paths.data.display())))?;
+        // From now on the directory index is kept by the events (and our own commits).
+        self.cache.watched.store(true, Ordering::Release);
         // The watcher lives as long as the store: a thread holds it until then.
         std::thread::Builder::new()
             .name("db-watch".into())
@@ -667,7 +680,7 @@ impl FileId {
 type Cached<T> = Mutex<std::collections::HashMap<PathBuf, (FileId, std::sync::Arc<T>)>>;
 
 /// A store directory's users: those with a `.dat` (sorted) and those with a `.list`.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct DirNames {
     dat: Vec<String>,
     list: BTreeSet<String>,
@@ -683,7 +696,52 @@ const CACHED_FILES: usize = 20_000;
 struct Cache {
     tables: Cached<Vec<(LuaValue, LuaValue)>>,
     lists: Cached<Vec<LuaValue>>,
+    /// Store directories' users. While the data directory is watched this is an index
+    /// kept true by the watch's events and our own commits (no `stat` per read); else it
+    /// is checked against the directory's mtime.
     dirs: Cached<DirNames>,
+    watched: std::sync::atomic::AtomicBool,
+    /// Moves with every change the index hears of: a directory read while it moved may
+    /// have missed one, and is not kept.
+    epoch: AtomicU64,
+}
+
+impl Cache {
+    /// A file of a store directory was created, removed or renamed (an event, or our own
+    /// commit): its user joins or leaves that directory's index, as the file now is.
+    fn seen(&self, path: &Path) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        else {
+            return;
+        };
+        let Ok(mut dirs) = self.dirs.lock() else { return };
+        let Some((_, names)) = dirs.get_mut(dir) else { return };
+        let exists = path.exists();
+        let names = std::sync::Arc::make_mut(names);
+        if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
+            match (names.dat.binary_search(&u), exists) {
+                (Err(i), true) => names.dat.insert(i, u),
+                (Ok(i), false) => {
+                    names.dat.remove(i);
+                }
+                _ => {}
+            }
+        } else if let Some(u) = name.strip_suffix(".list").and_then(decode) {
+            if exists {
+                names.list.insert(u);
+            } else {
+                names.list.remove(&u);
+            }
+        }
+    }
+
+    fn forget_dirs(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut d) = self.dirs.lock() {
+            d.clear();
+        }
+    }
 }
 
 /// The cached value of `path` if its file is unchanged, else `load`'s (then cached).
@@ -708,11 +766,15 @@ fn cached<T>(map: &Cached<T>, path: &Path, load: impl FnOnce() -> R<T>) -> R<Opt
         }
     }
     let v = std::sync::Arc::new(load()?);
-    let mut m = map.lock().map_err(|_| err("cache poisoned"))?;
-    if m.len() >= CACHED_FILES {
-        m.clear();
+    // Kept only if nothing changed while it was read (an event in between would have
+    // found nothing to update).
+    if std::fs::metadata(path).map(|m| FileId::of(&m) == id).unwrap_or(false) {
+        let mut m = map.lock().map_err(|_| err("cache poisoned"))?;
+        if m.len() >= CACHED_FILES {
+            m.clear();
+        }
+        m.insert(path.to_path_buf(), (id, v.clone()));
     }
-    m.insert(path.to_path_buf(), (id, v.clone()));
     Ok(Some(v))
 }
 
@@ -844,8 +906,41 @@ impl Conn {
         Ok(out.into_iter().collect())
     }
 
-    /// A directory's `.dat` and `.list` users, cached while it is unchanged.
+    /// A directory's `.dat` and `.list` users, cached while it is unchanged (watched:
+    /// kept by the events, without a look at the directory).
     fn dir_names(&self, dir: &Path) -> R<Option<std::sync::Arc<DirNames>>> {
+        let read_now = || -> R<DirNames> {
+            let mut names = DirNames::default();
+            for e in std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?.filter_map(Result::ok)
+            {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
+                    names.dat.push(u);
+                } else if let Some(u) = name.strip_suffix(".list").and_then(decode) {
+                    names.list.insert(u);
+                }
+            }
+            names.dat.sort();
+            Ok(names)
+        };
+        if self.cache.watched.load(Ordering::Acquire) {
+            if let Some((_, names)) = self.cache.dirs.lock().map_err(|_| err("cache poisoned"))?.get(dir) {
+                return Ok(Some(names.clone()));
+            }
+            // Read once, then kept by the events: unless one came while it was read.
+            let before = self.cache.epoch.load(Ordering::Acquire);
+            let meta = match std::fs::metadata(dir) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(err(format!("{}: {e}", dir.display()))),
+            };
+            let names = std::sync::Arc::new(read_now()?);
+            if self.cache.epoch.load(Ordering::Acquire) == before {
+                let mut d = self.cache.dirs.lock().map_err(|_| err("cache poisoned"))?;
+                d.insert(dir.to_path_buf(), (FileId::of(&meta), names.clone()));
+            }
+            return Ok(Some(names));
+        }
         cached(&self.cache.dirs, dir, || {
             let mut names = DirNames::default();
             for e in std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?.filter_map(Result::ok)
@@ -893,6 +988,8 @@ impl Conn {
                 }
                 Pending::Gone => remove(&path)?,
             }
+            // The index need not wait for the event.
+            self.cache.seen(&path);
         }
         for (path, items) in &o.appends {
             let (mut bytes, mut ends) = (Vec::new(), Vec::new());
@@ -901,6 +998,7 @@ impl Conn {
                 ends.push(bytes.len());
             }
             append_items(path, &bytes, &ends)?;
+            self.cache.seen(path);
         }
         Ok(())
     }
@@ -1107,12 +1205,20 @@ impl Rows for Conn {
         fn at<'a>(host: &'a str, store: &'a str) -> At<'a> {
             At { host, store }
         }
-        let names: Vec<String> = self
-            .users(at(host, s.accounts))?
-            .into_iter()
-            .filter(|u| u.as_str() > after)
-            .take(limit.unwrap_or(usize::MAX))
-            .collect();
+        // The page's names straight from the sorted index (no copy of the whole list),
+        // unless the transaction changed the directory (a write's own read).
+        let names: Vec<String> = match (&self.overlay, self.dir_names(&self.paths.store_dir(at(host, s.accounts)))?) {
+            (None, Some(index)) => {
+                let start = index.dat.partition_point(|u| u.as_str() <= after);
+                index.dat[start..].iter().take(limit.unwrap_or(usize::MAX)).cloned().collect()
+            }
+            _ => self
+                .users(at(host, s.accounts))?
+                .into_iter()
+                .filter(|u| u.as_str() > after)
+                .take(limit.unwrap_or(usize::MAX))
+                .collect(),
+        };
         // Which of the page's accounts have a file in a store: the others are skipped
         // without a look (most accounts have no nick, no activity, ...).
         let present = |store: &str, list: bool| -> R<BTreeSet<String>> {
