@@ -78,6 +78,40 @@ fn create_group(addr: SocketAddr, token: &str, name: &str) -> Option<String> {
     Some(r.json()["id"].as_str().expect("id").to_string())
 }
 
+/// One round: the server on `database` (in `cwd`), 4 writers creating groups until it is
+/// killed (at a moment that moves with `round`); every acknowledged group id lands in
+/// `acked`. The token: read from `cwd` on the first round.
+fn round(database: &str, cwd: &Path, round: usize, token: &mut String, acked: &Arc<Mutex<Vec<String>>>) {
+    let (mut child, addr) = spawn_on(database, cwd);
+    if round == 0 {
+        *token = std::fs::read_to_string(cwd.join("admin-token")).unwrap().trim().to_string();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (acked, stop, token) = (acked.clone(), stop.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    match create_group(addr, &token, &format!("r{round} w{w} n{i}")) {
+                        Some(id) => acked.lock().unwrap().push(id),
+                        None => break,
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    // Kill at a different moment each round, mid-stream.
+    std::thread::sleep(Duration::from_millis(150 + 37 * round as u64));
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+}
+
 #[test]
 fn acknowledged_writes_survive_kill_9_under_concurrent_writers() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,35 +119,9 @@ fn acknowledged_writes_survive_kill_9_under_concurrent_writers() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut stored_last = 0;
     let mut token = String::new();
+    let database = db.to_str().expect("utf-8").to_string();
     for round in 0..ROUNDS {
-        let (mut child, addr) = spawn(&db);
-        if round == 0 {
-            token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap().trim().to_string();
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                let (acked, stop, token) = (acked.clone(), stop.clone(), token.clone());
-                std::thread::spawn(move || {
-                    let mut i = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        match create_group(addr, &token, &format!("r{round} w{w} n{i}")) {
-                            Some(id) => acked.lock().unwrap().push(id),
-                            None => break,
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
-        // Kill at a different moment each round, mid-stream.
-        std::thread::sleep(Duration::from_millis(150 + 37 * round as u64));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
-        stop.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.join().unwrap();
-        }
+        self::round(&database, dir.path(), round, &mut token, &acked);
 
         let c = rusqlite::Connection::open(&db).unwrap();
         let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
@@ -166,33 +174,7 @@ fn acknowledged_writes_survive_kill_9_on_flat_files() {
     let mut token = String::new();
     let loader = backend::lua::Loader::new().unwrap();
     for round in 0..ROUNDS {
-        let (mut child, addr) = spawn_on(&database, dir.path());
-        if round == 0 {
-            token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap().trim().to_string();
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..WRITERS)
-            .map(|w| {
-                let (acked, stop, token) = (acked.clone(), stop.clone(), token.clone());
-                std::thread::spawn(move || {
-                    let mut i = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        match create_group(addr, &token, &format!("r{round} w{w} n{i}")) {
-                            Some(id) => acked.lock().unwrap().push(id),
-                            None => break,
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(150 + 37 * round as u64));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
-        stop.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.join().unwrap();
-        }
+        self::round(&database, dir.path(), round, &mut token, &acked);
         let host = data.join("localhost");
         let mut groups = std::collections::HashSet::new();
         for e in walk(&host) {

@@ -941,20 +941,7 @@ impl Conn {
             }
             return Ok(Some(names));
         }
-        cached(&self.cache.dirs, dir, || {
-            let mut names = DirNames::default();
-            for e in std::fs::read_dir(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?.filter_map(Result::ok)
-            {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
-                    names.dat.push(u);
-                } else if let Some(u) = name.strip_suffix(".list").and_then(decode) {
-                    names.list.insert(u);
-                }
-            }
-            names.dat.sort();
-            Ok(names)
-        })
+        cached(&self.cache.dirs, dir, read_now)
     }
 
     fn string_entries(t: Vec<(LuaValue, LuaValue)>) -> Vec<(String, Value)> {
