@@ -263,7 +263,7 @@ fn print_config(config: &Config) {
     line("invites_page", s.invites_page.clone().unwrap_or_default());
     println!("invites_page_supports: {}", s.invites_page_supports.join(", "));
     if let Some(a) = &s.admin_socket {
-        println!("admin_socket: {}", a.display());
+        line("prosody_socket", a.display().to_string());
     }
 }
 

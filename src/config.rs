@@ -38,6 +38,10 @@ pub struct Common {
     /// environment and our TOML file still override it, one option at a time
     #[arg(long, env = "PROSODY_ADMIN_PROSODY_CONFIG", global = true)]
     pub prosody_config: Option<PathBuf>,
+    /// Prosody's admin socket (mod_admin_socket), the live path [default: the Prosody
+    /// config's admin_socket, else <data_path>/prosody.sock; none without a config]
+    #[arg(long, env = "PROSODY_ADMIN_PROSODY_SOCKET", global = true)]
+    pub prosody_socket: Option<PathBuf>,
     /// Roles beyond Prosody's built-in ones (as Prosody 13's `custom_roles`),
     /// comma-separated [default: the Prosody config's custom_roles]
     #[arg(long = "custom-role", env = "PROSODY_ADMIN_CUSTOM_ROLES", value_delimiter = ',', global = true)]
@@ -164,6 +168,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct File {
     prosody_config: Option<PathBuf>,
+    prosody_socket: Option<PathBuf>,
     custom_roles: Option<Vec<String>>,
     database: Option<String>,
     database_password: Option<String>,
@@ -325,6 +330,12 @@ impl Config {
                 sources.push(("invites_page", from_pc()));
             }
             settings.admin_socket = Some(pc.admin_socket()?);
+            sources.push(("prosody_socket", from_pc()));
+        }
+        if let Some(s) = common.prosody_socket.clone().or(file.prosody_socket.clone()) {
+            sources.retain(|(n, _)| *n != "prosody_socket");
+            sources.push(("prosody_socket", ours(common.prosody_socket.is_some())));
+            settings.admin_socket = Some(s);
         }
         if let Some(s) = serve.site_name.clone().or(file.site_name) {
             settings.site_name = s;

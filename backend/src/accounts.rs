@@ -38,7 +38,10 @@ impl Backend {
             } else {
                 Err(Failure::user_not_found(user))
             }
-        })
+        })?;
+        // As Prosody's own password change: the account's other sessions end.
+        self.tell_prosody(crate::live::UserEvent::PasswordChanged, user.as_str());
+        Ok(())
     }
 
     /// Makes an account an admin, as the version's own tools do (0.12: role row

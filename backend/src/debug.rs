@@ -1,6 +1,7 @@
 //! GET /users/{u}/debug: push registrations (store `cloud_notify`) and the OMEMO device
 //! list and bundles (PEP), judged with the reference module's validity rules. Live
-//! sessions are in Prosody's memory, not in the database: `sessions` is always empty.
+//! sessions are in Prosody's memory: read through its admin socket when the live path
+//! is up (see [`crate::live`]), else empty.
 
 use std::collections::HashMap;
 
@@ -116,6 +117,18 @@ pub fn get(db: &Db, user: &Username, now: i64) -> Result<models::UserDebugInfo, 
 impl Backend {
     pub async fn user_debug(&self, user: Username) -> Result<models::UserDebugInfo, Failure> {
         let now = crate::now()?;
-        self.store().read(move |db| get(db, &user, now)).await
+        let name = user.as_str().to_string();
+        let mut info = self.store().read(move |db| get(db, &user, now)).await?;
+        // Live sessions, from the running Prosody when it is reachable.
+        if let Some(live) = self.live() {
+            match live.sessions(&name, &self.settings().host).await {
+                Ok(json) => match serde_json::from_str::<Vec<models::UserDebugSessionInfo>>(&json) {
+                    Ok(s) => info.sessions = s,
+                    Err(e) => log::warn!("live: sessions of {name}: unexpected answer ({e}): {json}"),
+                },
+                Err(e) => log::info!("live: sessions of {name} not read: {e}"),
+            }
+        }
+        Ok(info)
     }
 }

@@ -27,7 +27,8 @@
 //!   encodings (typed values, XML payloads and stanzas through quick-xml, SCRAM-SHA-1,
 //!   token strings, util.id, nodeprep).
 //! - [`server`]: server metrics and announcements; [`openmetrics`] reads Prosody's
-//!   metrics endpoint, [`component`] is the live path to Prosody (XEP-0114).
+//!   metrics endpoint, [`component`] reaches Prosody as an XEP-0114 component, [`live`]
+//!   through its admin socket (events after our changes, live sessions).
 //! - [`metrics`]: the service's own metrics (OpenMetrics).
 //! - [`docs`]: the documentation page (Swagger UI, vendored).
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
@@ -47,6 +48,7 @@ pub mod groups;
 pub mod ids;
 pub mod invites;
 pub mod landing;
+pub mod live;
 pub mod lua;
 pub mod metrics;
 pub mod openmetrics;
@@ -82,6 +84,8 @@ struct Inner {
     /// The audit record of a command-line invocation: its writes are audited as the
     /// API's are (see [`Backend::for_cli`]).
     cli: Option<Arc<audit::Pending>>,
+    /// Prosody's admin socket, when known (see [`live`]).
+    live: Option<Arc<live::Live>>,
 }
 
 /// What the hot read paths keep (see [`cache`]).
@@ -113,6 +117,7 @@ impl Backend {
                 log::warn!("audit retention: {e}");
             }
         }
+        let live = settings.admin_socket.clone().map(|p| Arc::new(live::Live::new(p)));
         Backend {
             inner: Arc::new(Inner {
                 store,
@@ -120,7 +125,39 @@ impl Backend {
                 caches: Caches::default(),
                 metrics: metrics::Metrics::default(),
                 cli,
+                live,
             }),
+        }
+    }
+
+    /// The live path to Prosody (its admin socket), if one is configured.
+    pub fn live(&self) -> Option<&Arc<live::Live>> {
+        self.inner.live.as_ref()
+    }
+
+    /// Tells a running Prosody of a change to an account, as its own usermanager would
+    /// (mod_c2s then ends the sessions it ends for its own). In the background, bounded
+    /// by [`live::TIMEOUT`]: the change is committed whatever comes of it; the outcome is
+    /// logged and counted.
+    pub(crate) fn tell_prosody(&self, event: live::UserEvent, username: &str) {
+        let Some(live) = self.live().cloned() else { return };
+        let (username, host) = (username.to_string(), self.settings().host.clone());
+        let run = async move {
+            match live.user_event(event, &username, &host).await {
+                Ok(()) => log::debug!("live: {event:?} of {username}@{host} sent to Prosody"),
+                Err(e) => log::info!("live: {event:?} of {username}@{host} not sent to Prosody: {e}"),
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(run);
+            }
+            // The command line: a runtime of its own, for this one call.
+            Err(_) => {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(run);
+                }
+            }
         }
     }
 

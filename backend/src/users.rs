@@ -345,7 +345,16 @@ impl Backend {
         let b = self.clone();
         let now = crate::now()?;
         let caller = caller.to_string();
-        self.write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await
+        let name = user.as_str().to_string();
+        let (disabled, role_changed) = (up.enabled == Some(false), up.role.is_some() || up.roles.is_some());
+        let out = self.write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await?;
+        // A running Prosody hears of it as of its own change.
+        if disabled {
+            self.tell_prosody(crate::live::UserEvent::Disabled, &name);
+        } else if role_changed && self.store().version() == crate::ProsodyVersion::V13 {
+            self.tell_prosody(crate::live::UserEvent::RoleChanged, &name);
+        }
+        Ok(out)
     }
 
     /// Deletes an account; not the caller's own (that would revoke the token in use and
@@ -356,7 +365,10 @@ impl Backend {
                 "{user} is the account of the token in use; use another admin's token"
             )));
         }
-        self.write(move |db| delete(db, &user)).await
+        let name = user.as_str().to_string();
+        self.write(move |db| delete(db, &user)).await?;
+        self.tell_prosody(crate::live::UserEvent::Deleted, &name);
+        Ok(())
     }
 
     pub async fn user_groups(&self, user: Username) -> Result<Vec<String>, Failure> {

@@ -361,6 +361,40 @@ pub fn is_bundle(xml: &str) -> bool {
     })
 }
 
+/// The first complete `<repl-result>` of an admin-socket stream read so far: whether it
+/// succeeded (no `type='error'`), its text, and the bytes of `buf` up to its end.
+pub fn repl_result(buf: &str) -> Option<(bool, String, usize)> {
+    let mut r = reader(buf);
+    let mut inside: Option<(bool, String)> = None;
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) if e.name().as_ref() == b"repl-result" => {
+                inside = Some((attribute(&e, "type").as_deref() != Some("error"), String::new()));
+            }
+            Event::Empty(e) if e.name().as_ref() == b"repl-result" => {
+                let ok = attribute(&e, "type").as_deref() != Some("error");
+                return Some((ok, String::new(), usize::try_from(r.buffer_position()).ok()?));
+            }
+            Event::Text(t) => {
+                if let Some((_, text)) = inside.as_mut() {
+                    text.push_str(&t.decode().ok()?);
+                }
+            }
+            Event::GeneralRef(g) => {
+                if let Some((_, text)) = inside.as_mut() {
+                    text.push_str(&reference(&g)?);
+                }
+            }
+            Event::End(e) if e.name().as_ref() == b"repl-result" => {
+                let (ok, text) = inside.take()?;
+                return Some((ok, text, usize::try_from(r.buffer_position()).ok()?));
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 /// A start tag read off a stream: its qualified name and attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
@@ -518,6 +552,17 @@ mod tests {
         assert_eq!((a[0].bytes, a[0].width, a[0].media_type.as_deref()), (Some(12345), Some(64), Some("image/png")));
         assert_eq!((a[1].bytes, a[1].id.as_deref()), (None, Some("x")));
         assert_eq!(avatar_infos("<nick xmlns='http://jabber.org/protocol/nick'>a</nick>"), None);
+    }
+
+    #[test]
+    fn reads_admin_socket_results() {
+        let b = "<?xml version='1.0'?><stream:stream xmlns='xmpp:prosody.im/admin' id=''><repl-result>Result: {&quot;a&quot;:1}</repl-result><repl-res";
+        let (ok, text, used) = repl_result(b).unwrap();
+        assert!(ok);
+        assert_eq!(text, "Result: {\"a\":1}");
+        assert_eq!(&b[used..], "<repl-res");
+        assert_eq!(repl_result("<repl-result type='error'>console:1: boom</repl-result>").map(|r| r.0), Some(false));
+        assert_eq!(repl_result("<repl-output>x</repl-output><repl-result>Res"), None);
     }
 
     #[test]

@@ -520,3 +520,38 @@ def test_zzz_every_file_prosody_wrote_is_read_here(env):
     m = re.search(r"(\d+) files read, 0 unreadable", out)
     assert m and int(m.group(1)) > 0, out
     assert env.intact()
+
+
+def stream_error_within(stream, seconds):
+    """The stream error Prosody ends a session with, if it does within `seconds`."""
+    import time
+    stream.sock.settimeout(seconds)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            el = stream.next()
+            if el.tag == f"{{{xmpp.NS_STREAM}}}error":
+                return [c.tag.split("}")[1] for c in el], "".join(el.itertext())
+    except (OSError, xmpp.XmppError):
+        return None
+    return None
+
+
+def test_live_sessions_end_when_the_account_is_disabled_or_deleted(env):
+    """The live path (Prosody's admin socket): a connected client's session ends at once,
+    with Prosody's own stream error, when its account is disabled (13) or deleted here;
+    and the account's debug info names the connected resource."""
+    env.prosodyctl("register", "live_one", "localhost", "pw")
+    s = xmpp.Stream(env.c2s).login("live_one", "pw")
+    sessions = env.call("GET", "/users/live_one/debug")[1]["sessions"]
+    assert len(sessions) == 1 and sessions[0]["full_jid"].startswith("live_one@localhost/"), sessions
+    if env.version == "13":
+        assert env.call("PATCH", "/users/live_one", {"enabled": False})[0] == 200
+        err = stream_error_within(s, 1.0)
+        assert err and "not-authorized" in err[0] and "Account disabled" in err[1], err
+        assert env.call("PATCH", "/users/live_one", {"enabled": True})[0] == 200
+        s = xmpp.Stream(env.c2s).login("live_one", "pw")
+    assert env.call("DELETE", "/users/live_one")[0] == 200
+    err = stream_error_within(s, 1.0)
+    assert err and "not-authorized" in err[0] and "Account deleted" in err[1], err
+    assert env.call("GET", "/users/live_one/debug")[0] == 404

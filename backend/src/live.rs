@@ -1,0 +1,232 @@
+//! The live path through Prosody's admin socket (mod_admin_socket: what `prosodyctl
+//! shell` talks to): after a change is committed to storage, Prosody is told what its own
+//! path would have told itself, so that it acts as it does for its own changes (mod_c2s
+//! ends the sessions of a disabled or deleted account, with its own stream error), and
+//! live state (sessions) is read from the running server.
+//!
+//! Protocol (both 0.12 and 13): an XML stream `xmlns='xmpp:prosody.im/admin'`; each
+//! `<repl-input>` whose text starts with `>` is a Lua chunk run inside Prosody; the answer
+//! is `<repl-result>Result: <value></repl-result>` (`type='error'` on failure).
+//!
+//! Safety: the socket runs code inside Prosody. Only fixed chunks are sent; every value
+//! (usernames, hosts) goes in as a Lua string literal with every byte outside
+//! `[A-Za-z0-9]` escaped as `\ddd` ([`lua_string`]): no text a client sends can end the
+//! literal or become code. A call is bounded ([`TIMEOUT`]); the connection is kept and
+//! made again when it fails; a write never fails because the live step did not run (its
+//! outcome is logged and counted).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+/// The longest one call to Prosody may take (connect, send, answer).
+pub const TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest answer read.
+const MAX_ANSWER: usize = 4 << 20;
+
+/// A Lua string literal of `s`, every byte but `[A-Za-z0-9]` as a decimal escape.
+pub fn lua_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2 + 2);
+    out.push('"');
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\{b:03}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Prosody's admin socket, and how the live path fares.
+pub struct Live {
+    path: PathBuf,
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    up: AtomicBool,
+    pub calls: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+struct Conn {
+    stream: UnixStream,
+    buf: String,
+}
+
+impl Live {
+    pub fn new(path: PathBuf) -> Live {
+        Live {
+            path,
+            conn: tokio::sync::Mutex::new(None),
+            up: AtomicBool::new(false),
+            calls: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Whether the last call reached Prosody.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Runs a Lua chunk inside Prosody; the text of its result (after `Result: `).
+    /// Bounded by [`TIMEOUT`]; a failed connection is made again once.
+    pub async fn lua(&self, chunk: &str) -> Result<String, String> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let out = tokio::time::timeout(TIMEOUT, self.call(chunk))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer from {} within {TIMEOUT:?}", self.path.display())));
+        self.up.store(out.is_ok(), Ordering::Relaxed);
+        if out.is_err() {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
+    async fn call(&self, chunk: &str) -> Result<String, String> {
+        let mut guard = self.conn.lock().await;
+        let mut last = String::new();
+        for _ in 0..2 {
+            if guard.is_none() {
+                match self.connect().await {
+                    Ok(c) => *guard = Some(c),
+                    Err(e) => {
+                        last = e;
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = guard.as_mut() else { continue };
+            match exchange(c, chunk).await {
+                Ok((true, text)) => return Ok(text),
+                Ok((false, text)) => return Err(format!("Prosody: {text}")),
+                Err(e) => {
+                    // The connection is in an unknown state: a new one next time.
+                    *guard = None;
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn connect(&self) -> Result<Conn, String> {
+        let mut stream = UnixStream::connect(&self.path).await.map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let header = "<?xml version='1.0'?><stream:stream xmlns='xmpp:prosody.im/admin' \
+                      xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+        stream.write_all(header.as_bytes()).await.map_err(|e| e.to_string())?;
+        Ok(Conn { stream, buf: String::new() })
+    }
+
+    /// Fires one of Prosody's user events (`user-disabled`, `user-deleted`,
+    /// `user-password-changed`, `user-role-changed`) as its usermanager does after its own
+    /// change: its modules then act as for their own (mod_c2s closes the sessions).
+    pub async fn user_event(&self, event: UserEvent, username: &str, host: &str) -> Result<(), String> {
+        let (name, extra) = match event {
+            UserEvent::Disabled => ("user-disabled", ""),
+            UserEvent::Deleted => ("user-deleted", ""),
+            UserEvent::PasswordChanged => ("user-password-changed", ""),
+            // 13 passes the new role object.
+            UserEvent::RoleChanged => {
+                ("user-role-changed", "; role = prosody.hosts[h] and prosody.hosts[h].authz.get_user_role(u, h)")
+            }
+        };
+        let chunk = format!(
+            "local u, h = {}, {}; prosody.events.fire_event({}, {{ username = u, host = h{extra} }}); return true",
+            lua_string(username),
+            lua_string(host),
+            lua_string(name)
+        );
+        self.lua(&chunk).await.map(|_| ())
+    }
+
+    /// The sessions of an account, as the later module's debug info shows them (JSON).
+    pub async fn sessions(&self, username: &str, host: &str) -> Result<String, String> {
+        let chunk = format!("local u, h = {}, {};\n{SESSIONS_LUA}", lua_string(username), lua_string(host));
+        self.lua(&chunk).await
+    }
+}
+
+/// Which user event to fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserEvent {
+    Disabled,
+    Deleted,
+    PasswordChanged,
+    RoleChanged,
+}
+
+/// The sessions of `u`@`h` as mod_http_admin_api's `get_session_debug_info` describes
+/// them, JSON-encoded (a fixed chunk: `u` and `h` are the only values).
+const SESSIONS_LUA: &str = r#"local json = require "util.json";
+local out = {};
+local host = prosody.hosts[h];
+local user = host and host.sessions and host.sessions[u];
+for _, session in pairs(user and user.sessions or {}) do
+  local info = {
+    full_jid = session.full_jid; ip = session.ip; since = math.floor(session.conntime or 0);
+    status = { connected = not not session.conn; hibernating = not not session.hibernating };
+    features = { carbons = not not session.want_carbons; encrypted = not not session.secure;
+      acks = not not session.smacks; resumption = not not session.resumption_token;
+      mobile_optimization = not not session.csi_counter; push_notifications = not not session.push_identifier;
+      history = not not session.mam_requested };
+    queues = {};
+  };
+  if session.state then
+    info.status.active = session.state == "active";
+    info.queues.held_stanzas = session.csi_counter or 0;
+  end
+  if session.push_identifier then
+    info.push_info = { id = session.push_identifier; wakeup_push_sent = session.first_hibernated_push };
+  end
+  out[#out + 1] = info;
+end
+if #out == 0 then return "[]" end
+return json.encode(out)"#;
+
+/// Sends one chunk and reads its `<repl-result>`: (ok, text).
+async fn exchange(c: &mut Conn, chunk: &str) -> Result<(bool, String), String> {
+    let input = crate::xml::Element::new("repl-input")
+        .text(&format!(">{chunk}"))
+        .to_xml()
+        .map_err(|e| format!("a chunk XML cannot carry: {e}"))?;
+    c.stream.write_all(input.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut chunk_buf = [0u8; 16 * 1024];
+    loop {
+        if let Some((ok, text, used)) = crate::xml::repl_result(&c.buf) {
+            c.buf.drain(..used);
+            return Ok((ok, text.strip_prefix("Result: ").unwrap_or(&text).to_string()));
+        }
+        if c.buf.len() > MAX_ANSWER {
+            return Err("an answer too long".into());
+        }
+        let n = c.stream.read(&mut chunk_buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("Prosody closed the admin socket".into());
+        }
+        c.buf.push_str(&String::from_utf8_lossy(&chunk_buf[..n]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_carry_any_text_as_data() {
+        assert_eq!(lua_string("alice"), "\"alice\"");
+        assert_eq!(lua_string("a\"b"), "\"a\\034b\"");
+        for hostile in ["\"; os.exit() --", "]]", "]==]", "x\ny", "\\", "..os.exit()", "jürgen 😀", "\0"] {
+            let lit = lua_string(hostile);
+            let inner = &lit[1..lit.len() - 1];
+            assert!(inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '\\'), "{lit}");
+        }
+    }
+}
