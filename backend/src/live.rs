@@ -6,13 +6,14 @@
 //!
 //! Protocol (both 0.12 and 13): an XML stream `xmlns='xmpp:prosody.im/admin'`; each
 //! `<repl-input>` whose text starts with `>` is a Lua chunk run inside Prosody; the answer
-//! is `<repl-result>Result: <value></repl-result>` (`type='error'` on failure).
+//! is `<repl-result>Result: <value></repl-result>` (`type='error'` on failure). One
+//! connection per call, closed after it.
 //!
 //! Safety: the socket runs code inside Prosody. Only fixed chunks are sent; every value
-//! (usernames, hosts) goes in as a Lua string literal with every byte outside
+//! (usernames, hosts, bodies) goes in as a Lua string literal with every byte outside
 //! `[A-Za-z0-9]` escaped as `\ddd` ([`lua_string`]): no text a client sends can end the
-//! literal or become code. A call is bounded ([`TIMEOUT`]); the connection is kept and
-//! made again when it fails; a write never fails because the live step did not run (its
+//! literal or become code. A call is bounded ([`TIMEOUT`]) and tried again once on a
+//! failed connection; a write never fails because the live step did not run (its
 //! outcome is logged and counted).
 
 use std::path::PathBuf;
@@ -45,7 +46,8 @@ pub fn lua_string(s: &str) -> String {
 /// Prosody's admin socket, and how the live path fares.
 pub struct Live {
     path: PathBuf,
-    conn: tokio::sync::Mutex<Option<Conn>>,
+    /// Calls go one at a time.
+    conn: tokio::sync::Mutex<()>,
     up: AtomicBool,
     pub calls: AtomicU64,
     pub failures: AtomicU64,
@@ -60,7 +62,7 @@ impl Live {
     pub fn new(path: PathBuf) -> Live {
         Live {
             path,
-            conn: tokio::sync::Mutex::new(None),
+            conn: tokio::sync::Mutex::new(()),
             up: AtomicBool::new(false),
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -90,28 +92,27 @@ impl Live {
         out
     }
 
+    /// One connection per call, closed after it (a local socket costs little; a held
+    /// one would keep Prosody 0.12 from shutting down), one call at a time; a failed
+    /// connection is tried again once.
     async fn call(&self, chunk: &str) -> Result<String, String> {
-        let mut guard = self.conn.lock().await;
+        let _one_at_a_time = self.conn.lock().await;
         let mut last = String::new();
         for _ in 0..2 {
-            if guard.is_none() {
-                match self.connect().await {
-                    Ok(c) => *guard = Some(c),
-                    Err(e) => {
-                        last = e;
-                        continue;
-                    }
+            let mut c = match self.connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    last = e;
+                    continue;
                 }
-            }
-            let Some(c) = guard.as_mut() else { continue };
-            match exchange(c, chunk).await {
+            };
+            let out = exchange(&mut c, chunk).await;
+            let _ = c.stream.write_all(b"</stream:stream>").await;
+            let _ = c.stream.shutdown().await;
+            match out {
                 Ok((true, text)) => return Ok(text),
                 Ok((false, text)) => return Err(format!("Prosody: {text}")),
-                Err(e) => {
-                    // The connection is in an unknown state: a new one next time.
-                    *guard = None;
-                    last = e;
-                }
+                Err(e) => last = e,
             }
         }
         Err(last)
@@ -145,6 +146,19 @@ impl Live {
             lua_string(name)
         );
         self.lua(&chunk).await.map(|_| ())
+    }
+
+    /// Sends a headline message `from` the host to every session online on `host`, as
+    /// mod_announce does; how many sessions it reached.
+    pub async fn announce_online(&self, host: &str, from: &str, body: &str) -> Result<i64, String> {
+        let chunk = format!(
+            "local st = require \"util.stanza\"; local h, from, body = {}, {}, {};\n{ANNOUNCE_LUA}",
+            lua_string(host),
+            lua_string(from),
+            lua_string(body)
+        );
+        let n = self.lua(&chunk).await?;
+        n.trim().parse().map_err(|_| format!("unexpected answer {n:?}"))
     }
 
     /// The sessions of an account, as the later module's debug info shows them (JSON).
@@ -190,6 +204,18 @@ for _, session in pairs(user and user.sessions or {}) do
 end
 if #out == 0 then return "[]" end
 return json.encode(out)"#;
+
+/// A headline to every online session of `h` (`from`, `body` given), as mod_announce.
+const ANNOUNCE_LUA: &str = r#"local host = prosody.hosts[h]; local n = 0;
+for _, user in pairs(host and host.sessions or {}) do
+  for _, s in pairs(user.sessions or {}) do
+    if s.full_jid and s.send then
+      s.send(st.message({ to = s.full_jid, from = from, type = "headline" }):tag("body"):text(body));
+      n = n + 1;
+    end
+  end
+end
+return n"#;
 
 /// Sends one chunk and reads its `<repl-result>`: (ok, text).
 async fn exchange(c: &mut Conn, chunk: &str) -> Result<(bool, String), String> {

@@ -154,6 +154,14 @@ impl Backend {
                 .map_err(|e| Failure::Internal(format!("live path to Prosody: {e}")))?;
             return Ok(models::AnnouncementResult::new(sent as i64, 0));
         }
+        // Online users through Prosody's admin socket, when there is no component.
+        if let (Recipients::Online, Some(live)) = (&a.to, self.live()) {
+            let sent = live
+                .announce_online(&s.host, &s.host, &a.body)
+                .await
+                .map_err(|e| Failure::Internal(format!("live path to Prosody: {e}")))?;
+            return Ok(models::AnnouncementResult::new(sent, 0));
+        }
         if matches!(a.to, Recipients::Online) {
             return Err(Failure::Conflict(
                 "online users can only be reached through a live path to Prosody (component_* settings); \

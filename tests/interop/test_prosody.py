@@ -353,7 +353,9 @@ def test_announcement_to_all_reaches_the_next_login(env):
         assert "Upgrade at 22:00 <UTC>" in xmpp.presence_and_messages(s, timeout=2)
     finally:
         s.close()
-    assert env.call("POST", "/server/announcement", {"body": "x", "recipients": "online"})[0] == 409
+    # Without a component, "online" goes through Prosody's admin socket: nobody is online.
+    status, r = env.call("POST", "/server/announcement", {"body": "x", "recipients": "online"})
+    assert status == 201 and r["stored_offline"] == 0, r
 
 
 def test_announcements_through_the_live_path(env):
@@ -555,3 +557,40 @@ def test_live_sessions_end_when_the_account_is_disabled_or_deleted(env):
     err = stream_error_within(s, 1.0)
     assert err and "not-authorized" in err[0] and "Account deleted" in err[1], err
     assert env.call("GET", "/users/live_one/debug")[0] == 404
+
+
+def test_live_announcement_to_online_users_through_the_admin_socket(env):
+    """No component configured: an announcement to "online" reaches a connected client
+    within 1 s through Prosody's admin socket, hostile text carried as data."""
+    env.prosodyctl("register", "listener", "localhost", "pw")
+    on = xmpp.Stream(env.c2s).login("listener", "pw")
+    try:
+        xmpp.presence_and_messages(on, timeout=1)
+        body = 'Tea at 5 "]] ]==] \\ ..os.exit() <b>&amp;'
+        status, r = env.call("POST", "/server/announcement", {"body": body, "recipients": "online"})
+        assert status == 201 and r["sent_live"] >= 1 and r["stored_offline"] == 0, r
+        assert body in xmpp.presence_and_messages(on, timeout=1)
+    finally:
+        on.close()
+    assert xmpp.can_login(env.c2s, "listener", "pw"), "Prosody still serves logins"
+
+
+def test_live_path_down_and_back(env):
+    """Prosody stopped: writes still succeed at once and nothing hangs (the debug info has
+    no sessions); Prosody back: the live path works again without a restart of ours."""
+    import time
+    env.prosodyctl("register", "resilient", "localhost", "pw")
+    env.prosodyctl("register", "resilient2", "localhost", "pw")
+    env.stop_prosody()
+    try:
+        t = time.monotonic()
+        assert env.call("DELETE", "/users/resilient")[0] == 200
+        assert env.call("GET", "/users/resilient2/debug")[1]["sessions"] == []
+        assert time.monotonic() - t < 3, "a stopped Prosody held a request"
+    finally:
+        env.start_prosody()
+    s = xmpp.Stream(env.c2s).login("resilient2", "pw")
+    assert len(env.call("GET", "/users/resilient2/debug")[1]["sessions"]) == 1
+    assert env.call("DELETE", "/users/resilient2")[0] == 200
+    err = stream_error_within(s, 1.0)
+    assert err and "not-authorized" in err[0], err
