@@ -583,8 +583,17 @@ impl Engine for Internal {
         watcher
             .watch(&self.paths.data, RecursiveMode::Recursive)
             .map_err(|e| err(format!("cannot watch {}: {e}", self.paths.data.display())))?;
-        // From now on the directory index is kept by the events (and our own commits).
+        // From now on the directory index is kept by the events (and our own commits);
+        // it is built now, at start-up, for every store directory of every host.
         self.cache.watched.store(true, Ordering::Release);
+        let conn = Conn { paths: self.paths.clone(), overlay: None, cache: self.cache.clone() };
+        for host in std::fs::read_dir(&self.paths.data).into_iter().flatten().filter_map(Result::ok) {
+            for store in std::fs::read_dir(host.path()).into_iter().flatten().filter_map(Result::ok) {
+                if store.path().is_dir() {
+                    conn.dir_names(&store.path())?;
+                }
+            }
+        }
         // The watcher lives as long as the store: a thread holds it until then.
         std::thread::Builder::new()
             .name("db-watch".into())
