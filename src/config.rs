@@ -278,11 +278,7 @@ impl Config {
                 "the TOML config".to_string()
             }
         };
-        let pc_path = match (&common.prosody_config, &file.prosody_config) {
-            (Some(p), _) => Some(p.clone()),
-            (None, Some(p)) => Some(p.clone()),
-            (None, None) => None,
-        };
+        let pc_path = common.prosody_config.clone().or(file.prosody_config.clone());
         let pc = pc_path.as_deref().map(ProsodyConfig::load).transpose()?;
         let from_pc = || format!("the Prosody config {}", pc_path.as_deref().unwrap_or(Path::new("")).display());
         let wanted = common.host.clone().or(file.host.clone());

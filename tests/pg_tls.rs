@@ -65,21 +65,7 @@ fn the_service_connects_over_tls_and_logs_no_secret() {
     let url = pg::fresh_database().replacen("postgres@", &format!("postgres:{SECRET}@"), 1);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
-    let mut child = Command::new(common::BIN)
-        .args(["--database", &url, "serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut text = String::new();
-    while !text.contains("listening on") {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "server exited: {text}");
-        text.push_str(&line);
-    }
+    let (mut child, text) = common::spawn_serve_logged(&url, dir.path(), "debug");
     // Every connection of the service to its database is encrypted (pool, writer, watch).
     let db = url.split('?').next().unwrap().rsplit_once('/').unwrap().1.to_string();
     let mut c = pg::connect(&url);

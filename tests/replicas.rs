@@ -264,21 +264,7 @@ fn database_passwords_are_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     // (The private server trusts local connections: the password is sent and ignored.)
-    let mut child = std::process::Command::new(common::BIN)
-        .args(["--database", &url, "serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut text = String::new();
-    while !text.contains("listening on") {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "server exited: {text}");
-        text.push_str(&line);
-    }
+    let (mut child, text) = common::spawn_serve_logged(&url, dir.path(), "info");
     let _ = child.kill();
     let _ = child.wait();
     let logged = std::fs::read_to_string(&log).unwrap();

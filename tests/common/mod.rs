@@ -291,6 +291,28 @@ pub fn seed_fields(u: &Value) -> Value {
     Value::Object(out)
 }
 
+/// `serve` on `database` (a URL or path) with its log at `dir/server.log` at `rust_log`:
+/// the child and what it printed up to its "listening on" line. For tests that read the
+/// log of a server the `Server` helper does not start (a PostgreSQL URL with a password).
+pub fn spawn_serve_logged(database: &str, dir: &Path, rust_log: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("RUST_LOG", rust_log)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("listening on") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "server exited: {text}");
+        text.push_str(&line);
+    }
+    (child, text)
+}
+
 impl Server {
     /// A fresh server on the test version's layout: empty database, so the first start
     /// creates `admin` and a token.

@@ -178,9 +178,9 @@ impl Store {
             let db = Db::new(conn.rows(), &self.scope);
             let mut out = f(&db);
             let mut carried = None;
-            if let (Ok(_), Some(c)) = (&out, companion) {
-                match c.write_in(&db) {
-                    Ok(()) => carried = Some(c),
+            if out.is_ok() {
+                match writer::write_companion(&db, companion) {
+                    Ok(c) => carried = c,
                     Err(e) => out = Err(E::from(e)),
                 }
             }

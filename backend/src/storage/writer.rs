@@ -209,11 +209,9 @@ fn one(conn: &dyn WriteConn, db: &Db<'_>, job: Job) -> Ran {
     };
     let mut carried = None;
     if ok {
-        if let Some(c) = companion {
-            match c.write_in(db) {
-                Ok(()) => carried = Some(c),
-                Err(e) => failed = Some(e),
-            }
+        match write_companion(db, companion) {
+            Ok(c) => carried = c,
+            Err(e) => failed = Some(e),
         }
     }
     if let Err(e) = conn.release(ok && failed.is_none()) {
@@ -244,5 +242,17 @@ fn maintain(conn: &dyn WriteConn, db: &Db<'_>, m: &dyn Maintenance, writes: usiz
     };
     if let Err(e) = conn.release(ok) {
         log::warn!("maintenance savepoint: {e}");
+    }
+}
+
+/// Writes a succeeded write's companion in its transaction: the companion to settle at
+/// the transaction's end, if it wrote.
+pub(super) fn write_companion(
+    db: &Db<'_>,
+    companion: Option<Arc<dyn Companion>>,
+) -> Result<Option<Arc<dyn Companion>>, StoreError> {
+    match companion {
+        Some(c) => c.write_in(db).map(|()| Some(c)),
+        None => Ok(None),
     }
 }

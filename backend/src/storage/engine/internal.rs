@@ -70,19 +70,7 @@ fn encode_keeping(s: &str, underscore: bool) -> String {
 
 /// `decode`: `%xx` (either case) to the byte.
 fn decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    super::percent_decode(s)
 }
 
 #[derive(Debug, Clone)]
@@ -882,7 +870,7 @@ impl Conn {
     fn users(&self, at: At) -> R<Vec<String>> {
         let dir = self.paths.store_dir(at);
         // A directory's mtime moves with every entry created, removed or renamed in it.
-        let listed = self.dir_names(&dir)?.map(|d| std::sync::Arc::new(d.dat.clone()));
+        let listed = self.dir_names(&dir)?;
         let mut out: BTreeSet<String> = BTreeSet::new();
         let has_overlay = match &self.overlay {
             Some(o) => {
@@ -892,9 +880,9 @@ impl Conn {
             None => false,
         };
         if !has_overlay {
-            return Ok(listed.map(|l| (*l).clone()).unwrap_or_default());
+            return Ok(listed.map(|l| l.dat.clone()).unwrap_or_default());
         }
-        out.extend(listed.iter().flat_map(|l| l.iter().cloned()));
+        out.extend(listed.iter().flat_map(|l| l.dat.iter().cloned()));
         // The transaction's own new and removed files.
         if let Some(o) = &self.overlay {
             let o = o.lock().map_err(|_| err("the transaction's state is poisoned"))?;

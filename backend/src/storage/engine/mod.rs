@@ -220,6 +220,24 @@ where
     Ok(())
 }
 
+/// `%xx` escapes (either case) to their bytes, as UTF-8: a URL query value (`+` stays a
+/// plus, as libpq reads it) and util.datamanager's file names alike.
+pub(super) fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The engine of an open database: one per [`super::Store`], shared by its threads.
 pub(super) trait Engine: Send + Sync {
     /// The Prosody layout the database holds (chosen when it was opened, fixed).

@@ -99,7 +99,7 @@ impl PgUrl {
         for part in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
             let value = || -> R<String> {
-                percent_decode(v).ok_or_else(|| StoreError(format!("invalid PostgreSQL URL: bad escape in {k}")))
+                super::percent_decode(v).ok_or_else(|| StoreError(format!("invalid PostgreSQL URL: bad escape in {k}")))
             };
             match k {
                 "sslmode" => mode = SslMode::parse(&value()?)?,
@@ -169,24 +169,6 @@ impl PgUrl {
     pub(in crate::storage) fn set_password(&mut self, password: &str) {
         self.config.password(password);
     }
-}
-
-/// `%xx` escapes of a URL query value (`+` stays a plus, as libpq reads it).
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// rustls for the PostgreSQL connections: the verifier each sslmode asks for.
