@@ -40,7 +40,20 @@ impl Backend {
             }
         })?;
         // As Prosody's own password change: the account's other sessions end.
-        self.tell_prosody(crate::live::UserEvent::PasswordChanged, user.as_str());
+        // (A blocking call: the command line's, outside any runtime.)
+        let (b, step) =
+            (self.clone(), crate::live::Step::User(crate::live::UserEvent::PasswordChanged, user.to_string()));
+        let tell = async move { b.tell_prosody(step).await };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(tell);
+            }
+            Err(_) => {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(tell);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -344,7 +344,18 @@ where
 
     async fn get_server_info(&self, _: &C) -> Result<GetServerInfoResponse, ApiError> {
         let s = self.settings();
-        Ok(GetServerInfoResponse::SuccessfulOperation(models::ServerInfo::new(s.site_name.clone(), s.version.clone())))
+        let mut info = models::ServerInfo::new(s.site_name.clone(), s.version.clone());
+        info.live_path = Some(match self.live() {
+            Some(live) => {
+                let st = live.status().await;
+                let mut l = models::LivePath::new(true, st.up);
+                l.checked_at = st.checked_at;
+                l.error = st.error;
+                l
+            }
+            None => models::LivePath::new(false, false),
+        });
+        Ok(GetServerInfoResponse::SuccessfulOperation(info))
     }
 
     async fn list_audit_entries(

@@ -5,6 +5,7 @@ use prosody_admin_api::models;
 use swagger::Nullable;
 
 use crate::error::{App, Failure};
+use crate::live::{GroupChange, Step};
 use crate::paging::{Admit, JsonArray, Listing, Page};
 use crate::storage::stores::groups::{Chat, GroupInfo};
 use crate::storage::Db;
@@ -115,17 +116,19 @@ pub fn create(db: &Db, name: &str, create_muc: bool) -> Result<models::Group, Fa
     get(db, &gid)
 }
 
-/// Deletes a group, its memberships and its group chat.
-pub fn delete(db: &Db, gid: &str) -> Result<(), Failure> {
+/// Deletes a group, its memberships and its group chats (whose rooms Prosody is told of).
+pub fn delete(db: &Db, gid: &str) -> Result<GroupChange, Failure> {
     let i = require(db, gid)?;
-    Ok(db.groups().delete(gid, &i)?)
+    db.groups().delete(gid, &i)?;
+    Ok(GroupChange::Deleted { gid: gid.to_string(), rooms: i.chat_jids() })
 }
 
-/// Renames a group (and its original chat).
-pub fn rename(db: &Db, gid: &str, name: &str) -> Result<(), Failure> {
+/// Renames a group (and its original chat: the room Prosody is told of, if any).
+pub fn rename(db: &Db, gid: &str, name: &str) -> Result<Option<GroupChange>, Failure> {
     check_name(name)?;
     let i = require(db, gid)?;
-    Ok(db.groups().rename(gid, &i, name)?)
+    db.groups().rename(gid, &i, name)?;
+    Ok(i.muc_jid.map(|room| GroupChange::RoomRenamed { room, name: name.to_string() }))
 }
 
 /// A room node for a new chat: util.id.short(), lower-cased as jid.prep does.
@@ -141,7 +144,7 @@ fn new_room(db: &Db) -> Result<String, Failure> {
 /// Adds a chat; its members are the group's members, and each gets the room's mediated
 /// invitation (XEP-0249) as mod_groups_internal sends it, through their offline store:
 /// Prosody delivers it at their next login.
-pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<models::GroupChat, Failure> {
+pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<(models::GroupChat, GroupChange), Failure> {
     check_name(name)?;
     let i = require(db, gid)?;
     let room = new_room(db)?;
@@ -150,28 +153,33 @@ pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<models::Grou
         let to = format!("{member}@{}", db.host());
         db.offline().append(&member, &ids::uuid()?, now, xml::conference_invite(&to, &chat.jid)?)?;
     }
-    Ok(chat_model(chat))
+    let change = GroupChange::ChatAdded { gid: gid.to_string(), room: chat.jid.clone(), name: name.to_string() };
+    Ok((chat_model(chat), change))
 }
 
-pub fn remove_chat(db: &Db, gid: &str, chat_id: &str) -> Result<(), Failure> {
+pub fn remove_chat(db: &Db, gid: &str, chat_id: &str) -> Result<GroupChange, Failure> {
     let i = require(db, gid)?;
-    if db.groups().remove_chat(gid, &i, chat_id)? {
-        Ok(())
-    } else {
-        Err(Failure::NotFound(format!("group {gid:?} has no chat {chat_id:?}")))
+    let room = i.chat_jids().into_iter().find(|j| j.split_once('@').is_some_and(|(n, _)| n == chat_id));
+    match room {
+        Some(room) if db.groups().remove_chat(gid, &i, chat_id)? => {
+            Ok(GroupChange::ChatRemoved { gid: gid.to_string(), room })
+        }
+        _ => Err(Failure::NotFound(format!("group {gid:?} has no chat {chat_id:?}"))),
     }
 }
 
-pub fn add_member(db: &Db, gid: &str, user: &Username) -> Result<(), Failure> {
+pub fn add_member(db: &Db, gid: &str, user: &Username) -> Result<GroupChange, Failure> {
     let i = require(db, gid)?;
     crate::users::require(db, user)?;
-    Ok(db.groups().add_member(gid, &i, user.as_str())?)
+    db.groups().add_member(gid, &i, user.as_str())?;
+    Ok(GroupChange::MemberAdded { gid: gid.to_string(), user: user.as_str().to_string(), rooms: i.chat_jids() })
 }
 
-pub fn remove_member(db: &Db, gid: &str, user: &Username) -> Result<(), Failure> {
-    require(db, gid)?;
+pub fn remove_member(db: &Db, gid: &str, user: &Username) -> Result<GroupChange, Failure> {
+    let i = require(db, gid)?;
     crate::users::require(db, user)?;
-    Ok(db.groups().remove_member(gid, user.as_str())?)
+    db.groups().remove_member(gid, user.as_str())?;
+    Ok(GroupChange::MemberRemoved { gid: gid.to_string(), user: user.as_str().to_string(), rooms: i.chat_jids() })
 }
 
 impl Backend {
@@ -193,29 +201,42 @@ impl Backend {
     }
 
     pub async fn delete_group(&self, gid: String) -> Result<(), Failure> {
-        self.write(move |db| delete(db, &gid)).await
+        let change = self.write(move |db| delete(db, &gid)).await?;
+        self.tell_prosody(Step::Group(change)).await;
+        Ok(())
     }
 
     pub async fn rename_group(&self, gid: String, name: String) -> Result<(), Failure> {
         check_name(&name)?;
-        self.write(move |db| rename(db, &gid, &name)).await
+        if let Some(change) = self.write(move |db| rename(db, &gid, &name)).await? {
+            self.tell_prosody(Step::Group(change)).await;
+        }
+        Ok(())
     }
 
     pub async fn add_group_chat(&self, gid: String, name: String) -> Result<models::GroupChat, Failure> {
         check_name(&name)?;
         let now = crate::now()?;
-        self.write(move |db| add_chat(db, &gid, &name, now)).await
+        let (chat, change) = self.write(move |db| add_chat(db, &gid, &name, now)).await?;
+        self.tell_prosody(Step::Group(change)).await;
+        Ok(chat)
     }
 
     pub async fn remove_group_chat(&self, gid: String, chat_id: String) -> Result<(), Failure> {
-        self.write(move |db| remove_chat(db, &gid, &chat_id)).await
+        let change = self.write(move |db| remove_chat(db, &gid, &chat_id)).await?;
+        self.tell_prosody(Step::Group(change)).await;
+        Ok(())
     }
 
     pub async fn add_group_member(&self, gid: String, user: Username) -> Result<(), Failure> {
-        self.write(move |db| add_member(db, &gid, &user)).await
+        let change = self.write(move |db| add_member(db, &gid, &user)).await?;
+        self.tell_prosody(Step::Group(change)).await;
+        Ok(())
     }
 
     pub async fn remove_group_member(&self, gid: String, user: Username) -> Result<(), Failure> {
-        self.write(move |db| remove_member(db, &gid, &user)).await
+        let change = self.write(move |db| remove_member(db, &gid, &user)).await?;
+        self.tell_prosody(Step::Group(change)).await;
+        Ok(())
     }
 }

@@ -135,29 +135,33 @@ impl Backend {
         self.inner.live.as_ref()
     }
 
-    /// Tells a running Prosody of a change to an account, as its own usermanager would
-    /// (mod_c2s then ends the sessions it ends for its own). In the background, bounded
-    /// by [`live::TIMEOUT`]: the change is committed whatever comes of it; the outcome is
-    /// logged and counted.
-    pub(crate) fn tell_prosody(&self, event: live::UserEvent, username: &str) {
+    /// Tells a running Prosody of a committed change, as its own path would have told
+    /// itself (mod_c2s ends the sessions it ends for its own; loaded rooms and online
+    /// rosters follow group changes; see [`live::Step`]). In the background, bounded by
+    /// [`live::TIMEOUT`]: the change is committed whatever comes of it; the outcome is
+    /// logged and counted. A command-line invocation waits for it.
+    pub(crate) async fn tell_prosody(&self, step: live::Step) {
         let Some(live) = self.live().cloned() else { return };
-        let (username, host) = (username.to_string(), self.settings().host.clone());
+        let (host, muc_host) = (self.settings().host.clone(), self.settings().groups_muc_host.clone());
         let run = async move {
-            match live.user_event(event, &username, &host).await {
-                Ok(()) => log::debug!("live: {event:?} of {username}@{host} sent to Prosody"),
-                Err(e) => log::info!("live: {event:?} of {username}@{host} not sent to Prosody: {e}"),
+            let out = match &step {
+                live::Step::User(event, username) => {
+                    live.user_event(*event, username, &host).await.map(|()| String::new())
+                }
+                live::Step::Group(change) => live.group_change(change, &host, &muc_host).await,
+            };
+            match out {
+                Ok(done) => log::debug!("live: {step:?} told to Prosody {done}"),
+                Err(e) => log::info!("live: {step:?} not told to Prosody: {e}"),
             }
         };
+        // The command line waits for it (its runtime ends with the command); the
+        // service does not.
         match tokio::runtime::Handle::try_current() {
-            Ok(h) => {
+            Ok(h) if self.inner.cli.is_none() => {
                 h.spawn(run);
             }
-            // The command line: a runtime of its own, for this one call.
-            Err(_) => {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(run);
-                }
-            }
+            _ => run.await,
         }
     }
 
@@ -193,6 +197,11 @@ impl Backend {
                 spec_version: contract::spec_version(),
                 prosody_layout: &layout,
             },
+            self.live().map(|l| metrics::LiveFigures {
+                up: l.is_up(),
+                calls: l.calls.load(std::sync::atomic::Ordering::Relaxed),
+                failures: l.failures.load(std::sync::atomic::Ordering::Relaxed),
+            }),
         )
     }
 }

@@ -17,7 +17,8 @@
 //! outcome is logged and counted).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,6 +26,8 @@ use tokio::net::UnixStream;
 
 /// The longest one call to Prosody may take (connect, send, answer).
 pub const TIMEOUT: Duration = Duration::from_secs(2);
+/// How old the last contact may be before [`Live::status`] tries again.
+pub const FRESH: Duration = Duration::from_secs(5);
 /// Longest answer read.
 const MAX_ANSWER: usize = 4 << 20;
 
@@ -49,8 +52,23 @@ pub struct Live {
     /// Calls go one at a time.
     conn: tokio::sync::Mutex<()>,
     up: AtomicBool,
+    /// Unix time of the last call's end (0: none yet).
+    checked_at: AtomicI64,
+    last_error: Mutex<Option<String>>,
+    /// One probe at a time from [`Live::status`]; others take the last known state.
+    probing: tokio::sync::Mutex<()>,
     pub calls: AtomicU64,
     pub failures: AtomicU64,
+}
+
+/// What [`Live::status`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub up: bool,
+    /// Unix time of the last contact attempt (None: none yet).
+    pub checked_at: Option<i64>,
+    /// Why the last call failed, when it did.
+    pub error: Option<String>,
 }
 
 struct Conn {
@@ -64,6 +82,9 @@ impl Live {
             path,
             conn: tokio::sync::Mutex::new(()),
             up: AtomicBool::new(false),
+            checked_at: AtomicI64::new(0),
+            last_error: Mutex::new(None),
+            probing: tokio::sync::Mutex::new(()),
             calls: AtomicU64::new(0),
             failures: AtomicU64::new(0),
         }
@@ -86,10 +107,32 @@ impl Live {
             .await
             .unwrap_or_else(|_| Err(format!("no answer from {} within {TIMEOUT:?}", self.path.display())));
         self.up.store(out.is_ok(), Ordering::Relaxed);
+        self.checked_at.store(crate::now().unwrap_or(0), Ordering::Relaxed);
         if out.is_err() {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = out.as_ref().err().cloned();
+        }
         out
+    }
+
+    /// Whether the live path is up: the last contact's outcome, refreshed by a probe
+    /// when older than [`FRESH`] (one probe at a time, bounded by [`TIMEOUT`]).
+    pub async fn status(&self) -> Status {
+        let checked = self.checked_at.load(Ordering::Relaxed);
+        let stale = checked == 0 || crate::now().unwrap_or(0) - checked >= FRESH.as_secs() as i64;
+        if stale {
+            if let Ok(_one) = self.probing.try_lock() {
+                self.probe().await;
+            }
+        }
+        let checked = self.checked_at.load(Ordering::Relaxed);
+        Status {
+            up: self.is_up(),
+            checked_at: (checked != 0).then_some(checked),
+            error: self.last_error.lock().ok().and_then(|e| e.clone()),
+        }
     }
 
     /// One connection per call, closed after it (a local socket costs little; a held
@@ -161,11 +204,84 @@ impl Live {
         n.trim().parse().map_err(|_| format!("unexpected answer {n:?}"))
     }
 
+    /// Applies a committed group change to the running Prosody (see [`GroupChange`]):
+    /// `host` is the VirtualHost, `muc_host` the groups' MUC component. What was done,
+    /// in words (`rooms=… invitations=… rosters=yes|no-module`).
+    pub async fn group_change(&self, change: &GroupChange, host: &str, muc_host: &str) -> Result<String, String> {
+        let (op, gid, user, name, rooms) = change.parts();
+        let rooms = rooms.iter().map(|r| lua_string(r)).collect::<Vec<_>>().join(", ");
+        let chunk = format!(
+            "local op, h, mh, gid, u, name, rooms = {}, {}, {}, {}, {}, {}, {{ {rooms} }};\n{GROUP_LUA}",
+            lua_string(op),
+            lua_string(host),
+            lua_string(muc_host),
+            lua_string(gid),
+            lua_string(user),
+            lua_string(name),
+        );
+        self.lua(&chunk).await
+    }
+
+    /// Whether Prosody answers on the socket now (a call that does nothing).
+    pub async fn probe(&self) -> bool {
+        self.lua("return true").await.is_ok()
+    }
+
     /// The sessions of an account, as the later module's debug info shows them (JSON).
     pub async fn sessions(&self, username: &str, host: &str) -> Result<String, String> {
         let chunk = format!("local u, h = {}, {};\n{SESSIONS_LUA}", lua_string(username), lua_string(host));
         self.lua(&chunk).await
     }
+}
+
+/// A change to groups, committed, for Prosody's live state: loaded rooms on the MUC host
+/// (kept true whether or not mod_groups_internal is loaded, else Prosody would write its
+/// stale copy back at the room's next save), and, where mod_groups_internal is loaded on
+/// the host, its effects: roster subscriptions pushed to online members (its `sync`),
+/// mediated invitations (XEP-0249) routed by Prosody, and its events (`group-user-added`,
+/// `group-user-removed`, `group-chat-added`, `group-chat-removed`) for the modules that
+/// hook them (mod_groups_muc_bookmarks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    /// `user` joined group `gid`, whose chats are `rooms`.
+    MemberAdded { gid: String, user: String, rooms: Vec<String> },
+    /// `user` left group `gid`, whose chats are `rooms`.
+    MemberRemoved { gid: String, user: String, rooms: Vec<String> },
+    /// The group's original chat `room` is now named `name`.
+    RoomRenamed { room: String, name: String },
+    /// Chat `room` named `name` was added to group `gid`.
+    ChatAdded { gid: String, room: String, name: String },
+    /// Chat `room` was removed from group `gid`: the loaded room is destroyed.
+    ChatRemoved { gid: String, room: String },
+    /// Group `gid` was deleted with its chats `rooms`.
+    Deleted { gid: String, rooms: Vec<String> },
+}
+
+impl GroupChange {
+    /// Its fixed operation name, group id, user, name and rooms (the values the fixed
+    /// chunk [`GROUP_LUA`] is given).
+    fn parts(&self) -> (&'static str, &str, &str, &str, Vec<&str>) {
+        match self {
+            GroupChange::MemberAdded { gid, user, rooms } => {
+                ("member-added", gid, user, "", rooms.iter().map(String::as_str).collect())
+            }
+            GroupChange::MemberRemoved { gid, user, rooms } => {
+                ("member-removed", gid, user, "", rooms.iter().map(String::as_str).collect())
+            }
+            GroupChange::RoomRenamed { room, name } => ("room-renamed", "", "", name, vec![room]),
+            GroupChange::ChatAdded { gid, room, name } => ("chat-added", gid, "", name, vec![room]),
+            GroupChange::ChatRemoved { gid, room } => ("chat-removed", gid, "", "", vec![room]),
+            GroupChange::Deleted { gid, rooms } => ("deleted", gid, "", "", rooms.iter().map(String::as_str).collect()),
+        }
+    }
+}
+
+/// What a running Prosody is told after a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// One of Prosody's user events, for this account.
+    User(UserEvent, String),
+    Group(GroupChange),
 }
 
 /// Which user event to fire.
@@ -216,6 +332,60 @@ for _, user in pairs(host and host.sessions or {}) do
   end
 end
 return n"#;
+
+/// A committed group change, applied to Prosody's memory (a fixed chunk: `op` is one of
+/// [`GroupChange`]'s names; `h`, `mh`, `gid`, `u`, `name` and `rooms` are data). Rooms are
+/// touched only where Prosody has them loaded (`live_rooms`): a room not in memory is
+/// read from storage, which has the change already. mod_groups_internal's own functions
+/// do the roster work, as its `add_member` does after its storage write.
+const GROUP_LUA: &str = r#"local mm = require "core.modulemanager"; local st = require "util.stanza";
+local muc = mm.get_module(mh, "muc"); local g = mm.get_module(h, "groups_internal");
+local function loaded(j)
+  if not (muc and muc.live_rooms) then return nil end
+  for room in muc.live_rooms() do if room.jid == j then return room end end
+end
+local touched, invited, user_jid = 0, 0, u .. "@" .. h;
+if op == "member-added" or op == "member-removed" then
+  for _, j in ipairs(rooms) do
+    local room = loaded(j);
+    if room then
+      room:set_affiliation(true, user_jid, op == "member-added" and "member" or nil); touched = touched + 1;
+    end
+    if op == "member-added" and (room or (muc and muc.get_room_from_jid(j))) then
+      prosody.core_post_stanza(prosody.hosts[h], st.message({ from = j, to = user_jid })
+        :tag("x", { xmlns = "jabber:x:conference", jid = j }):up());
+      invited = invited + 1;
+    end
+  end
+  if g then
+    local info = g.get_info(gid);
+    if info then
+      g.module:fire_event(op == "member-added" and "group-user-added" or "group-user-removed",
+        { id = gid, user = u, host = h, group_info = info });
+      if op == "member-added" then g.sync(gid) end
+    end
+  end
+elseif op == "room-renamed" then
+  local room = loaded(rooms[1]);
+  if room then room:set_name(name); touched = 1 end
+elseif op == "chat-added" then
+  if g then
+    g.module:fire_event("group-chat-added", { group_id = gid, group_info = g.get_info(gid) or {},
+      muc = { jid = rooms[1], name = name } });
+  end
+elseif op == "chat-removed" or op == "deleted" then
+  for _, j in ipairs(rooms) do
+    local room = loaded(j);
+    if room then room:destroy(); touched = touched + 1 end
+    if g and op == "chat-removed" then
+      g.module:fire_event("group-chat-removed", { group_id = gid, group_info = g.get_info(gid) or {},
+        muc = { id = j:match("^[^@]*"), jid = j } });
+    end
+  end
+else
+  error("unknown operation");
+end
+return ("rooms=%d invitations=%d groups_internal=%s"):format(touched, invited, g and "yes" or "no")"#;
 
 /// Sends one chunk and reads its `<repl-result>`: (ok, text).
 async fn exchange(c: &mut Conn, chunk: &str) -> Result<(bool, String), String> {

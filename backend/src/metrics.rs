@@ -57,6 +57,13 @@ pub struct Build<'a> {
     pub prosody_layout: &'a str,
 }
 
+/// The live path's figures (see `live`), when one is configured.
+pub struct LiveFigures {
+    pub up: bool,
+    pub calls: u64,
+    pub failures: u64,
+}
+
 impl Metrics {
     /// Counts one answered request.
     pub fn record(&self, operation: &str, status: u16, seconds: f64) {
@@ -70,7 +77,7 @@ impl Metrics {
         s.sum += seconds;
     }
 
-    pub fn render(&self, storage: Snapshot, build: Build<'_>) -> String {
+    pub fn render(&self, storage: Snapshot, build: Build<'_>, live: Option<LiveFigures>) -> String {
         let mut out = String::with_capacity(8192);
         let counter = |out: &mut String, name: &str, help: &str, v: String| {
             let _ = write!(out, "# TYPE {name} counter\n# HELP {name} {help}\n{name}_total {v}\n");
@@ -153,6 +160,25 @@ impl Metrics {
             storage.commits.to_string(),
         );
         counter(&mut out, "prosody_admin_writes", "Writes run in them.", storage.writes.to_string());
+        if let Some(l) = live {
+            counter(
+                &mut out,
+                "prosody_admin_live_calls",
+                "Calls to Prosody's admin socket (the live path).",
+                l.calls.to_string(),
+            );
+            counter(
+                &mut out,
+                "prosody_admin_live_failures",
+                "Calls to Prosody's admin socket that failed.",
+                l.failures.to_string(),
+            );
+            let _ = write!(
+                out,
+                "# TYPE prosody_admin_live_up gauge\n# HELP prosody_admin_live_up Whether the last call to Prosody's admin socket succeeded.\nprosody_admin_live_up {}\n",
+                u8::from(l.up)
+            );
+        }
         let _ = write!(
             out,
             "# TYPE prosody_admin_build info\n# HELP prosody_admin_build The running build.\nprosody_admin_build_info{{version=\"{}\",spec_version=\"{}\",prosody_layout=\"{}\"}} 1\n# EOF\n",

@@ -159,7 +159,7 @@ impl Backend {
             let sent = live
                 .announce_online(&s.host, &s.host, &a.body)
                 .await
-                .map_err(|e| Failure::Internal(format!("live path to Prosody: {e}")))?;
+                .map_err(|e| Failure::Conflict(format!("Prosody does not answer on its admin socket: {e}")))?;
             return Ok(models::AnnouncementResult::new(sent, 0));
         }
         if matches!(a.to, Recipients::Online) {

@@ -350,9 +350,9 @@ impl Backend {
         let out = self.write(move |db| update(db, b.settings(), &user, &up, &caller, now)).await?;
         // A running Prosody hears of it as of its own change.
         if disabled {
-            self.tell_prosody(crate::live::UserEvent::Disabled, &name);
+            self.tell_prosody(crate::live::Step::User(crate::live::UserEvent::Disabled, name)).await;
         } else if role_changed && self.store().version() == crate::ProsodyVersion::V13 {
-            self.tell_prosody(crate::live::UserEvent::RoleChanged, &name);
+            self.tell_prosody(crate::live::Step::User(crate::live::UserEvent::RoleChanged, name)).await;
         }
         Ok(out)
     }
@@ -367,7 +367,7 @@ impl Backend {
         }
         let name = user.as_str().to_string();
         self.write(move |db| delete(db, &user)).await?;
-        self.tell_prosody(crate::live::UserEvent::Deleted, &name);
+        self.tell_prosody(crate::live::Step::User(crate::live::UserEvent::Deleted, name)).await;
         Ok(())
     }
 

@@ -3709,6 +3709,233 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
+/// The live path to the running Prosody: its admin socket (mod_admin_socket), from Prosody's config (`admin_socket`, else `<data_path>/prosody.sock`) or `--prosody-socket`. Through it, Prosody acts on changes made here as on its own (sessions of disabled and deleted accounts end, loaded rooms and online rosters follow group changes) and reports live sessions. Without it every write still succeeds; Prosody sees the change at its next read of storage. 
+#[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
+pub struct LivePath {
+    /// Whether a socket is configured at all.
+    #[serde(rename = "configured")]
+
+    pub configured: bool,
+
+    /// Whether the last contact with Prosody (at most 5 s old, or made for this request) succeeded.
+    #[serde(rename = "up")]
+
+    pub up: bool,
+
+    /// Unix time of that contact; absent when none was made.
+    #[serde(rename = "checked_at")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub checked_at: Option<i64>,
+
+    /// Why the last contact failed (e.g. no such file, permission denied).
+    #[serde(rename = "error")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub error: Option<String>,
+
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMinLength for LivePath {
+    fn validate_composited_min_length(
+        &self,
+        _min_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MinLengthError>> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "validate")]
+impl serde_valid::validation::ValidateCompositedMaxLength for LivePath {
+    fn validate_composited_max_length(
+        &self,
+        _max_length: usize,
+    ) -> Result<(), serde_valid::validation::Composited<serde_valid::validation::error::MaxLengthError>> {
+        Ok(())
+    }
+}
+
+
+impl LivePath {
+    #[allow(clippy::new_without_default)]
+    pub fn new(configured: bool, up: bool, ) -> LivePath {
+        LivePath {
+            configured,
+            up,
+            checked_at: None,
+            error: None,
+        }
+    }
+}
+
+/// Converts the LivePath value to the Query Parameters representation (style=form, explode=false)
+/// specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde serializer
+impl std::fmt::Display for LivePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<Option<String>> = vec![
+            Some("configured".to_string()),
+            Some(self.configured.to_string()),
+            Some("up".to_string()),
+            Some(self.up.to_string()),
+            self.checked_at.as_ref().map(|checked_at| {
+                [
+                    "checked_at".to_string(),
+                    checked_at.to_string(),
+                ].join(",")
+            }),
+            self.error.as_ref().map(|error| {
+                [
+                    "error".to_string(),
+                    error.to_string(),
+                ].join(",")
+            }),
+        ];
+
+        write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
+    }
+}
+
+/// Converts Query Parameters representation (style=form, explode=false) to a LivePath value
+/// as specified in <https://swagger.io/docs/specification/serialization/>
+/// Should be implemented in a serde deserializer
+impl std::str::FromStr for LivePath {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        /// An intermediate representation of the struct to use for parsing.
+        #[derive(Default)]
+        #[allow(dead_code)]
+        struct IntermediateRep {
+            pub configured: Vec<bool>,
+            pub up: Vec<bool>,
+            pub checked_at: Vec<i64>,
+            pub error: Vec<String>,
+        }
+
+        let mut intermediate_rep = IntermediateRep::default();
+
+        // Parse into intermediate representation
+        let mut string_iter = s.split(',');
+        let mut key_result = string_iter.next();
+
+        while key_result.is_some() {
+            let val = match string_iter.next() {
+                Some(x) => x,
+                None => return std::result::Result::Err("Missing value while parsing LivePath".to_string())
+            };
+
+            if let Some(key) = key_result {
+                #[allow(clippy::match_single_binding)]
+                match key {
+                    #[allow(clippy::redundant_clone)]
+                    "configured" => intermediate_rep.configured.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "up" => intermediate_rep.up.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "checked_at" => intermediate_rep.checked_at.push(<i64 as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "error" => intermediate_rep.error.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    _ => return std::result::Result::Err("Unexpected key while parsing LivePath".to_string())
+                }
+            }
+
+            // Get the next key
+            key_result = string_iter.next();
+        }
+
+        // Use the intermediate representation to return the struct
+        std::result::Result::Ok(LivePath {
+            configured: intermediate_rep.configured.into_iter().next().ok_or_else(|| "configured missing in LivePath".to_string())?,
+            up: intermediate_rep.up.into_iter().next().ok_or_else(|| "up missing in LivePath".to_string())?,
+            checked_at: intermediate_rep.checked_at.into_iter().next(),
+            error: intermediate_rep.error.into_iter().next(),
+        })
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<LivePath> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<LivePath>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<LivePath>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for LivePath - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<LivePath> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <LivePath as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into LivePath - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<LivePath>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<LivePath>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<LivePath>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<LivePath> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <LivePath as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into LivePath - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewAccountInvite {
@@ -5079,6 +5306,13 @@ pub struct ServerInfo {
 
     pub version: String,
 
+    #[serde(rename = "live_path")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[cfg_attr(feature = "validate", validate)]
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub live_path: Option<models::LivePath>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -5108,6 +5342,7 @@ impl ServerInfo {
         ServerInfo {
             site_name,
             version,
+            live_path: None,
         }
     }
 }
@@ -5122,6 +5357,7 @@ impl std::fmt::Display for ServerInfo {
             Some(self.site_name.to_string()),
             Some("version".to_string()),
             Some(self.version.to_string()),
+            // Skipping non-primitive type live_path in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -5141,6 +5377,7 @@ impl std::str::FromStr for ServerInfo {
         struct IntermediateRep {
             pub site_name: Vec<String>,
             pub version: Vec<String>,
+            pub live_path: Vec<models::LivePath>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -5162,6 +5399,8 @@ impl std::str::FromStr for ServerInfo {
                     "site_name" => intermediate_rep.site_name.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     #[allow(clippy::redundant_clone)]
                     "version" => intermediate_rep.version.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "live_path" => intermediate_rep.live_path.push(<models::LivePath as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     _ => return std::result::Result::Err("Unexpected key while parsing ServerInfo".to_string())
                 }
             }
@@ -5174,6 +5413,7 @@ impl std::str::FromStr for ServerInfo {
         std::result::Result::Ok(ServerInfo {
             site_name: intermediate_rep.site_name.into_iter().next().ok_or_else(|| "site_name missing in ServerInfo".to_string())?,
             version: intermediate_rep.version.into_iter().next().ok_or_else(|| "version missing in ServerInfo".to_string())?,
+            live_path: intermediate_rep.live_path.into_iter().next(),
         })
     }
 }
@@ -6456,7 +6696,7 @@ pub struct UserDebugInfo {
 
     pub time: i64,
 
-    /// Live sessions. Always empty here: sessions live in Prosody's memory, not in the database. 
+    /// Live sessions, as the running Prosody reports them through the live path (full JID, presence state, features, push state). Empty without a live path or while Prosody does not answer. 
     #[serde(rename = "sessions")]
 
     #[cfg_attr(feature = "validate", validate)]

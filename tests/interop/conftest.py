@@ -34,6 +34,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 PROSODY13 = ROOT / ".tools" / "prosody13" / "bin"
+# The community mod_groups_internal (13 only: it opens a "keyval+" store, which 0.12's
+# storage drivers do not have), from the shared reference copy.
+GROUPS_MODULE_DIR = ROOT.parent / "shared" / "reference" / "upstream-admin-api"
 VERSIONS = {
     "0.12": {"prosody": "prosody", "prosodyctl": "prosodyctl"},
     "13": {"prosody": str(PROSODY13 / "prosody"), "prosodyctl": str(PROSODY13 / "prosodyctl")},
@@ -55,7 +58,7 @@ CONFIG = """
 run_as_root = true
 pidfile = "{dir}/prosody.pid"
 data_path = "{dir}/data"
-plugin_paths = {{ "{plugins}" }}
+plugin_paths = {{ {plugins} }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "pep"; "register"; "invites"; "invites_register";
                     "tokenauth"; "admin_shell"; "admin_socket"; "ping"; "sql_busy_timeout"; "offline";
                     {extra_modules} }}
@@ -82,7 +85,8 @@ component_interfaces = {{ "127.0.0.1" }}
 {extra_config}
 VirtualHost "localhost"
 admins = {{ "admin@localhost" }}
-
+groups_muc_host = "groups.localhost"
+{host_modules}
 Component "groups.localhost" "muc"
 
 Component "{component_jid}"
@@ -168,7 +172,13 @@ class Setup:
         with open(self.cfg, "w") as f:
             sql = self.cluster.prosody_sql() if self.cluster else f'{{ driver = "SQLite3", database = "{self.db}" }}'
             storage = 'storage = "internal"' if engine == "internal" else f'storage = "sql"\nsql = {sql}'
-            f.write(CONFIG.format(dir=d, port=self.c2s, storage=storage, plugins=ROOT / "prosody",
+            plugins = [ROOT / "prosody"]
+            if version == "13":
+                assert (GROUPS_MODULE_DIR / "mod_groups_internal.lua").exists(), f"{GROUPS_MODULE_DIR} is missing"
+                plugins.append(GROUPS_MODULE_DIR)
+            f.write(CONFIG.format(dir=d, port=self.c2s, storage=storage,
+                                  plugins="; ".join(f'"{p}"' for p in plugins),
+                                  host_modules='modules_enabled = { "groups_internal" }' if version == "13" else "",
                                   extra_modules='"http_oauth2"; "account_activity"; "http_openmetrics"'
                                   if version == "13" else "",
                                   extra_config=CONFIG_13 if version == "13" else "",

@@ -581,16 +581,153 @@ def test_live_path_down_and_back(env):
     import time
     env.prosodyctl("register", "resilient", "localhost", "pw")
     env.prosodyctl("register", "resilient2", "localhost", "pw")
+    assert env.call("GET", "/server/info")[1]["live_path"]["up"] is True
     env.stop_prosody()
     try:
         t = time.monotonic()
         assert env.call("DELETE", "/users/resilient")[0] == 200
         assert env.call("GET", "/users/resilient2/debug")[1]["sessions"] == []
-        assert time.monotonic() - t < 3, "a stopped Prosody held a request"
+        status, g = env.call("POST", "/groups", {"name": "While down", "create_muc": True})
+        assert status == 200
+        assert env.call("PUT", f"/groups/{g['id']}/members/resilient2")[0] in (200, 204)
+        assert env.call("PUT", f"/groups/{g['id']}", {"name": "Still down"})[0] == 204
+        assert env.call("DELETE", f"/groups/{g['id']}")[0] == 204
+        live = env.call("GET", "/server/info")[1]["live_path"]
+        assert live["configured"] is True and live["up"] is False and live["error"], live
+        assert env.call("POST", "/server/announcement", {"body": "x", "recipients": "online"})[0] == 409
+        assert time.monotonic() - t < 5, "a stopped Prosody held a request"
     finally:
         env.start_prosody()
     s = xmpp.Stream(env.c2s).login("resilient2", "pw")
     assert len(env.call("GET", "/users/resilient2/debug")[1]["sessions"]) == 1
+    assert env.call("GET", "/server/info")[1]["live_path"]["up"] is True
     assert env.call("DELETE", "/users/resilient2")[0] == 200
     err = stream_error_within(s, 1.0)
     assert err and "not-authorized" in err[0], err
+
+
+def loaded_room(env, room_jid, what):
+    """Reads `what` (`affiliation:JID` or `name`) of a room in the running Prosody's
+    memory, "unloaded" when the MUC host has no such room loaded."""
+    kind, _, arg = what.partition(":")
+    get = f'r:get_affiliation({lua_literal(arg)})' if kind == "affiliation" else "r:get_name()"
+    return env.prosody_shell(
+        'local m = prosody.hosts["groups.localhost"].modules.muc; '
+        f'for r in m.live_rooms() do if r.jid == {lua_literal(room_jid)} then return tostring({get}) end end; '
+        'return "unloaded"')
+
+
+def lua_literal(text):
+    """A Lua string literal of `text` (every byte but letters and digits escaped)."""
+    return '"' + "".join(chr(b) if chr(b).isascii() and chr(b).isalnum() else f"\\{b:03d}"
+                         for b in text.encode()) + '"'
+
+
+
+def test_live_group_changes_reach_the_running_prosody(env):
+    """The live path for groups: a room Prosody has loaded follows a rename, a new
+    member's affiliation and a chat's removal without a restart (every version); with
+    mod_groups_internal loaded (13), a new member is pushed to an online member's roster
+    within 1 s and gets the chat's mediated invitation."""
+    env.prosodyctl("register", "g_alice", "localhost", "pw")
+    env.prosodyctl("register", "g_bob", "localhost", "pw")
+    status, g = env.call("POST", "/groups", {"name": "Team", "create_muc": True})
+    assert status == 200, g
+    gid, room = g["id"], g["muc_jid"]
+    assert env.call("PUT", f"/groups/{gid}/members/g_alice")[0] in (200, 204)
+    alice = xmpp.Stream(env.c2s).login("g_alice", "pw")
+    bob = xmpp.Stream(env.c2s).login("g_bob", "pw")
+    try:
+        xmpp.presence_and_messages(bob, timeout=0.5)
+        # Loads the room in Prosody (a disco#info query restores it from storage).
+        assert xmpp.room_name(alice, room) == "Team"
+        assert loaded_room(env, room, "name") == "Team"
+        xmpp.roster(alice)
+        assert env.call("PUT", f"/groups/{gid}/members/g_bob")[0] in (200, 204)
+        if env.version == "13":
+            push = xmpp.wait_for(alice, xmpp.roster_push_of("g_bob@localhost"), 1.0)
+            assert push is not None, "no roster push of the new member within 1 s"
+            assert xmpp.wait_for(bob, xmpp.invitation_to(room), 1.0) is not None, "no invitation within 1 s"
+        assert loaded_room(env, room, "affiliation:g_bob@localhost") == "member"
+        # Renamed here: the loaded room answers with its new name, no restart.
+        assert env.call("PUT", f"/groups/{gid}", {"name": "Team 2"})[0] == 204
+        assert eventually(lambda: xmpp.room_name(alice, room), "Team 2", timeout=1.0) == "Team 2"
+        assert env.call("DELETE", f"/groups/{gid}/members/g_bob")[0] in (200, 204)
+        assert eventually(lambda: loaded_room(env, room, "affiliation:g_bob@localhost"), "nil", 3) == "nil"
+        # A chat removed here leaves Prosody's memory too.
+        assert env.call("DELETE", f"/groups/{gid}/chats/{room.split('@')[0]}")[0] == 204
+        assert eventually(lambda: loaded_room(env, room, "name"), "unloaded", 3) == "unloaded"
+        assert xmpp.room_name(alice, room) is None
+    finally:
+        alice.close()
+        bob.close()
+    # The group as stored is what we wrote (Prosody saved nothing stale over it).
+    status, got = env.call("GET", f"/groups/{gid}")
+    assert status == 200 and got["name"] == "Team 2" and got["members"] == ["g_alice"], got
+
+
+HOSTILE_USER = 'h]]]==]\\..os.exit()(1)[['
+HOSTILE_GROUP = 'Ops "]] ]==] \\ \n..os.exit() <b>&amp; \'x\''
+HOSTILE_CHAT = 'Chat ]==] "); os.exit() --[['
+
+
+def test_live_hostile_names_through_every_socket_operation(env):
+    """Every operation that reaches Prosody's admin socket, with names and texts made to
+    break out of a Lua literal: each is stored and read back verbatim, Prosody acts on
+    it, and Prosody still runs and serves logins afterwards."""
+    u = HOSTILE_USER
+    out = env.cli("user", "add", u, stdin="pw-hostile\n")
+    assert "created" in out, out
+    assert [x["username"] for x in env.call("GET", "/users")[1] if x["username"] == u] == [u]
+    s = xmpp.Stream(env.c2s).login(u, "pw-hostile")
+    sessions = env.call("GET", f"/users/{urllib.parse.quote(u, safe='')}/debug")[1]["sessions"]
+    assert len(sessions) == 1 and sessions[0]["full_jid"].startswith(u + "@localhost/"), sessions
+    xmpp.presence_and_messages(s, timeout=0.5)
+    status, r = env.call("POST", "/server/announcement", {"body": HOSTILE_GROUP, "recipients": "online"})
+    assert status == 201 and r["sent_live"] >= 1, r
+    assert HOSTILE_GROUP in xmpp.presence_and_messages(s, timeout=1)
+    status, g = env.call("POST", "/groups", {"name": HOSTILE_GROUP, "create_muc": True})
+    assert status == 200 and g["name"] == HOSTILE_GROUP, g
+    gid, room = g["id"], g["muc_jid"]
+    # Loads the room. (An XML parser reads a newline in an attribute as a space.)
+    assert xmpp.room_name(s, room) == HOSTILE_GROUP.replace("\n", " ")
+    member = f"/groups/{gid}/members/{urllib.parse.quote(u, safe='')}"
+    assert env.call("PUT", member)[0] in (200, 204)
+    assert loaded_room(env, room, f"affiliation:{u}@localhost") == "member"
+    renamed = HOSTILE_CHAT + " 2"
+    assert env.call("PUT", f"/groups/{gid}", {"name": renamed})[0] == 204
+    assert eventually(lambda: xmpp.room_name(s, room), renamed, timeout=1.0) == renamed
+    status, chat = env.call("POST", f"/groups/{gid}/chats", {"name": HOSTILE_CHAT})
+    assert status == 200 and chat["name"] == HOSTILE_CHAT, chat
+    assert env.call("DELETE", f"/groups/{gid}/chats/{chat['id']}")[0] == 204
+    assert env.call("DELETE", member)[0] in (200, 204)
+    assert eventually(lambda: loaded_room(env, room, f"affiliation:{u}@localhost"), "nil", 3) == "nil"
+    status, got = env.call("GET", f"/groups/{gid}")
+    assert got["name"] == renamed and [c["name"] for c in got["chats"]] == [renamed], got
+    assert env.call("DELETE", f"/groups/{gid}")[0] == 204
+    assert eventually(lambda: loaded_room(env, room, "name"), "unloaded", 3) == "unloaded"
+    # The account's own events: a password change (the command line) resets the session
+    # as Prosody's own does; on 13 a role change and disabling too.
+    env.cli("user", "passwd", u, stdin="pw-hostile-2\n")
+    err = stream_error_within(s, 1.0)
+    assert err and "reset" in err[0] and "Password changed" in err[1], err
+    quoted = urllib.parse.quote(u, safe="")
+    if env.version == "13":
+        s = xmpp.Stream(env.c2s).login(u, "pw-hostile-2")
+        assert env.call("PUT", f"/users/{quoted}", {"role": "prosody:member"})[0] == 200
+        err = stream_error_within(s, 1.0)
+        assert err and "reset" in err[0] and "Role changed" in err[1], err
+        s = xmpp.Stream(env.c2s).login(u, "pw-hostile-2")
+        assert env.call("PATCH", f"/users/{quoted}", {"enabled": False})[0] == 200
+        err = stream_error_within(s, 1.0)
+        assert err and "Account disabled" in err[1], err
+        assert env.call("PATCH", f"/users/{quoted}", {"enabled": True})[0] == 200
+    s = xmpp.Stream(env.c2s).login(u, "pw-hostile-2")
+    assert env.call("DELETE", f"/users/{quoted}")[0] == 200
+    err = stream_error_within(s, 1.0)
+    assert err and "Account deleted" in err[1], err
+    # Prosody is still up and serving.
+    assert env.prosody.poll() is None
+    env.prosodyctl("register", "after_hostile", "localhost", "pw")
+    assert xmpp.can_login(env.c2s, "after_hostile", "pw")
+    assert env.call("GET", "/server/info")[1]["live_path"]["up"] is True

@@ -164,3 +164,46 @@ def presence_and_invites(stream, timeout=3):
     """The room JIDs of the XEP-0249 invitations that arrive after initial presence."""
     xs = [m.find("{jabber:x:conference}x") for m in presence_then_messages(stream, timeout)]
     return [x.get("jid") for x in xs if x is not None]
+
+
+NS_ROSTER = "jabber:iq:roster"
+
+
+def roster(stream):
+    """The roster's JIDs; asking for it makes the session one Prosody pushes changes to."""
+    r = stream.iq("get", f"<query xmlns='{NS_ROSTER}'/>")
+    return [i.get("jid") for i in r.iter(f"{{{NS_ROSTER}}}item")]
+
+
+def wait_for(stream, want, timeout):
+    """The first top-level element for which want(element) holds within `timeout`
+    seconds (roster pushes are answered as a client must), else None."""
+    import time
+    deadline = time.monotonic() + timeout
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            stream.sock.settimeout(left)
+            el = stream.next()
+            if el.tag == "{jabber:client}iq" and el.get("type") == "set" and el.find(f"{{{NS_ROSTER}}}query") is not None:
+                stream.send(f"<iq type='result' id='{el.get('id')}'/>")
+            if want(el):
+                return el
+    except (OSError, XmppError):
+        return None
+    return None
+
+
+def roster_push_of(jid):
+    """A predicate: a roster push naming `jid`."""
+    def pred(el):
+        return (el.tag == "{jabber:client}iq" and el.get("type") == "set"
+                and any(i.get("jid") == jid for i in el.iter(f"{{{NS_ROSTER}}}item")))
+    return pred
+
+
+def invitation_to(room_jid):
+    """A predicate: a XEP-0249 invitation to `room_jid`."""
+    def pred(el):
+        x = el.find("{jabber:x:conference}x") if el.tag == "{jabber:client}message" else None
+        return x is not None and x.get("jid") == room_jid
+    return pred
