@@ -17,6 +17,14 @@ getent passwd prosody-admin >/dev/null || { echo "FAIL: no prosody-admin user"; 
 command -v systemd-analyze >/dev/null 2>&1 || $sudo apt-get install -y -qq systemd >/dev/null
 systemd-analyze verify /usr/lib/systemd/system/prosody-admin.service
 echo "unit verified"
+# The live path's drop-in (run as Prosody's user) is shipped and verifies with the unit.
+dropin=/usr/share/doc/prosody-admin/examples/run-as-prosody.conf
+[ -f "$dropin" ] || { echo "FAIL: no $dropin"; exit 1; }
+grep -q '^User=prosody$' "$dropin" || { echo "FAIL: drop-in does not run as prosody"; exit 1; }
+if getent group prosody >/dev/null; then
+    id -nG prosody-admin | grep -qw prosody || { echo "FAIL: prosody-admin not in Prosody's group"; exit 1; }
+    echo "prosody-admin is in Prosody's group"
+fi
 
 version=$(/usr/bin/prosody-admin --version)
 echo "$version"
