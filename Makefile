@@ -164,17 +164,20 @@ test-interop: $(PYVENV)/.stamp $(BIN) pg
 	tests/interop/install-prosody.sh
 	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -v -p no:cacheprovider .
 
-# Load tests (release build, wrk on loopback, the bare hyper ceiling in the same run);
+# Load tests (release build, wrk on loopback, the bare hyper ceiling and the peer,
+# Prosody 13 with the community mod_http_admin_api, in the same run);
 # writes BENCHMARKS.md. Not part of `make test`; its smoke variant is.
 bench-tools:
 	command -v wrk >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk >/dev/null; }
 
 bench: bench-tools pg
+	tests/interop/install-prosody.sh
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py
 
 bench-smoke: bench-tools pg
+	tests/interop/install-prosody.sh
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py --smoke
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import peer  # noqa: E402
 import seed  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -70,7 +71,8 @@ def to_ms(v):
 
 
 def wrk(url, token=None, secs=10, conns=16, threads=2, script=None):
-    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency"]
+    # A long timeout: the peer takes most of a second per 1 000-account listing.
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", "--timeout", "30s"]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
     if script:
@@ -78,11 +80,12 @@ def wrk(url, token=None, secs=10, conns=16, threads=2, script=None):
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": to_ms(lat["50"]), "p99": to_ms(lat["99"]),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "non2xx": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
     }
 
 
@@ -221,6 +224,47 @@ class PgCluster:
         self.proc.wait(timeout=30)
 
 
+def peer_rows(tmp, users, secs, put_script, post_script):
+    """The peer (Prosody 13 with mod_http_admin_api, bench/peer.py) and prosody-admin on
+    copies of one seed, the same requests one after the other: [(name, peer, ours)], and
+    the two peak RSS figures."""
+    p = peer.Peer(tmp, seed, users, BIN)
+    ours, ours_addr = start(p.ours_serve, "prosody-admin")
+    ob = f"http://{ours_addr}/admin_api"
+    listing = {"conns": 2, "threads": 1}
+    scenarios = [
+        ("GET /users/{u}", "/users/user42", {}),
+        ("GET /groups/{id}", "/groups/group0000042", {}),
+        (f"GET /users ({users + 1} accounts)", "/users", listing),
+        ("GET /invites (1000 invites)", "/invites", listing),
+        ("POST /invites/account", "/invites/account", {"script": post_script}),
+        ("PUT /groups/{id}/members/{u}", "/groups/group0000042/members/user0", {"script": put_script}),
+    ]
+    out = []
+    try:
+        for name, path, kw in scenarios:
+            theirs = wrk(p.base + path, p.token, secs=secs, **kw)
+            mine = wrk(ob + path, p.ours_token, secs=secs, **kw)
+            out.append((name, theirs, mine))
+        rss = (p.rss_mb(), peak_rss_mb(ours.pid))
+    finally:
+        ours.kill()
+        ours.wait()
+        p.stop()
+    return out, rss
+
+
+def peer_lines(rows):
+    lines = ["| request | peer req/s | peer p99 ms | ours req/s | ours p99 ms | ours / peer |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, theirs, mine in rows:
+        ratio = mine["rps"] / theirs["rps"] if theirs["rps"] else float("inf")
+        flag = "" if theirs["non2xx"] == 0 and mine["non2xx"] == 0 else " (errors: see wrk)"
+        lines.append(f"| {name} | {theirs['rps']:.1f} | {theirs['p99']:.1f} | {mine['rps']:.0f} | {mine['p99']:.2f} "
+                     f"| {ratio:.1f}{flag} |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
@@ -341,6 +385,13 @@ def main():
                 p.wait()
         pg.stop()
 
+    # The peer: Prosody 13 with the community module, on the same seed.
+    t2 = time.time()
+    peer_table, peer_rss = peer_rows(tmp, small, secs, put, post)
+    peer_text = peer_lines(peer_table)
+    print(f"peer: Prosody 13.0.1 + mod_http_admin_api ({time.time() - t2:.0f}s)")
+    print("\n".join(peer_text))
+
     ceil = sum(c["rps"] for c in ceiling) / len(ceiling)
     ok = all(row[1]["non2xx"] == 0 for row in rows)
     lines = [
@@ -373,8 +424,11 @@ def main():
         f"{large} accounts {flat_startup:.2f} s (target < 10); peak RSS {flat_rss[0]:.1f} MB ({small}), "
         f"{flat_rss[1]:.1f} MB ({large}) (target < 100).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
+        f"The peer's peak RSS {peer_rss[0]:.1f} MB, ours beside it {peer_rss[1]:.1f} MB.",
     ]
     print("\n".join(lines + [""] + engine_lines + [""] + summary))
+    if any(t["non2xx"] or m["non2xx"] for _, t, m in peer_table):
+        print("note: the peer table has errors (see the rows marked)")
     if stored < acked or not ok:
         sys.exit("benchmark found lost writes or errors")
     # Every scenario ran without a non-2xx answer and no acknowledged write was lost.
@@ -382,6 +436,14 @@ def main():
     if not args.smoke:
         date = datetime.date.today().isoformat()
         text = (f"# Benchmarks\n\nMeasured by `make bench` ({date}, on {machine()}, shared by wrk and the servers; "
+                "loopback, no TLS).\n\n## Against the peer\n\nThe peer is what users would otherwise run: Prosody "
+                "13.0.1 with the community mod_http_admin_api and mod_groups_internal loaded in-process, on its own "
+                f"SQLite file in Prosody 13's layout seeded with the same {small} accounts, 100 groups of 10 and 1000 "
+                "invites, answering with a token Prosody minted; prosody-admin on a copy of that seeded file. The "
+                "same wrk run against each, one after the other (-t2 -c16, the listings -t1 -c2, "
+                f"{secs} s each). Ours / peer is the ratio of requests per second.\n\n"
+                + "\n".join(peer_text) + "\n\n## Against the ceiling\n\n"
+                f"Measured by `make bench` ({date}, on {machine()}, shared by wrk and the servers; "
                 f"wrk -t2 -c16 unless the row says -c64, {secs} s per row, loopback; the {large}-account listing "
                 f"with -t1 -c2). Every write is audited (its audit row is in the same commit). "
                 "The ceiling is a bare hyper 1 server answering a fixed small JSON body, measured in the same "

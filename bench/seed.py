@@ -20,7 +20,9 @@ NICK_NODE = "http://jabber.org/protocol/nick"
 TOKEN_ID = "benchbenchbenchbenchbenchbenchbench0"
 
 
-def seed(path, users, groups=100, invites=1000, host="localhost"):
+def seed(path, users, groups=100, invites=1000, host="localhost", roles=True, token=True):
+    """Seeds `path`; the admin's 0.12 token. Without `roles` and `token` (a Prosody 13
+    file, whose admins come from the config and tokens from Prosody): neither 0.12 row."""
     now = int(time.time())
     db = sqlite3.connect(path)
     rows, archive = [], []
@@ -32,8 +34,10 @@ def seed(path, users, groups=100, invites=1000, host="localhost"):
                  "affiliations": {}, "subscribers": {}})))
             archive.append((host, n, "pep_" + NICK_NODE, "current", now, "", "xml",
                             f"<nick xmlns='{NICK_NODE}'>User {n[4:]}</nick>"))
-            rows.append((host, n, "roles", "custom:role", "boolean", "true"))
-    rows.append((host, "admin", "roles", "prosody:admin", "boolean", "true"))
+            if roles:
+                rows.append((host, n, "roles", "custom:role", "boolean", "true"))
+    if roles:
+        rows.append((host, "admin", "roles", "prosody:admin", "boolean", "true"))
     for g in range(groups):
         gid = f"group{g:07d}"
         rows.append((host, gid, "group_info", "name", "string", f"Group {g}"))
@@ -45,9 +49,10 @@ def seed(path, users, groups=100, invites=1000, host="localhost"):
             "type": "register", "jid": host, "token": tok, "allow_registration": True,
             "uri": f"xmpp:{host}?register;preauth={tok}", "created_at": now, "expires": now + 86400,
             "additional_data": {"source": f"admin@{host}/admin_api"}})))
-    rows.append((host, "admin", "auth_tokens", TOKEN_ID, "json", json.dumps({
-        "owner": f"admin@{host}", "created": now, "jid": f"admin@{host}",
-        "session": {"username": "admin", "host": host, "auth_scope": "prosody:scope:admin"}})))
+    if token:
+        rows.append((host, "admin", "auth_tokens", TOKEN_ID, "json", json.dumps({
+            "owner": f"admin@{host}", "created": now, "jid": f"admin@{host}",
+            "session": {"username": "admin", "host": host, "auth_scope": "prosody:scope:admin"}})))
     with db:
         db.executemany('INSERT INTO "prosody" VALUES (?,?,?,?,?,?)', rows)
         db.executemany('INSERT INTO "prosodyarchive" ("host","user","store","key","when","with","type","value") '
