@@ -69,14 +69,24 @@ impl Pending {
     }
 }
 
+/// An entry's time (Unix seconds) and id: time-ordered ([`crate::ids::ordered`]), so
+/// that appending an entry touches the end of the archive's indices.
+fn new_id() -> Result<(i64, String), Failure> {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Failure::Internal(format!("the clock is before 1970: {e}")))?
+        .as_micros();
+    let micros = u64::try_from(micros).map_err(|_| Failure::Internal("the clock is beyond 2^64 µs".into()))?;
+    Ok(((micros / 1_000_000) as i64, crate::ids::ordered(micros)?))
+}
+
 /// The record rides with the request's writes: the clock and the entry's id are the
 /// backend's, taken when the write runs.
 impl Companion for Pending {
     fn write_in(&self, db: &Db<'_>) -> Result<(), StoreError> {
         let Some(record) = self.take() else { return Ok(()) };
         let written = (|| {
-            let when = crate::now().map_err(|e| StoreError(e.to_string()))?;
-            let id = crate::ids::medium().map_err(|e| StoreError(e.to_string()))?;
+            let (when, id) = new_id().map_err(|e| StoreError(e.to_string()))?;
             db.audit().append(&id, when, &record).map(|_| ())
         })();
         match written {
@@ -153,8 +163,7 @@ impl crate::storage::Maintenance for Retention {
 impl Backend {
     /// Records an action in a transaction of its own.
     pub async fn record_audit(&self, r: AuditRecord) -> Result<(), Failure> {
-        let id = crate::ids::medium()?;
-        let now = crate::now()?;
+        let (now, id) = new_id()?;
         self.store()
             .write(move |db| {
                 db.audit().append(&id, now, &r)?;
