@@ -288,6 +288,21 @@ fn descendants<'a>(r: &mut Reader<&'a [u8]>, local: &str) -> Vec<BytesStart<'a>>
 
 /// The text of a stored `<nick/>` element; None when it is not one (or not well-formed).
 pub fn nick_text(xml: &str) -> Option<String> {
+    // The form Prosody and we store (util.stanza's serialization of a nick item) with
+    // text that needs no decoding is its own text: taken without a parse (a listing of
+    // 100 000 accounts spent a tenth of its time parsing them). Anything else (entities,
+    // CDATA, children, other quoting): the reader below.
+    const STORED: &str = "<nick xmlns='http://jabber.org/protocol/nick'>";
+    if let Some(text) = xml.strip_prefix(STORED).and_then(|r| r.strip_suffix("</nick>")) {
+        if !text.contains(['<', '&', '\r']) {
+            return Some(text.to_string());
+        }
+    }
+    nick_text_parsed(xml)
+}
+
+/// [`nick_text`] through the reader, whatever the form.
+fn nick_text_parsed(xml: &str) -> Option<String> {
     let (start, empty, mut r) = root(xml)?;
     if start.local_name().as_ref() != b"nick" {
         return None;
@@ -450,6 +465,20 @@ mod tests {
         assert_eq!(nick_text("<nick xmlns='http://jabber.org/protocol/nick'/>").as_deref(), Some(""));
         assert_eq!(nick_text("<nick xmlns=\"x\">A&#65;&#x42;</nick>").as_deref(), Some("AAB"));
         assert_eq!(nick_text("<other/>"), None);
+    }
+
+    #[test]
+    fn the_stored_form_reads_as_the_reader_reads_it() {
+        let open = "<nick xmlns='http://jabber.org/protocol/nick'>";
+        let mut texts: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+        texts.extend(["", "Alice", "a > b", "x\ty\nz", "\u{1F600}", "a]]b", "'\"", "a\r\nb"].map(String::from));
+        for t in &texts {
+            for xml in [format!("{open}{t}</nick>"), nick_element(t).unwrap()] {
+                assert_eq!(nick_text(&xml), nick_text_parsed(&xml), "{xml:?}");
+            }
+        }
+        assert_eq!(nick_text(&format!("{open}Alice</nick>")).as_deref(), Some("Alice"));
+        assert_eq!(nick_text(&format!("{open}a</nick></nick>")), nick_text_parsed(&format!("{open}a</nick></nick>")));
     }
 
     /// Text an admin or user controls, at its most hostile.

@@ -54,7 +54,18 @@ const OUR_INDICES: &str = r#"
 CREATE INDEX IF NOT EXISTS "prosody_admin_store_key_user" ON "prosody" ("host", "store", "key", "user");
 CREATE INDEX IF NOT EXISTS "prosody_admin_store_user_key" ON "prosody" ("host", "store", "user", "key");
 CREATE INDEX IF NOT EXISTS "prosody_admin_archive_store_key_user" ON "prosodyarchive" ("host", "store", "key", "user");
+CREATE INDEX IF NOT EXISTS "prosody_admin_listing_items" ON "prosodyarchive" ("host", "store", "key", "user", "type", "value") WHERE "store" IN ('pep_http://jabber.org/protocol/nick', 'pep_urn:xmpp:avatar:metadata');
+CREATE INDEX IF NOT EXISTS "prosody_admin_listing_roles" ON "prosody" ("host", "store", "user", "key", "type", "value") WHERE "store" IN ('roles', 'account_roles');
 "#;
+
+/// The stores the two partial covering indices above hold (`prosody_admin_listing_*`):
+/// the listing reads every account's nick, avatar and roles from them without a table
+/// lookup per row (measured: the 100 000-account listing spent a fifth of its time in
+/// those lookups). Their statements repeat the index's `IN` term, which is what lets
+/// SQLite use a partial index with a bound store name; a listing asked for other stores
+/// is refused rather than answered from the wrong index.
+const LISTED_ITEM_STORES: [&str; 2] = ["pep_http://jabber.org/protocol/nick", "pep_urn:xmpp:avatar:metadata"];
+const LISTED_ROLE_STORES: [&str; 2] = ["roles", "account_roles"];
 
 fn has(c: &Connection, kind: &str, name: &str) -> R<bool> {
     Ok(c.query_row(r#"SELECT 1 FROM "sqlite_master" WHERE "type"=? AND "name"=?"#, params![kind, name], |_| Ok(()))
@@ -261,7 +272,9 @@ fn decode(ty: String, v: String) -> Value {
 
 /// A (user, key, value) row of a listing stream.
 fn stream_row(row: &Row) -> rusqlite::Result<(String, String, Value)> {
-    Ok((row.get(0)?, row.get(1)?, decode(row.get(2)?, row.get(3)?)))
+    // The type is read in place (one allocation fewer per row of a large listing).
+    let ty = row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+    Ok((row.get(0)?, row.get(1)?, Value::decode(ty, row.get(3)?)))
 }
 
 fn ours<T>(r: rusqlite::Result<T>) -> R<T> {
@@ -449,17 +462,31 @@ impl Rows for Connection {
         limit: Option<usize>,
         visit: &mut dyn FnMut(ListedRows) -> R<()>,
     ) -> R<()> {
+        // Every row of the store, deduplicated here ([`DistinctUsers`]): SQLite's
+        // DISTINCT over the same index scan took 60 % longer (36 against 22 ms for the
+        // 400 000 rows of 100 000 accounts).
         let mut accounts = self.prepare_cached(
-            r#"SELECT DISTINCT "user" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user" LIMIT ?"#,
+            r#"SELECT "user" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user""#,
         )?;
         // Two streams may read with one statement text at once: each gets its own
         // prepared statement (the cache hands a statement to one user at a time).
-        const CURRENT_ITEMS: &str = r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">? ORDER BY "user""#;
+        for (store, indexed) in [
+            (s.nick_archive, &LISTED_ITEM_STORES[..]),
+            (s.avatar_archive, &LISTED_ITEM_STORES[..]),
+            (s.roles, &LISTED_ROLE_STORES[..]),
+        ] {
+            if !indexed.contains(&store) {
+                return Err(StoreError(format!("the listing's indices do not hold store {store:?}")));
+            }
+        }
+        const CURRENT_ITEMS: &str = r#"SELECT "user", "key", "type", "value" FROM "prosodyarchive" WHERE "host"=? AND "store"=? AND "key"='current' AND "user">?
+               AND "store" IN ('pep_http://jabber.org/protocol/nick', 'pep_urn:xmpp:avatar:metadata') ORDER BY "user""#;
         const ONE_KEY: &str = r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "key"=? AND "user">? ORDER BY "user""#;
         let mut items = self.prepare_cached(CURRENT_ITEMS)?;
         let mut avatars = self.prepare_cached(CURRENT_ITEMS)?;
         let mut roles = self.prepare_cached(
             r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">?
+               AND "store" IN ('roles', 'account_roles')
                AND (("type"='boolean' AND "value"='true') OR "key"='_default') ORDER BY "user", "key""#,
         )?;
         let mut members = self.prepare_cached(
@@ -472,11 +499,9 @@ impl Rows for Connection {
         let mut cleanup = self.prepare_cached(
             r#"SELECT "user", "key", "type", "value" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user", "key""#,
         )?;
-        // SQLite: a negative LIMIT is no limit.
-        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
         // Every stream stays an open statement, read as the merge advances: a page
         // stops reading each index where the page ends.
-        let names = accounts.query_map(params![host, s.accounts, after, limit], |r| r.get::<_, String>(0))?;
+        let names = DistinctUsers { rows: accounts.query(params![host, s.accounts, after])?, last: None, left: limit };
         let streams = Streams {
             nick: items.query_map(params![host, s.nick_archive, after], stream_row)?.map(ours),
             avatar: avatars.query_map(params![host, s.avatar_archive, after], stream_row)?.map(ours),
@@ -486,6 +511,46 @@ impl Rows for Connection {
             activity: activity.query_map(params![host, s.activity, "timestamp", after], stream_row)?.map(ours),
             cleanup: cleanup.query_map(params![host, s.cleanup, after], stream_row)?.map(ours),
         };
-        merge(names.map(ours), streams, visit)
+        merge(names, streams, visit)
+    }
+}
+
+/// The distinct users of rows sorted by user, at most `left` of them (None: all).
+/// Each name is allocated once; the rows of a name already seen are compared in place.
+struct DistinctUsers<'s> {
+    rows: rusqlite::Rows<'s>,
+    last: Option<String>,
+    left: Option<usize>,
+}
+
+impl Iterator for DistinctUsers<'_> {
+    type Item = R<String>;
+
+    fn next(&mut self) -> Option<R<String>> {
+        if self.left == Some(0) {
+            return None;
+        }
+        loop {
+            let row = match self.rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let bytes = match row.get_ref(0).and_then(|v| v.as_bytes().map_err(Into::into)) {
+                Ok(bytes) => bytes,
+                Err(e) => return Some(Err(e.into())),
+            };
+            // The same name again: compared as bytes, before any UTF-8 check.
+            if self.last.as_ref().is_some_and(|l| l.as_bytes() == bytes) {
+                continue;
+            }
+            let name = match std::str::from_utf8(bytes) {
+                Ok(name) => name.to_string(),
+                Err(e) => return Some(Err(StoreError(format!("a username that is not UTF-8: {e}")))),
+            };
+            self.last = Some(name.clone());
+            self.left = self.left.map(|n| n - 1);
+            return Some(Ok(name));
+        }
     }
 }
