@@ -34,8 +34,7 @@ http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
 http_default_host = "localhost"
 authentication = "internal_hashed"
-storage = "sql"
-sql = {{ driver = "SQLite3", database = "{database}" }}
+{storage}
 log = {{ warn = "{dir}/prosody.log" }}
 VirtualHost "localhost"
 admins = {{ "admin@localhost" }}
@@ -62,21 +61,26 @@ def wait_port(port, proc, what, timeout=30):
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
+def check_installed():
+    for need in (PROSODY13 / "prosody", MODULES / "mod_http_admin_api.lua"):
+        if not need.exists():
+            raise RuntimeError(f"{need} is missing: the peer needs Prosody 13 (tests/interop/install-prosody.sh) "
+                               "and the shared reference modules")
+
+
 class Peer:
     """Prosody 13 with mod_http_admin_api on `users` seeded accounts; `base` its API."""
 
     def __init__(self, tmp, seed, users, ours_bin):
-        for need in (PROSODY13 / "prosody", MODULES / "mod_http_admin_api.lua"):
-            if not need.exists():
-                raise RuntimeError(f"{need} is missing: the peer needs Prosody 13 (tests/interop/install-prosody.sh) "
-                                   "and the shared reference modules")
+        check_installed()
         self.dir = os.path.join(tmp, "peer")
         os.makedirs(os.path.join(self.dir, "data"))
         self.database = os.path.join(self.dir, "prosody.sqlite")
         self.http = free_port()
         self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(dir=self.dir, modules=MODULES, http=self.http, database=self.database))
+            f.write(CONFIG.format(dir=self.dir, modules=MODULES, http=self.http,
+                                  storage=f'storage = "sql"\nsql = {{ driver = "SQLite3", database = "{self.database}" }}'))
         # Prosody creates its schema (13's, with its unique index) on its first start.
         self.start()
         self.wait_schema()
@@ -114,16 +118,21 @@ class Peer:
         self.proc.terminate()
         self.proc.wait(timeout=30)
 
+    def shell(self, lua):
+        """Runs one line of Lua in the running Prosody (its admin shell); the output."""
+        out = subprocess.run([str(PROSODY13 / "prosodyctl"), "--config", self.cfg, "shell"], input=f"> {lua}\n",
+                             capture_output=True, text=True, timeout=300)
+        return out.stdout + out.stderr
+
     def mint(self, user):
         """A token of Prosody 13's own mod_tokenauth for `user` as prosody:admin."""
         lua = ('local tm = prosody.hosts["localhost"].modules.tokenauth; '
                f'local g = tm.create_grant("{user}@localhost", "{user}@localhost", nil, nil); '
                'return (tm.create_token("' + user + '@localhost", g, "prosody:admin", 86400, nil))')
-        out = subprocess.run([str(PROSODY13 / "prosodyctl"), "--config", self.cfg, "shell"], input=f"> {lua}\n",
-                             capture_output=True, text=True, timeout=60)
-        m = re.search(r"Result: (secret-token:\S+)", out.stdout + out.stderr)
+        out = self.shell(lua)
+        m = re.search(r"Result: (secret-token:\S+)", out)
         if not m:
-            raise RuntimeError(f"Prosody minted no token: {out.stdout}{out.stderr}")
+            raise RuntimeError(f"Prosody minted no token: {out}")
         return m.group(1)
 
     def rss_mb(self):
@@ -132,3 +141,52 @@ class Peer:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
         return float("nan")
+
+
+# What bench/seed.py writes, written by Prosody itself through its own APIs (its
+# storagemanager, mod_groups_internal, mod_invites, mod_pep), for flat files: one chunk
+# through its admin socket. `n`: accounts (made beforehand as files).
+SEED_LUA = (
+    'local h, n = "localhost", {n}; local st = require "util.stanza"; '
+    'local mm = require "core.modulemanager"; local g = mm.get_module(h, "groups_internal"); '
+    'local inv = mm.get_module(h, "invites"); local pep = mm.get_module(h, "pep"); '
+    'for i = 0, n - 1 do local u = "user" .. i; '
+    '  local item = st.stanza("item", {{ xmlns = "http://jabber.org/protocol/pubsub", id = "current" }})'
+    '    :text_tag("nick", "User " .. i, {{ xmlns = "http://jabber.org/protocol/nick" }}); '
+    '  assert(pep.get_pep_service(u):publish("http://jabber.org/protocol/nick", true, "current", item, '
+    '    {{ access_model = "open"; _defaults_only = true }})) end; '
+    'for gi = 0, 99 do local gid = ("group%07d"):format(gi); '
+    '  assert(g.create({{ name = "Group " .. gi }}, false, gid)); '
+    '  for m = 0, 9 do assert(g.add_member(gid, "user" .. ((gi * 10 + m) % math.max(n, 1)), true)) end end; '
+    'for i = 1, 1000 do assert(inv.create_account(nil, {{ source = "admin@localhost/admin_api" }}, 86400)) end; '
+    'return "seeded"')
+
+
+class InternalPeer(Peer):
+    """The same peer on Prosody's flat files (storage = "internal"): accounts written as
+    Prosody writes them (bench/run.py's seed_internal), the rest of the seed made by
+    Prosody itself (SEED_LUA); prosody-admin on a copy of the data directory."""
+
+    def __init__(self, tmp, users, ours_bin, seed_accounts):
+        check_installed()
+        self.dir = os.path.join(tmp, "peer-internal")
+        data = os.path.join(self.dir, "data")
+        os.makedirs(self.dir)
+        seed_accounts(data, users, make_token=False, name="user{}")
+        self.http = free_port()
+        self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
+        with open(self.cfg, "w") as f:
+            f.write(CONFIG.format(dir=self.dir, modules=MODULES, http=self.http, storage='storage = "internal"'))
+        self.start()
+        out = self.shell(SEED_LUA.format(n=users))
+        if "seeded" not in out:
+            raise RuntimeError(f"the peer's seed failed: {out}")
+        self.ours_data = os.path.join(self.dir, "ours-data")
+        shutil.copytree(data, self.ours_data, ignore=shutil.ignore_patterns("prosody.sock"))
+        db = f"internal:{self.ours_data}"
+        self.ours_serve = [str(ours_bin), "--database", db, "serve", "--listen", "127.0.0.1:0",
+                           "--admins", "admin@localhost"]
+        self.ours_token = subprocess.run([str(ours_bin), "--database", db, "token", "create", "--user", "admin"],
+                                         check=True, capture_output=True, text=True).stdout.strip()
+        self.token = self.mint("admin")
+        self.base = f"http://127.0.0.1:{self.http}/admin_api"

@@ -109,21 +109,27 @@ ACCOUNT_DAT = ('return {\n\t["salt"] = "%s";\n\t["iteration_count"] = 4096;\n\t[
                '\t["server_key"] = "%s";\n\t["created"] = 1795958361;\n\t["updated"] = 1795958361;\n};\n')
 
 
-def seed_internal(data, n):
+def seed_internal(data, n, make_token=True, name="user{:06d}"):
     """Prosody 13's flat files for `n` accounts (as Prosody writes them), every tenth
-    with a stored role; then an admin and its token made by our CLI. The token."""
+    with a stored role; then an admin and its token made by our CLI. The token.
+    Without `make_token` (the peer's files): the admin's account only (as the others;
+    Prosody's config makes it an admin)."""
     acc = os.path.join(data, "localhost", "accounts")
     roles = os.path.join(data, "localhost", "account_roles")
     os.makedirs(acc)
     os.makedirs(roles)
     for i in range(n):
-        name = f"user{i:06d}"
-        with open(os.path.join(acc, name + ".dat"), "w") as f:
-            f.write(ACCOUNT_DAT % (name, "a" * 40, "b" * 40))
+        name_i = name.format(i)
+        with open(os.path.join(acc, name_i + ".dat"), "w") as f:
+            f.write(ACCOUNT_DAT % (name_i, "a" * 40, "b" * 40))
         if i % 10 == 0:
-            with open(os.path.join(roles, name + ".dat"), "w") as f:
+            with open(os.path.join(roles, name_i + ".dat"), "w") as f:
                 f.write('return {\n\t["_default"] = "prosody:member";\n};\n')
     db = f"internal:{data}"
+    if not make_token:
+        with open(os.path.join(acc, "admin.dat"), "w") as f:
+            f.write(ACCOUNT_DAT % ("admin", "a" * 40, "b" * 40))
+        return None
     subprocess.run([str(BIN), "--database", db, "user", "add", "admin", "--admin"], check=True, capture_output=True,
                    stdin=subprocess.DEVNULL)
     return subprocess.run([str(BIN), "--database", db, "token", "create", "--user", "admin"], check=True,
@@ -224,11 +230,11 @@ class PgCluster:
         self.proc.wait(timeout=30)
 
 
-def peer_rows(tmp, users, secs, put_script, post_script):
+def peer_rows(tmp, users, secs, put_script, post_script, internal=False):
     """The peer (Prosody 13 with mod_http_admin_api, bench/peer.py) and prosody-admin on
     copies of one seed, the same requests one after the other: [(name, peer, ours)], and
-    the two peak RSS figures."""
-    p = peer.Peer(tmp, seed, users, BIN)
+    the two peak RSS figures. `internal`: both on Prosody's flat files."""
+    p = peer.InternalPeer(tmp, users, BIN, seed_internal) if internal else peer.Peer(tmp, seed, users, BIN)
     ours, ours_addr = start(p.ours_serve, "prosody-admin")
     ob = f"http://{ours_addr}/admin_api"
     listing = {"conns": 2, "threads": 1}
@@ -389,8 +395,12 @@ def main():
     t2 = time.time()
     peer_table, peer_rss = peer_rows(tmp, small, secs, put, post)
     peer_text = peer_lines(peer_table)
+    flat_peer_table, flat_peer_rss = peer_rows(tmp, small, secs, put, post, internal=True)
+    flat_peer_text = peer_lines(flat_peer_table)
     print(f"peer: Prosody 13.0.1 + mod_http_admin_api ({time.time() - t2:.0f}s)")
     print("\n".join(peer_text))
+    print("peer on flat files (storage = \"internal\"):")
+    print("\n".join(flat_peer_text))
 
     ceil = sum(c["rps"] for c in ceiling) / len(ceiling)
     ok = all(row[1]["non2xx"] == 0 for row in rows)
@@ -424,10 +434,11 @@ def main():
         f"{large} accounts {flat_startup:.2f} s (target < 10); peak RSS {flat_rss[0]:.1f} MB ({small}), "
         f"{flat_rss[1]:.1f} MB ({large}) (target < 100).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
-        f"The peer's peak RSS {peer_rss[0]:.1f} MB, ours beside it {peer_rss[1]:.1f} MB.",
+        f"The peer's peak RSS {peer_rss[0]:.1f} MB, ours beside it {peer_rss[1]:.1f} MB (SQLite); on flat files "
+        f"{flat_peer_rss[0]:.1f} and {flat_peer_rss[1]:.1f} MB.",
     ]
     print("\n".join(lines + [""] + engine_lines + [""] + summary))
-    if any(t["non2xx"] or m["non2xx"] for _, t, m in peer_table):
+    if any(t["non2xx"] or m["non2xx"] for _, t, m in peer_table + flat_peer_table):
         print("note: the peer table has errors (see the rows marked)")
     if stored < acked or not ok:
         sys.exit("benchmark found lost writes or errors")
@@ -442,7 +453,11 @@ def main():
                 "invites, answering with a token Prosody minted; prosody-admin on a copy of that seeded file. The "
                 "same wrk run against each, one after the other (-t2 -c16, the listings -t1 -c2, "
                 f"{secs} s each). Ours / peer is the ratio of requests per second.\n\n"
-                + "\n".join(peer_text) + "\n\n## Against the ceiling\n\n"
+                + "\n".join(peer_text) + "\n\n"
+                "On Prosody's flat files (`storage = \"internal\"`), the same requests: accounts written as Prosody "
+                "writes them, nicks, groups, memberships and invites made by Prosody itself (its own APIs, through "
+                "its admin socket); prosody-admin on a copy of the data directory.\n\n"
+                + "\n".join(flat_peer_text) + "\n\n## Against the ceiling\n\n"
                 f"Measured by `make bench` ({date}, on {machine()}, shared by wrk and the servers; "
                 f"wrk -t2 -c16 unless the row says -c64, {secs} s per row, loopback; the {large}-account listing "
                 f"with -t1 -c2). Every write is audited (its audit row is in the same commit). "
