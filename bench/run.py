@@ -230,6 +230,51 @@ class PgCluster:
         self.proc.wait(timeout=30)
 
 
+# What the perf profiles behind wave 3's changes showed (by hand, on this 2-core machine,
+# `perf record -g` of the release build under the same wrk load); kept in BENCHMARKS.md.
+PROFILES = """
+## The profiles behind the changes (wave 3)
+
+Taken by hand with `perf record -g` (DWARF call graphs) on the release build, on this
+2-core machine, under the same load as the rows above.
+
+**Audited writes** (POST /invites/account, -c16; before: 7.2k/s at -c16, 6.6k/s at -c64).
+System-wide, a third of the CPU time was idle: the writer thread, which runs every batch,
+was the bottleneck (0.8 of a core, the rest waiting on I/O), not the HTTP side (0.3 of a
+core). Inside it: the commit 38 % (of which the automatic WAL checkpoint, run inside the
+commit that crosses 1 000 pages, 21 %, its fsyncs included, and the WAL frames 12 %),
+the audit row 20 %, the invite row 13 %, and savepoint journals spilled to a temporary
+file 10 % (SQLite spills a statement journal past 64 KiB; a batch's savepoints journal
+every page each write first touches). Every write touched about five random index pages:
+the invite token is random (it must be), and so was the audit entry's id, which two of
+the archive's indices are keyed on. Changes, each measured on its own (8 s wrk runs,
+-c16/-c64): savepoint journals in memory (`temp_store=MEMORY`): 8.1k/6.7k; plus
+time-ordered audit ids (the archive indices grow at their end): 10.4k/9.6k; plus the
+checkpoint at 10 000 pages: 11.2k/11.5k; with no checkpoint at all (WAL unbounded, the
+ceiling of this path): 12.8k/11.4k. A checkpoint on a thread of its own was tried and
+dropped: PASSIVE checkpoints never catch up with a writer that never stops, so the WAL
+never rewinds (it reached 3.8 GB in 16 s). Durability unchanged: `synchronous=NORMAL` in
+WAL mode, a commit is in the WAL before it is answered; the bench's kill -9 check and the
+crash test hold.
+
+**The 100 000-account listing, uncached** (before: 182 ms median here). 22 % of the time
+was SQLite moving from index entries to table rows (`sqlite3VdbeFinishMoveto`) for the
+nick items and role rows, 13 % reading pages from the operating system, 10 % parsing
+nick XML, 25 % the account-name scan with SQL `DISTINCT` (400 000 index entries for
+100 000 accounts, four SCRAM rows each). Changes: partial covering indices of our own for
+the nick/avatar items and the role rows (130 ms); the names deduplicated in Rust over the
+plain index scan, compared as bytes before any UTF-8 check (`DISTINCT` 36 ms against 22 ms
+for the scan alone): 126 ms; the stored nick form taken without a parse, and one
+allocation fewer per row: ~111 ms (server-side ~107 ms). What is left is spread thin:
+the SQLite VM over ~600 000 rows (17 % self), UTF-8 checks, allocations, JSON. Tried and
+dropped: a larger page cache or mmap for the read connections (no gain, RSS up to 200 MB
+with mmap), and writing the JSON on a second thread (slower: the reading half is three
+quarters of the work, and the hand-off cost more than it saved). Reading on two
+connections in parallel would need both to see one snapshot, which the bundled SQLite
+(no `SQLITE_ENABLE_SNAPSHOT`) cannot promise.
+"""
+
+
 def peer_rows(tmp, users, secs, put_script, post_script, internal=False):
     """The peer (Prosody 13 with mod_http_admin_api, bench/peer.py) and prosody-admin on
     copies of one seed, the same requests one after the other: [(name, peer, ours)], and
@@ -470,7 +515,7 @@ def main():
                 f"after a write (so from the database, not the response cache), median and max of {rounds}. "
                 "(The table's PostgreSQL GET rows are answered from the response cache between writes, as "
                 "the SQLite ones are: their differences are this machine's noise, not the engines'.)\n\n"
-                + "\n".join(engine_lines) + "\n")
+                + "\n".join(engine_lines) + "\n" + PROFILES)
         (ROOT / "BENCHMARKS.md").write_text(text)
         print("wrote BENCHMARKS.md")
 
