@@ -441,7 +441,7 @@ fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
         UserCommand::Passwd { name } => {
             let u = Username::parse(&name).map_err(|e| e.to_string())?;
             let p = password()?;
-            backend.set_password(&u, &p).map_err(|e| e.to_string())?;
+            tasks::block(backend.set_password(u.clone(), &p))?;
             println!("password changed for {u}@{}", backend.settings().host);
         }
         UserCommand::List { json } => tasks::user_list(backend, json)?,

@@ -63,7 +63,7 @@ pub enum GroupCommand {
 }
 
 /// Runs an async domain call from the command line.
-fn block<T>(f: impl Future<Output = Result<T, backend::Failure>>) -> Result<T, String> {
+pub(crate) fn block<T>(f: impl Future<Output = Result<T, backend::Failure>>) -> Result<T, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(f).map_err(|e| e.to_string())
 }

@@ -28,32 +28,21 @@ impl Backend {
     }
 
     /// Sets an existing account's password (on 13 this voids its older tokens, as
-    /// Prosody's `set_password` does).
-    pub fn set_password(&self, user: &Username, password: &str) -> Result<(), Failure> {
+    /// Prosody's `set_password` does); then, as Prosody's own password change, the
+    /// account's sessions end (the live path).
+    pub async fn set_password(&self, user: Username, password: &str) -> Result<(), Failure> {
         let cred = Credentials::new(password)?;
         let now = crate::now()?;
-        self.write_blocking(|db| {
+        let name = user.to_string();
+        self.write(move |db| {
             if db.accounts().set_password(user.as_str(), &cred, now)? {
                 Ok(())
             } else {
-                Err(Failure::user_not_found(user))
+                Err(Failure::user_not_found(&user))
             }
-        })?;
-        // As Prosody's own password change: the account's other sessions end.
-        // (A blocking call: the command line's, outside any runtime.)
-        let (b, step) =
-            (self.clone(), crate::live::Step::User(crate::live::UserEvent::PasswordChanged, user.to_string()));
-        let tell = async move { b.tell_prosody(step).await };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => {
-                h.spawn(tell);
-            }
-            Err(_) => {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(tell);
-                }
-            }
-        }
+        })
+        .await?;
+        self.tell_prosody(crate::live::Step::User(crate::live::UserEvent::PasswordChanged, name)).await;
         Ok(())
     }
 

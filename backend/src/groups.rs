@@ -159,12 +159,9 @@ pub fn add_chat(db: &Db, gid: &str, name: &str, now: i64) -> Result<(models::Gro
 
 pub fn remove_chat(db: &Db, gid: &str, chat_id: &str) -> Result<GroupChange, Failure> {
     let i = require(db, gid)?;
-    let room = i.chat_jids().into_iter().find(|j| j.split_once('@').is_some_and(|(n, _)| n == chat_id));
-    match room {
-        Some(room) if db.groups().remove_chat(gid, &i, chat_id)? => {
-            Ok(GroupChange::ChatRemoved { gid: gid.to_string(), room })
-        }
-        _ => Err(Failure::NotFound(format!("group {gid:?} has no chat {chat_id:?}"))),
+    match db.groups().remove_chat(gid, &i, chat_id)? {
+        Some(room) => Ok(GroupChange::ChatRemoved { gid: gid.to_string(), room }),
+        None => Err(Failure::NotFound(format!("group {gid:?} has no chat {chat_id:?}"))),
     }
 }
 

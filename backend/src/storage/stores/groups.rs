@@ -212,12 +212,12 @@ impl Groups<'_> {
         Ok(Chat { id: room.to_string(), jid, name: name.to_string(), deleted: false })
     }
 
-    /// `remove_group_chat`: the chat leaves the group and its room is destroyed. False
-    /// when the group has no such chat.
-    pub fn remove_chat(&self, gid: &str, info: &GroupInfo, chat_id: &str) -> Result<bool, StoreError> {
+    /// `remove_group_chat`: the chat leaves the group and its room is destroyed. The
+    /// removed room's JID; None when the group has no such chat.
+    pub fn remove_chat(&self, gid: &str, info: &GroupInfo, chat_id: &str) -> Result<Option<String>, StoreError> {
         let mut all = info.chat_jids();
         let Some(i) = all.iter().position(|j| j.split_once('@').is_some_and(|(n, _)| n == chat_id)) else {
-            return Ok(false);
+            return Ok(None);
         };
         let removed = all.remove(i);
         let mut info = info.clone();
@@ -225,7 +225,7 @@ impl Groups<'_> {
         info.muc_jid = None;
         self.set_info(gid, &info)?;
         self.destroy_room(&removed)?;
-        Ok(true)
+        Ok(Some(removed))
     }
 
     /// Renames the group and its original chat's room, as mod_groups_internal's `set_info`.
