@@ -224,3 +224,202 @@ fn cached_invites_never_outlive_their_expiry() {
     let list = s.admin("GET", "/invites", None).json();
     assert_eq!(list.as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>(), vec![keep["id"].clone()]);
 }
+
+/// A listing large enough to be read on two connections (the SQLite engine reads past
+/// its first 2 000 accounts on two threads: names and `disabled` on one, nicks on the
+/// other) is one snapshot while Prosody commits: each commit gives every account the
+/// nick `g<K>` and disables them all on odd K, enables them on even; every listing then
+/// shows one K throughout. Each limit is a cache key of its own: every read is fresh.
+#[test]
+fn a_large_listing_is_one_snapshot_while_prosody_commits() {
+    const N: usize = 5_000;
+    const NICK: &str = "pep_http://jabber.org/protocol/nick";
+    let nick = |k: usize| format!("<nick xmlns='http://jabber.org/protocol/nick'>g{k}</nick>");
+    let s = Server::start();
+    {
+        let c = s.sql();
+        c.exec("BEGIN", &[]);
+        for i in 0..N {
+            let n = format!("big{i:05}");
+            common::put_row(&c, "localhost", &n, "accounts", "iteration_count", "number", "4096");
+            common::put_row(&c, "localhost", &n, "accounts", "disabled", "boolean", "false");
+            common::put_archive(&c, "localhost", &n, NICK, "current", 1, "", "xml", &nick(0));
+        }
+        c.exec("COMMIT", &[]);
+    }
+    let stop = AtomicBool::new(false);
+    let commits = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let c = s.sql();
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                k += 1;
+                c.exec("BEGIN", &[]);
+                c.exec(
+                    r#"UPDATE "prosodyarchive" SET "value"=? WHERE "host"='localhost' AND "store"=? AND "key"='current'"#,
+                    &[&nick(k), NICK],
+                );
+                c.exec(
+                    r#"UPDATE "prosody" SET "value"=? WHERE "host"='localhost' AND "store"='accounts' AND "key"='disabled'"#,
+                    &[if k % 2 == 1 { "true" } else { "false" }],
+                );
+                c.exec("COMMIT", &[]);
+            }
+            k
+        });
+        // The writer stops when this ends, failed or not.
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stopping = Stop(&stop);
+        let mut seen = HashSet::new();
+        for i in 0..40 {
+            let r = s.admin("GET", &format!("/users?limit={}", N + 2 + i), None);
+            assert_eq!(r.status, 200, "{}", r.body);
+            let states: HashSet<(String, bool)> = r
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|u| u["username"].as_str().unwrap().starts_with("big"))
+                .map(|u| (u["display_name"].as_str().unwrap().to_string(), u["enabled"].as_bool().unwrap()))
+                .collect();
+            assert_eq!(states.len(), 1, "listing {i} mixes commits: {states:?}");
+            let (name, enabled) = states.into_iter().next().unwrap();
+            let k: usize = name[1..].parse().unwrap();
+            assert_eq!(enabled, k % 2 == 0, "listing {i}: nick {name} from one commit, enabled from another");
+            seen.insert(k);
+        }
+        drop(stopping);
+        assert!(seen.len() > 5, "the listings saw too few commits to tell: {seen:?}");
+        if !common::is_postgres() {
+            // Every one of them was read on two connections, none fell back to one.
+            let m = s.admin("GET", "/service/metrics", None).body;
+            assert!(m.contains("prosody_admin_split_listings_total 40\n"), "{m}");
+            assert!(m.contains("prosody_admin_unsplit_listings_total 0\n"), "{m}");
+        }
+        writer.join().unwrap()
+    });
+    assert!(commits > 5, "{commits} commits");
+}
+
+/// The same large listing read on two threads (whole: past the first 2 000 accounts)
+/// and on one (pages of 1 000) is the same, with every stream a listing merges present
+/// on some accounts: nick and avatar (archive), roles, groups, disabled, last activity,
+/// deletion request. Names sort in byte order across both halves (digits, dots, UTF-8).
+#[test]
+fn a_large_listing_on_two_threads_equals_its_pages_on_one() {
+    const N: usize = 4_500;
+    let s = Server::start();
+    let version13 = !s.admin("GET", "/server/info", None).body.contains("\"0.12");
+    {
+        let c = s.sql();
+        c.exec("BEGIN", &[]);
+        for g in 0..30 {
+            common::put_row(&c, "localhost", &format!("g{g}"), "group_info", "name", "string", &format!("G {g}"));
+        }
+        for i in 0..N {
+            let n = match i % 3 {
+                0 => format!("a.{i}"),
+                1 => format!("zoë{i}"),
+                _ => format!("{i}x"),
+            };
+            common::put_row(&c, "localhost", &n, "accounts", "iteration_count", "number", "4096");
+            if i % 2 == 0 {
+                let nick = format!("<nick xmlns='http://jabber.org/protocol/nick'>N {i}</nick>");
+                common::put_archive(
+                    &c,
+                    "localhost",
+                    &n,
+                    "pep_http://jabber.org/protocol/nick",
+                    "current",
+                    1,
+                    "",
+                    "xml",
+                    &nick,
+                );
+            }
+            if i % 13 == 0 {
+                let meta = format!(
+                    "<metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='{i}' id='{i:040}' type='image/png' height='64' width='64'/></metadata>"
+                );
+                common::put_archive(
+                    &c,
+                    "localhost",
+                    &n,
+                    "pep_urn:xmpp:avatar:metadata",
+                    "current",
+                    1,
+                    "",
+                    "xml",
+                    &meta,
+                );
+            }
+            if i % 7 == 0 {
+                if version13 {
+                    common::put_row(&c, "localhost", &n, "account_roles", "_default", "string", "prosody:admin");
+                } else {
+                    common::put_row(&c, "localhost", &n, "roles", "prosody:admin", "boolean", "true");
+                }
+            }
+            if i % 5 == 0 {
+                common::put_row(&c, "localhost", &format!("g{}", i % 30), "groups", &n, "json", "{}");
+            }
+            if i % 11 == 0 {
+                common::put_row(&c, "localhost", &n, "accounts", "disabled", "boolean", "true");
+            }
+            if i % 3 == 0 {
+                common::put_row(
+                    &c,
+                    "localhost",
+                    &n,
+                    "account_activity",
+                    "timestamp",
+                    "number",
+                    &(1_700_000_000 + i).to_string(),
+                );
+            }
+            if i % 17 == 0 {
+                common::put_row(&c, "localhost", &n, "accounts_cleanup", "deleted_at", "number", "1700000000");
+                common::put_row(&c, "localhost", &n, "accounts_cleanup", "pending_until", "number", "1800000000");
+            }
+        }
+        c.exec("COMMIT", &[]);
+    }
+    let whole = s.admin("GET", "/users", None);
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole: Vec<Value> = whole.json().as_array().unwrap().clone();
+    assert_eq!(whole.len(), N + 1, "every account and the admin");
+    if !common::is_postgres() {
+        // The SQLite engine did read it on two connections (nothing else is idle now).
+        let m = s.admin("GET", "/service/metrics", None).body;
+        assert!(m.contains("prosody_admin_split_listings_total 1\n"), "{m}");
+        assert!(m.contains("prosody_admin_unsplit_listings_total 0\n"), "{m}");
+    }
+    let (mut paged, mut path) = (Vec::new(), Some("/users?limit=1000".to_string()));
+    while let Some(p) = path {
+        let r = s.admin("GET", &p, None);
+        assert_eq!(r.status, 200, "{p}: {}", r.body);
+        paged.extend(r.json().as_array().unwrap().iter().cloned());
+        path = next_of(&r);
+    }
+    assert_eq!(paged.len(), whole.len());
+    for (a, b) in whole.iter().zip(&paged) {
+        assert_eq!(a, b);
+    }
+    let names: Vec<&str> = whole.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0].as_bytes() < w[1].as_bytes()), "byte order");
+    // Every stream shows somewhere past the first 2 000 (the part read on two threads).
+    let tail = &whole[2_100..];
+    let some = |f: &dyn Fn(&Value) -> bool| tail.iter().any(f);
+    assert!(some(&|u| u["display_name"].is_string()));
+    assert!(some(&|u| u["avatar_info"].as_array().is_some_and(|a| !a.is_empty())));
+    assert!(some(&|u| u["roles"].as_array().is_some_and(|r| r.iter().any(|r| r == "prosody:admin"))));
+    assert!(some(&|u| u["groups"].as_array().is_some_and(|g| !g.is_empty())));
+    assert!(some(&|u| u["enabled"] == json!(false)));
+    assert!(some(&|u| u["last_active"].is_i64()));
+    assert!(some(&|u| u["deletion_request"].is_object()));
+}

@@ -160,6 +160,18 @@ impl Metrics {
             storage.commits.to_string(),
         );
         counter(&mut out, "prosody_admin_writes", "Writes run in them.", storage.writes.to_string());
+        counter(
+            &mut out,
+            "prosody_admin_split_listings",
+            "Large user listings read on two database connections in one snapshot.",
+            storage.split_listings.to_string(),
+        );
+        counter(
+            &mut out,
+            "prosody_admin_unsplit_listings",
+            "Large user listings read on one connection: the snapshot could not be shared.",
+            storage.unsplit_listings.to_string(),
+        );
         if let Some(l) = live {
             counter(
                 &mut out,

@@ -61,7 +61,8 @@ def test_counters_move_by_exactly_the_requests_made(server):
     assert hits + misses == 3 + 2  # the listing and the two user lookups are cacheable
     assert ("prosody_admin_build_info", (("prosody_layout", "13"), ("spec_version", "1.0.0"), ("version", "0.1.0"))) in after
     for name in ("prosody_admin_pool_acquires_total", "prosody_admin_database_busy_retries_total",
-                 "prosody_admin_commits_total", "prosody_admin_writes_total", "prosody_admin_pool_wait_seconds_total"):
+                 "prosody_admin_commits_total", "prosody_admin_writes_total", "prosody_admin_pool_wait_seconds_total",
+                 "prosody_admin_split_listings_total", "prosody_admin_unsplit_listings_total"):
         assert (name, ()) in after, name
     # no secrets, no usernames
     assert server.token not in text and "nobody" not in text and "alice" not in text

@@ -143,21 +143,25 @@ pub(super) trait Rows {
     ) -> R<()>;
 }
 
-/// A user-ordered stream of (user, key, value) rows, from either engine.
+/// A user-ordered stream of (user, key, value) rows, from either engine; `None`: a
+/// stream another thread merges (see [`merge_seeds`]), which adds nothing here.
 struct Cursor<I> {
-    rows: I,
+    rows: Option<I>,
     cur: Option<(String, String, Value)>,
 }
 
 impl<I: Iterator<Item = R<(String, String, Value)>>> Cursor<I> {
-    fn new(rows: I) -> R<Self> {
+    fn new(rows: Option<I>) -> R<Self> {
         let mut c = Cursor { rows, cur: None };
         c.advance()?;
         Ok(c)
     }
 
     fn advance(&mut self) -> R<()> {
-        self.cur = self.rows.next().transpose()?;
+        self.cur = match &mut self.rows {
+            Some(rows) => rows.next().transpose()?,
+            None => None,
+        };
         Ok(())
     }
 
@@ -191,11 +195,37 @@ pub(super) struct Streams<I> {
     pub cleanup: I,
 }
 
+impl<I> Streams<I> {
+    fn map<J>(self, f: impl Fn(I) -> J) -> Streams<J> {
+        Streams {
+            nick: f(self.nick),
+            avatar: f(self.avatar),
+            roles: f(self.roles),
+            members: f(self.members),
+            disabled: f(self.disabled),
+            activity: f(self.activity),
+            cleanup: f(self.cleanup),
+        }
+    }
+}
+
 /// Merges the streams into one [`ListedRows`] per account name, in order.
 pub(super) fn merge<I, A>(accounts: A, s: Streams<I>, visit: &mut dyn FnMut(ListedRows) -> R<()>) -> R<()>
 where
     I: Iterator<Item = R<(String, String, Value)>>,
     A: Iterator<Item = R<String>>,
+{
+    let seeds = accounts.map(|name| name.map(|name| ListedRows { name, ..ListedRows::default() }));
+    merge_seeds(seeds, s.map(Some), visit)
+}
+
+/// Adds the rows of the streams given (`Some`) to accounts partly merged already, in
+/// order: a listing may merge some streams on one thread and the rest on another (the
+/// SQLite engine's large listings do).
+pub(super) fn merge_seeds<I, A>(seeds: A, s: Streams<Option<I>>, visit: &mut dyn FnMut(ListedRows) -> R<()>) -> R<()>
+where
+    I: Iterator<Item = R<(String, String, Value)>>,
+    A: Iterator<Item = R<ListedRows>>,
 {
     let mut nick = Cursor::new(s.nick)?;
     let mut avatar = Cursor::new(s.avatar)?;
@@ -204,9 +234,9 @@ where
     let mut disabled = Cursor::new(s.disabled)?;
     let mut active = Cursor::new(s.activity)?;
     let mut clean = Cursor::new(s.cleanup)?;
-    for name in accounts {
-        let name = name?;
-        let mut u = ListedRows::default();
+    for u in seeds {
+        let mut u = u?;
+        let name = std::mem::take(&mut u.name);
         nick.take_for(&name, |_, v| u.nick = Some(v))?;
         avatar.take_for(&name, |_, v| u.avatar = Some(v))?;
         role.take_for(&name, |k, v| u.roles.push((k, v)))?;
