@@ -423,3 +423,41 @@ fn a_large_listing_on_two_threads_equals_its_pages_on_one() {
     assert!(some(&|u| u["last_active"].is_i64()));
     assert!(some(&|u| u["deletion_request"].is_object()));
 }
+
+/// A database nobody has written to since its last connection closed: its WAL never held
+/// a transaction, so SQLite has no snapshot to share; a large listing still reads on two
+/// connections (both read the file alone) and equals its pages.
+#[test]
+fn a_large_listing_of_a_database_never_written_since_opened_reads_on_two_threads() {
+    if common::is_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite");
+    // Prosody 13's schema, then accounts written as Prosody writes them; the last
+    // connection's close checkpoints the WAL and removes it.
+    assert!(common::cli(&db, &["--prosody-version", "13", "user", "add", "admin"], Some("pw\n")).status.success());
+    let token = common::cli(&db, &["token", "create", "--user", "admin"], None);
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    std::fs::write(dir.path().join("admin-token"), &token.stdout).unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.exec("BEGIN", &[]);
+        for i in 0..3_000 {
+            common::put_row(&c, "localhost", &format!("q{i:04}"), "accounts", "iteration_count", "number", "4096");
+        }
+        c.exec("COMMIT", &[]);
+    }
+    assert!(!dir.path().join("db.sqlite-wal").exists(), "the WAL went with the last connection");
+    let s = Server::start_on(dir, db, &["--prosody-version", "13", "--admins", "admin@localhost"]);
+    let whole = s.admin("GET", "/users", None);
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole = whole.json();
+    let m = s.admin("GET", "/service/metrics", None).body;
+    assert!(m.contains("prosody_admin_split_listings_total 1\n"), "{m}");
+    assert!(m.contains("prosody_admin_unsplit_listings_total 0\n"), "{m}");
+    let (paged, _) = walk(&s, "/users?limit=1000", "username");
+    let names: Vec<&str> = whole.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3_001);
+    assert_eq!(names, paged);
+}

@@ -41,6 +41,26 @@ impl Value {
         }
     }
 
+    /// [`Value::decode`] of a borrowed text: allocates only what the value keeps.
+    pub fn decode_str(ty: &str, value: &str) -> Value {
+        match ty {
+            "number" => match value.parse::<f64>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => Value::Other(ty.to_string(), value.to_string()),
+            },
+            "boolean" => match value {
+                "true" => Value::Boolean(true),
+                "false" => Value::Boolean(false),
+                _ => Value::Other(ty.to_string(), value.to_string()),
+            },
+            "json" => match serde_json::from_str(value) {
+                Ok(j) => Value::Json(j),
+                Err(_) => Value::Other(ty.to_string(), value.to_string()),
+            },
+            _ => Value::decode(ty, value.to_string()),
+        }
+    }
+
     pub fn encode(&self) -> (&str, String) {
         match self {
             Value::String(s) => ("string", s.clone()),
@@ -113,6 +133,25 @@ fn lua_number(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoding_borrowed_text_is_decoding_owned_text() {
+        for (ty, v) in [
+            ("number", "10000"),
+            ("number", "1.5"),
+            ("number", "x"),
+            ("boolean", "true"),
+            ("boolean", "false"),
+            ("boolean", "maybe"),
+            ("string", "e92314ef"),
+            ("json", r#"{"a":[1,"b"]}"#),
+            ("json", "{"),
+            ("xml", "<nick xmlns='http://jabber.org/protocol/nick'>N</nick>"),
+            ("lua", "{}"),
+        ] {
+            assert_eq!(Value::decode_str(ty, v), Value::decode(ty, v.to_string()), "{ty} {v}");
+        }
+    }
 
     #[test]
     fn round_trips_as_prosody_writes() {

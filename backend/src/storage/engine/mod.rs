@@ -23,6 +23,7 @@ pub(super) mod internal;
 pub(super) mod pg;
 pub(super) mod sqlite;
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Weak;
 use std::time::Duration;
@@ -143,43 +144,71 @@ pub(super) trait Rows {
     ) -> R<()>;
 }
 
-/// A user-ordered stream of (user, key, value) rows, from either engine; `None`: a
-/// stream another thread merges (see [`merge_seeds`]), which adds nothing here.
-struct Cursor<I> {
-    rows: Option<I>,
+/// A user-ordered stream of (user, key, value) rows, positioned on its current row:
+/// an engine's open statement read in place (SQLite: nothing is allocated for a row's
+/// user, nor for a key or value the merge does not keep), or rows already read ([`Owned`]).
+pub(super) trait Stream {
+    /// The current row's user; None past the last row.
+    fn user(&self) -> R<Option<&str>>;
+    /// The current row's key and value (the stream stays on the row).
+    fn key_value(&mut self) -> R<(Cow<'_, str>, Value)>;
+    /// Moves to the next row.
+    fn advance(&mut self) -> R<()>;
+}
+
+/// Rows already read, as a [`Stream`].
+pub(super) struct Owned<I> {
+    rows: I,
     cur: Option<(String, String, Value)>,
 }
 
-impl<I: Iterator<Item = R<(String, String, Value)>>> Cursor<I> {
-    fn new(rows: Option<I>) -> R<Self> {
-        let mut c = Cursor { rows, cur: None };
-        c.advance()?;
-        Ok(c)
+impl<I: Iterator<Item = R<(String, String, Value)>>> Owned<I> {
+    pub(super) fn new(rows: I) -> R<Self> {
+        let mut s = Owned { rows, cur: None };
+        s.advance()?;
+        Ok(s)
+    }
+}
+
+impl<I: Iterator<Item = R<(String, String, Value)>>> Stream for Owned<I> {
+    fn user(&self) -> R<Option<&str>> {
+        Ok(self.cur.as_ref().map(|(user, _, _)| user.as_str()))
+    }
+
+    fn key_value(&mut self) -> R<(Cow<'_, str>, Value)> {
+        match self.cur.take() {
+            Some((_, key, v)) => Ok((Cow::Owned(key), v)),
+            None => Err(StoreError("a listing stream read past its end".into())),
+        }
     }
 
     fn advance(&mut self) -> R<()> {
-        self.cur = match &mut self.rows {
-            Some(rows) => rows.next().transpose()?,
-            None => None,
-        };
+        self.cur = self.rows.next().transpose()?;
         Ok(())
     }
+}
 
+/// A stream as the merge reads it; `None`: a stream another thread merges (see
+/// [`merge_seeds`]), which adds nothing here.
+pub(super) struct Cursor<S>(pub Option<S>);
+
+impl<S: Stream> Cursor<S> {
     /// Hands `take` the rows of `name`, skipping rows of users before it (rows of names
     /// that are not accounts).
-    fn take_for(&mut self, name: &str, mut take: impl FnMut(String, Value)) -> R<()> {
-        while let Some((user, _, _)) = &self.cur {
-            if user.as_str() > name {
-                break;
+    pub(super) fn take_for(&mut self, name: &str, mut take: impl FnMut(Cow<str>, Value)) -> R<()> {
+        let Some(rows) = &mut self.0 else { return Ok(()) };
+        loop {
+            let ours = match rows.user()? {
+                None => return Ok(()),
+                Some(user) if user > name => return Ok(()),
+                Some(user) => user == name,
+            };
+            if ours {
+                let (key, v) = rows.key_value()?;
+                take(key, v);
             }
-            if let Some((user, key, v)) = self.cur.take() {
-                if user == name {
-                    take(key, v);
-                }
-            }
-            self.advance()?;
+            rows.advance()?;
         }
-        Ok(())
     }
 }
 
@@ -195,55 +224,54 @@ pub(super) struct Streams<I> {
     pub cleanup: I,
 }
 
-impl<I> Streams<I> {
-    fn map<J>(self, f: impl Fn(I) -> J) -> Streams<J> {
-        Streams {
-            nick: f(self.nick),
-            avatar: f(self.avatar),
-            roles: f(self.roles),
-            members: f(self.members),
-            disabled: f(self.disabled),
-            activity: f(self.activity),
-            cleanup: f(self.cleanup),
-        }
-    }
-}
-
 /// Merges the streams into one [`ListedRows`] per account name, in order.
 pub(super) fn merge<I, A>(accounts: A, s: Streams<I>, visit: &mut dyn FnMut(ListedRows) -> R<()>) -> R<()>
 where
     I: Iterator<Item = R<(String, String, Value)>>,
     A: Iterator<Item = R<String>>,
 {
-    let seeds = accounts.map(|name| name.map(|name| ListedRows { name, ..ListedRows::default() }));
-    merge_seeds(seeds, s.map(Some), visit)
+    let s = Streams {
+        nick: Some(Owned::new(s.nick)?),
+        avatar: Some(Owned::new(s.avatar)?),
+        roles: Some(Owned::new(s.roles)?),
+        members: Some(Owned::new(s.members)?),
+        disabled: Some(Owned::new(s.disabled)?),
+        activity: Some(Owned::new(s.activity)?),
+        cleanup: Some(Owned::new(s.cleanup)?),
+    };
+    merge_seeds(named(accounts), s, visit)
+}
+
+/// Accounts of which only the name is known yet.
+pub(super) fn named(names: impl Iterator<Item = R<String>>) -> impl Iterator<Item = R<ListedRows>> {
+    names.map(|name| name.map(|name| ListedRows { name, ..ListedRows::default() }))
 }
 
 /// Adds the rows of the streams given (`Some`) to accounts partly merged already, in
 /// order: a listing may merge some streams on one thread and the rest on another (the
 /// SQLite engine's large listings do).
-pub(super) fn merge_seeds<I, A>(seeds: A, s: Streams<Option<I>>, visit: &mut dyn FnMut(ListedRows) -> R<()>) -> R<()>
+pub(super) fn merge_seeds<S, A>(seeds: A, s: Streams<Option<S>>, visit: &mut dyn FnMut(ListedRows) -> R<()>) -> R<()>
 where
-    I: Iterator<Item = R<(String, String, Value)>>,
+    S: Stream,
     A: Iterator<Item = R<ListedRows>>,
 {
-    let mut nick = Cursor::new(s.nick)?;
-    let mut avatar = Cursor::new(s.avatar)?;
-    let mut role = Cursor::new(s.roles)?;
-    let mut member = Cursor::new(s.members)?;
-    let mut disabled = Cursor::new(s.disabled)?;
-    let mut active = Cursor::new(s.activity)?;
-    let mut clean = Cursor::new(s.cleanup)?;
+    let mut nick = Cursor(s.nick);
+    let mut avatar = Cursor(s.avatar);
+    let mut role = Cursor(s.roles);
+    let mut member = Cursor(s.members);
+    let mut disabled = Cursor(s.disabled);
+    let mut active = Cursor(s.activity);
+    let mut clean = Cursor(s.cleanup);
     for u in seeds {
         let mut u = u?;
         let name = std::mem::take(&mut u.name);
         nick.take_for(&name, |_, v| u.nick = Some(v))?;
         avatar.take_for(&name, |_, v| u.avatar = Some(v))?;
-        role.take_for(&name, |k, v| u.roles.push((k, v)))?;
-        member.take_for(&name, |g, _| u.groups.push(g))?;
+        role.take_for(&name, |k, v| u.roles.push((k.into_owned(), v)))?;
+        member.take_for(&name, |g, _| u.groups.push(g.into_owned()))?;
         disabled.take_for(&name, |_, v| u.disabled = Some(v))?;
         active.take_for(&name, |_, v| u.last_active = Some(v))?;
-        clean.take_for(&name, |k, v| u.cleanup.push((k, v)))?;
+        clean.take_for(&name, |k, v| u.cleanup.push((k.into_owned(), v)))?;
         u.name = name;
         visit(u)?;
     }
