@@ -257,21 +257,32 @@ never rewinds (it reached 3.8 GB in 16 s). Durability unchanged: `synchronous=NO
 WAL mode, a commit is in the WAL before it is answered; the bench's kill -9 check and the
 crash test hold.
 
-**The 100 000-account listing, uncached** (before: 182 ms median here). 22 % of the time
-was SQLite moving from index entries to table rows (`sqlite3VdbeFinishMoveto`) for the
-nick items and role rows, 13 % reading pages from the operating system, 10 % parsing
-nick XML, 25 % the account-name scan with SQL `DISTINCT` (400 000 index entries for
-100 000 accounts, four SCRAM rows each). Changes: partial covering indices of our own for
-the nick/avatar items and the role rows (130 ms); the names deduplicated in Rust over the
-plain index scan, compared as bytes before any UTF-8 check (`DISTINCT` 36 ms against 22 ms
-for the scan alone): 126 ms; the stored nick form taken without a parse, and one
-allocation fewer per row: ~111 ms (server-side ~107 ms). What is left is spread thin:
-the SQLite VM over ~600 000 rows (17 % self), UTF-8 checks, allocations, JSON. Tried and
-dropped: a larger page cache or mmap for the read connections (no gain, RSS up to 200 MB
-with mmap), and writing the JSON on a second thread (slower: the reading half is three
-quarters of the work, and the hand-off cost more than it saved). Reading on two
-connections in parallel would need both to see one snapshot, which the bundled SQLite
-(no `SQLITE_ENABLE_SNAPSHOT`) cannot promise.
+**The 100 000-account listing, uncached** (before this wave: 182 ms median here). First,
+on one thread: 22 % of the time was SQLite moving from index entries to table rows
+(`sqlite3VdbeFinishMoveto`) for the nick items and role rows, 13 % reading pages from the
+operating system, 10 % parsing nick XML, 25 % the account-name scan with SQL `DISTINCT`
+(400 000 index entries for 100 000 accounts, four SCRAM rows each). Partial covering
+indices of our own for the nick/avatar items and the role rows: 130 ms; the names
+deduplicated in Rust over the plain index scan, compared as bytes before any UTF-8 check
+(`DISTINCT` 36 ms against 22 ms for the scan alone): 126 ms; the stored nick form taken
+without a parse: ~111 ms (119 in the bench then). A larger page cache or mmap (no gain,
+RSS 200 MB with mmap) and the JSON on a second thread (slower) were tried and dropped.
+Then on two threads (a harness: median of 7 listings right after a write, the same
+machine): reading is three quarters of the work, so a second connection reads the account
+names and the accounts' own stores (roles, disabled, activity, cleanup) while this one
+adds nick, avatar and groups and writes the JSON; both in one WAL snapshot (SQLite's
+snapshot interface, `SQLITE_ENABLE_SNAPSHOT`). One thread 113 ms, two 92 ms: alone each
+half took 55-59 ms, together 85 each. perf: the receiving thread freed what the other had
+allocated (names, role keys), and glibc's malloc then takes the allocating thread's arena
+lock, a futex wake per turn (`_int_free` 5 %, `_int_malloc` 5 %, `__lll_lock_wake_private`
+4 %). mimalloc instead: 70-77 ms, but peak RSS 27 -> 98 MB and 126 ms after a wrk load:
+dropped. Every stream read in place (a row's user compared where SQLite holds it; 400 000
+allocations fewer): 84 ms; names and role keys sent packed, one text per chunk, allocated
+by the thread that keeps them: 58-62 ms (58 after a wrk load, RSS 37 MB). Tried and
+dropped: `SQLITE_DEFAULT_MEMSTATUS=0` (no measurable change), larger chunks (none). The
+bench: median 59 ms, max 75. The price: the server on 100 000 accounts peaks at 54 MB (27
+before): a large listing now also holds a second connection's page cache and the second
+thread's malloc arena (not measured apart).
 """
 
 
