@@ -519,9 +519,9 @@ impl<S: Sql> Rows for S {
         // Pooled readers: one read transaction for every stream, begun by taking its
         // snapshot, which a second connection can then share. The first accounts on this
         // thread; past SPLIT_AFTER, the rest on two (see `on_two_threads`).
-        ready_for_snapshots(c)?;
+        let wal = ready_for_snapshots(c)?;
         let tx = c.unchecked_transaction()?;
-        let shared = Shared::take(c);
+        let shared = if wal { Shared::take(c) } else { Err(not_wal()) };
         let first = limit.map_or(SPLIT_AFTER, |l| l.min(SPLIT_AFTER));
         let (mut seen, mut last) = (0, String::new());
         on_one_thread(c, host, s, after, Some(first), &mut |u| {
@@ -869,7 +869,9 @@ impl Shared {
 
     /// Begins `helper`'s read transaction on what the first connection reads.
     fn open_on(&self, helper: Pooled) -> R<Helper> {
-        ready_for_snapshots(&helper)?;
+        if !ready_for_snapshots(&helper)? {
+            return Err(not_wal());
+        }
         // A transaction that has not read yet, which the snapshot calls begin.
         helper.execute_batch("BEGIN DEFERRED")?;
         let helper = Helper(helper);
@@ -930,10 +932,18 @@ const MAIN: &std::ffi::CStr = c"main";
 
 /// Makes a connection ready for the snapshot calls, which fail (SQLITE_ERROR) on one
 /// that has not learnt that the file is in WAL mode, i.e. has not read it yet: SQLite's
-/// documentation suggests this pragma. Outside a transaction: it reads.
-fn ready_for_snapshots(c: &Connection) -> R<()> {
+/// documentation suggests this pragma. Outside a transaction: it reads. Returns
+/// whether the file is in WAL mode, which [`Shared::EmptyWal`]'s reasoning needs (a
+/// rollback-journal database has no snapshots either; the listing then reads on one
+/// connection).
+fn ready_for_snapshots(c: &Connection) -> R<bool> {
     c.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0))?;
-    Ok(())
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    Ok(mode.eq_ignore_ascii_case("wal"))
+}
+
+fn not_wal() -> StoreError {
+    StoreError("the database is not in WAL mode: no snapshot to share".into())
 }
 
 /// The distinct users of rows sorted by user, at most `left` of them (None: all).
