@@ -531,7 +531,7 @@ impl<S: Sql> Rows for S {
         })?;
         if seen == first && limit != Some(first) {
             let rest = limit.map(|l| l - first);
-            // No idle connection (a busy pool): on one thread, as any listing may be.
+            // No connection to spare (a busy pool): on one thread, as any listing may be.
             match self.helper().map(|h| shared.and_then(|shared| shared.open_on(h))) {
                 Some(Ok(helper)) => {
                     stats::count_split_listing(true);
@@ -563,7 +563,7 @@ pub(super) trait Sql {
     fn may_split(&self) -> bool {
         false
     }
-    /// An idle connection of the pool, if one is idle now (never waits for one).
+    /// An idle connection of the pool, if one can be spared now (never waits for one).
     fn helper(&self) -> Option<Pooled> {
         None
     }
@@ -591,6 +591,11 @@ impl Sql for Reader<'_> {
         true
     }
     fn helper(&self) -> Option<Pooled> {
+        // Never the last idle one: a point read arriving meanwhile gets a connection
+        // without waiting for the listing (a second large listing reads on one thread).
+        if self.pool.state().idle_connections < 2 {
+            return None;
+        }
         self.pool.try_get()
     }
 }
