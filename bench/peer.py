@@ -135,13 +135,6 @@ class Peer:
             raise RuntimeError(f"Prosody minted no token: {out}")
         return m.group(1)
 
-    def rss_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
 
 # What bench/seed.py writes, written by Prosody itself through its own APIs (its
 # storagemanager, mod_groups_internal, mod_invites, mod_pep), for flat files: one chunk

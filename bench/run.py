@@ -308,7 +308,7 @@ def peer_rows(tmp, users, secs, put_script, post_script, internal=False):
             theirs = wrk(p.base + path, p.token, secs=secs, **kw)
             mine = wrk(ob + path, p.ours_token, secs=secs, **kw)
             out.append((name, theirs, mine))
-        rss = (p.rss_mb(), peak_rss_mb(ours.pid))
+        rss = (peak_rss_mb(p.proc.pid), peak_rss_mb(ours.pid))
     finally:
         ours.kill()
         ours.wait()

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Duration;
 
-use r2d2_sqlite::rusqlite::{self, ffi, params, Connection, OpenFlags, OptionalExtension, Row};
+use r2d2_sqlite::rusqlite::{self, ffi, params, CachedStatement, Connection, OpenFlags, OptionalExtension, Row};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
 
@@ -609,8 +609,7 @@ const CHUNK: usize = 2048;
 const CHUNKS_IN_FLIGHT: usize = 8;
 
 // Every statement of a listing: each stream in user order from an index that holds
-// what it reads. Two streams may read with one statement text at once: each gets its
-// own prepared statement (the cache hands a statement to one user at a time).
+// what it reads.
 /// Every account row: [`DistinctUsers`] makes the names (SQLite's DISTINCT over the
 /// same index scan took 60 % longer: 36 against 22 ms for 400 000 rows).
 const ACCOUNT_ROWS: &str = r#"SELECT "user" FROM "prosody" WHERE "host"=? AND "store"=? AND "user">? ORDER BY "user""#;
@@ -635,26 +634,72 @@ fn on_one_thread(
     visit: &mut dyn FnMut(ListedRows) -> R<()>,
 ) -> R<()> {
     let mut accounts = c.prepare_cached(ACCOUNT_ROWS)?;
-    let mut items = c.prepare_cached(CURRENT_ITEMS)?;
-    let mut avatars = c.prepare_cached(CURRENT_ITEMS)?;
-    let mut roles = c.prepare_cached(ROLE_ROWS)?;
-    let mut members = c.prepare_cached(MEMBER_ROWS)?;
-    let mut keyed = c.prepare_cached(ONE_KEY)?;
-    let mut activity = c.prepare_cached(ONE_KEY)?;
-    let mut cleanup = c.prepare_cached(ALL_KEYS)?;
-    // Every stream stays an open statement, read as the merge advances: a page
-    // stops reading each index where the page ends.
-    let names = DistinctUsers { rows: accounts.query(params![host, s.accounts, after])?, last: None, left: limit };
-    let streams = Streams {
-        nick: Some(SqlStream::new(items.query(params![host, s.nick_archive, after])?)?),
-        avatar: Some(SqlStream::new(avatars.query(params![host, s.avatar_archive, after])?)?),
-        roles: Some(SqlStream::new(roles.query(params![host, s.roles, after])?)?),
-        members: Some(SqlStream::new(members.query(params![host, s.groups, s.group_info, after])?)?),
-        disabled: Some(SqlStream::new(keyed.query(params![host, s.accounts, "disabled", after])?)?),
-        activity: Some(SqlStream::new(activity.query(params![host, s.activity, "timestamp", after])?)?),
-        cleanup: Some(SqlStream::new(cleanup.query(params![host, s.cleanup, after])?)?),
-    };
+    let names = DistinctUsers::new(accounts.query(params![host, s.accounts, after])?, limit);
+    let mut statements = Statements::prepare(c)?;
+    let streams = statements.open(host, s, after, Part::All)?;
     merge_seeds(named(names), streams, visit)
+}
+
+/// Which of a listing's streams a thread reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    /// Every stream (a listing on one thread).
+    All,
+    /// The accounts' own stores: roles, disabled, activity, cleanup (the second thread).
+    Own,
+    /// Nick, avatar and groups (the first thread, beside the second).
+    Others,
+}
+
+/// The statements of a listing's streams on one connection.
+struct Statements<'c> {
+    items: CachedStatement<'c>,
+    avatars: CachedStatement<'c>,
+    roles: CachedStatement<'c>,
+    members: CachedStatement<'c>,
+    keyed: CachedStatement<'c>,
+    activity: CachedStatement<'c>,
+    cleanup: CachedStatement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    // Two streams read with one statement text (items and avatars, keyed and activity):
+    // each gets its own prepared statement (the cache hands a statement to one user at
+    // a time).
+    fn prepare(c: &'c Connection) -> R<Self> {
+        Ok(Statements {
+            items: c.prepare_cached(CURRENT_ITEMS)?,
+            avatars: c.prepare_cached(CURRENT_ITEMS)?,
+            roles: c.prepare_cached(ROLE_ROWS)?,
+            members: c.prepare_cached(MEMBER_ROWS)?,
+            keyed: c.prepare_cached(ONE_KEY)?,
+            activity: c.prepare_cached(ONE_KEY)?,
+            cleanup: c.prepare_cached(ALL_KEYS)?,
+        })
+    }
+
+    /// The streams of `part` after `after`, each an open statement read as the merge
+    /// advances (a page stops reading each index where the page ends); the others None.
+    fn open(&mut self, host: &str, s: &ListingStores, after: &str, part: Part) -> R<Streams<Option<SqlStream<'_>>>> {
+        let (own, others) = (part != Part::Others, part != Part::Own);
+        Ok(Streams {
+            nick: stream(others, &mut self.items, params![host, s.nick_archive, after])?,
+            avatar: stream(others, &mut self.avatars, params![host, s.avatar_archive, after])?,
+            roles: stream(own, &mut self.roles, params![host, s.roles, after])?,
+            members: stream(others, &mut self.members, params![host, s.groups, s.group_info, after])?,
+            disabled: stream(own, &mut self.keyed, params![host, s.accounts, "disabled", after])?,
+            activity: stream(own, &mut self.activity, params![host, s.activity, "timestamp", after])?,
+            cleanup: stream(own, &mut self.cleanup, params![host, s.cleanup, after])?,
+        })
+    }
+}
+
+/// A statement's rows as a stream, when `open`.
+fn stream<'s>(open: bool, st: &'s mut CachedStatement<'_>, p: impl rusqlite::Params) -> R<Option<SqlStream<'s>>> {
+    if !open {
+        return Ok(None);
+    }
+    Ok(Some(SqlStream::new(st.query(p)?)?))
 }
 
 /// The accounts after `after` (at most `limit`), read on two connections in one
@@ -682,21 +727,10 @@ fn on_two_threads(
                 }
             })
             .map_err(|e| StoreError(format!("cannot start a listing thread: {e}")))?;
-        let mut items = c.prepare_cached(CURRENT_ITEMS)?;
-        let mut avatars = c.prepare_cached(CURRENT_ITEMS)?;
-        let mut members = c.prepare_cached(MEMBER_ROWS)?;
-        let streams = Streams {
-            nick: Some(SqlStream::new(items.query(params![host, s.nick_archive, after])?)?),
-            avatar: Some(SqlStream::new(avatars.query(params![host, s.avatar_archive, after])?)?),
-            roles: None,
-            members: Some(SqlStream::new(members.query(params![host, s.groups, s.group_info, after])?)?),
-            disabled: None,
-            activity: None,
-            cleanup: None,
-        };
+        let mut statements = Statements::prepare(c)?;
+        let streams = statements.open(host, s, after, Part::Others)?;
         // The receiver goes with the merge: a stop here ends the other thread's sends.
-        let chunks = Chunks { rx: seeds, chunk: Chunk::default(), accounts: Vec::new().into_iter() };
-        let merged = merge_seeds(chunks, streams, visit);
+        let merged = merge_seeds(Chunks::new(seeds), streams, visit);
         let joined = side.join().map_err(|_| StoreError("the listing's second thread panicked".into()));
         merged.and(joined)
     })
@@ -713,37 +747,20 @@ fn account_side(
     out: &SyncSender<R<Chunk>>,
 ) -> R<()> {
     let mut accounts = c.prepare_cached(ACCOUNT_ROWS)?;
-    let mut roles = c.prepare_cached(ROLE_ROWS)?;
-    let mut keyed = c.prepare_cached(ONE_KEY)?;
-    let mut activity = c.prepare_cached(ONE_KEY)?;
-    let mut cleanup = c.prepare_cached(ALL_KEYS)?;
-    let mut names = accounts.query(params![host, s.accounts, after])?;
-    let mut roles = Cursor(Some(SqlStream::new(roles.query(params![host, s.roles, after])?)?));
-    let mut disabled = Cursor(Some(SqlStream::new(keyed.query(params![host, s.accounts, "disabled", after])?)?));
-    let mut active = Cursor(Some(SqlStream::new(activity.query(params![host, s.activity, "timestamp", after])?)?));
-    let mut clean = Cursor(Some(SqlStream::new(cleanup.query(params![host, s.cleanup, after])?)?));
+    let mut names = DistinctUsers::new(accounts.query(params![host, s.accounts, after])?, limit);
+    let mut statements = Statements::prepare(c)?;
+    let own = statements.open(host, s, after, Part::Own)?;
+    let (mut roles, mut disabled) = (Cursor(own.roles), Cursor(own.disabled));
+    let (mut active, mut clean) = (Cursor(own.activity), Cursor(own.cleanup));
     let gone = || StoreError("the listing stopped".into());
-    let (mut chunk, mut left, mut last) = (Chunk::default(), limit, Vec::new());
-    while let Some(row) = names.next()? {
-        if left == Some(0) {
-            break;
-        }
-        // Every account row comes in name order: the same name again is compared as
-        // bytes, before any UTF-8 check (as DistinctUsers does).
-        let bytes = row.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
-        if bytes == last.as_slice() {
-            continue;
-        }
-        let name = std::str::from_utf8(bytes).map_err(|e| StoreError(format!("a username that is not UTF-8: {e}")))?;
-        last.clear();
-        last.extend_from_slice(bytes);
-        left = left.map(|n| n - 1);
-        let mut a = PackedAccount { name: chunk.push_text(name), roles: chunk.roles.len()..0, ..Default::default() };
+    let mut chunk = Chunk::default();
+    while let Some(name) = names.next_name()? {
+        let mut a = PackedAccount { name: chunk.push_text(name), ..Default::default() };
         roles.take_for(name, |k, v| {
             let key = chunk.push_text(&k);
             chunk.roles.push((key, v));
+            a.roles += 1;
         })?;
-        a.roles.end = chunk.roles.len();
         disabled.take_for(name, |_, v| a.disabled = Some(v))?;
         active.take_for(name, |_, v| a.last_active = Some(v))?;
         clean.take_for(name, |k, v| a.cleanup.push((k.into_owned(), v)))?;
@@ -783,8 +800,8 @@ impl Chunk {
 #[derive(Default)]
 struct PackedAccount {
     name: Range<usize>,
-    /// Its rows of [`Chunk::roles`].
-    roles: Range<usize>,
+    /// How many of [`Chunk::roles`] are its own (they follow the previous account's).
+    roles: usize,
     disabled: Option<Value>,
     last_active: Option<Value>,
     cleanup: Vec<(String, Value)>,
@@ -793,8 +810,15 @@ struct PackedAccount {
 /// The accounts [`account_side`] sends, one at a time, allocated here.
 struct Chunks {
     rx: Receiver<R<Chunk>>,
-    chunk: Chunk,
+    text: String,
     accounts: std::vec::IntoIter<PackedAccount>,
+    roles: std::vec::IntoIter<(Range<usize>, Value)>,
+}
+
+impl Chunks {
+    fn new(rx: Receiver<R<Chunk>>) -> Self {
+        Chunks { rx, text: String::new(), accounts: Vec::new().into_iter(), roles: Vec::new().into_iter() }
+    }
 }
 
 impl Iterator for Chunks {
@@ -803,13 +827,9 @@ impl Iterator for Chunks {
     fn next(&mut self) -> Option<R<ListedRows>> {
         loop {
             if let Some(a) = self.accounts.next() {
-                let text = |r: Range<usize>| self.chunk.text.get(r).map(str::to_string);
-                let (Some(name), Some(roles)) = (
-                    text(a.name),
-                    self.chunk.roles.get(a.roles).and_then(|rows| {
-                        rows.iter().map(|(k, v)| Some((text(k.clone())?, v.clone()))).collect::<Option<Vec<_>>>()
-                    }),
-                ) else {
+                let text = |r: Range<usize>| self.text.get(r).map(str::to_string);
+                let roles = self.roles.by_ref().take(a.roles).map(|(k, v)| Some((text(k)?, v))).collect();
+                let (Some(name), Some(roles)) = (text(a.name), roles) else {
                     return Some(Err(StoreError("a listing chunk out of its bounds".into())));
                 };
                 return Some(Ok(ListedRows {
@@ -823,9 +843,10 @@ impl Iterator for Chunks {
             }
             // A closed channel: the other thread finished (or failed, having said so).
             match self.rx.recv().ok()? {
-                Ok(mut chunk) => {
-                    self.accounts = std::mem::take(&mut chunk.accounts).into_iter();
-                    self.chunk = chunk;
+                Ok(chunk) => {
+                    self.text = chunk.text;
+                    self.accounts = chunk.accounts.into_iter();
+                    self.roles = chunk.roles.into_iter();
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -952,41 +973,49 @@ fn not_wal() -> StoreError {
 }
 
 /// The distinct users of rows sorted by user, at most `left` of them (None: all).
-/// Each name is allocated once; the rows of a name already seen are compared in place.
+/// The rows of a name already seen are compared in place, as bytes, before any UTF-8
+/// check; the name is kept in one buffer, reused.
 struct DistinctUsers<'s> {
     rows: rusqlite::Rows<'s>,
     last: Option<String>,
     left: Option<usize>,
 }
 
+impl<'s> DistinctUsers<'s> {
+    fn new(rows: rusqlite::Rows<'s>, limit: Option<usize>) -> Self {
+        DistinctUsers { rows, last: None, left: limit }
+    }
+
+    /// The next name, borrowed (allocates nothing but when a name outgrows the buffer).
+    fn next_name(&mut self) -> R<Option<&str>> {
+        if self.left == Some(0) {
+            return Ok(None);
+        }
+        while let Some(row) = self.rows.next()? {
+            let bytes = row.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
+            if self.last.as_ref().is_some_and(|l| l.as_bytes() == bytes) {
+                continue;
+            }
+            let name =
+                std::str::from_utf8(bytes).map_err(|e| StoreError(format!("a username that is not UTF-8: {e}")))?;
+            match &mut self.last {
+                Some(last) => {
+                    last.clear();
+                    last.push_str(name);
+                }
+                None => self.last = Some(name.to_string()),
+            }
+            self.left = self.left.map(|n| n - 1);
+            return Ok(self.last.as_deref());
+        }
+        Ok(None)
+    }
+}
+
 impl Iterator for DistinctUsers<'_> {
     type Item = R<String>;
 
     fn next(&mut self) -> Option<R<String>> {
-        if self.left == Some(0) {
-            return None;
-        }
-        loop {
-            let row = match self.rows.next() {
-                Ok(Some(row)) => row,
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e.into())),
-            };
-            let bytes = match row.get_ref(0).and_then(|v| v.as_bytes().map_err(Into::into)) {
-                Ok(bytes) => bytes,
-                Err(e) => return Some(Err(e.into())),
-            };
-            // The same name again: compared as bytes, before any UTF-8 check.
-            if self.last.as_ref().is_some_and(|l| l.as_bytes() == bytes) {
-                continue;
-            }
-            let name = match std::str::from_utf8(bytes) {
-                Ok(name) => name.to_string(),
-                Err(e) => return Some(Err(StoreError(format!("a username that is not UTF-8: {e}")))),
-            };
-            self.last = Some(name.clone());
-            self.left = self.left.map(|n| n - 1);
-            return Some(Ok(name));
-        }
+        self.next_name().map(|name| name.map(str::to_string)).transpose()
     }
 }
