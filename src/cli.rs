@@ -4,11 +4,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{anyhow, Context};
 use backend::username::Username;
 use backend::{Backend, Store};
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{Common, Config, LogFormat, ServeArgs, BOOTSTRAP_ADMIN};
+use crate::config::{Config, BOOTSTRAP_ADMIN};
+use crate::options::{self, LogFormat, On, Options, Source};
 use crate::tasks::{self, GroupCommand, InviteCommand};
 use crate::tls::Tls;
 use crate::{conn, http, monitor};
@@ -17,11 +19,13 @@ use crate::{conn, http, monitor};
 #[command(
     name = "prosody-admin",
     version,
-    about = "Prosody's administration REST API (/admin_api) on Prosody's own storage (SQLite or PostgreSQL)"
+    about = "Prosody's administration REST API (/admin_api) on Prosody's own storage (SQLite, PostgreSQL or its \
+             flat files), with a live path to the running Prosody through its admin socket"
 )]
 struct Cli {
-    #[command(flatten)]
-    common: Common,
+    /// Our TOML configuration file (keys as the settings' names: `database`, `admins`, ...)
+    #[arg(long, short = 'c', env = "PROSODY_ADMIN_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (on first start with an empty database, create an admin and a token)
-    Serve(Box<ServeArgs>),
+    Serve,
     /// Manage bearer tokens
     #[command(subcommand)]
     Token(TokenCommand),
@@ -45,9 +49,14 @@ enum Command {
     /// Read every stored file as prosody-admin reads it (Prosody's flat files: every
     /// .dat and .list under data_path) and list those it cannot; exit 1 if any
     Check,
-    /// Print the settings as resolved from every source (flags, environment, our TOML
-    /// file, Prosody's config), with where each came from; opens no database
-    Config,
+    /// Print every setting as resolved from every layer (flags, variables, our TOML file,
+    /// Prosody's config, defaults), with where each came from (secrets masked); opens no
+    /// database
+    Config {
+        /// Print the settings as one JSON object: {name: {value, source, from, scope}}
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the audit log, newest first (what GET /audit shows)
     Audit {
         /// Entries to show [default: 100, at most 1000]
@@ -122,25 +131,63 @@ enum UserCommand {
     },
 }
 
-/// `--version`: the package version, the contract's version and the commit built (given
-/// by `make build`/`make deb` through PROSODY_ADMIN_COMMIT).
+/// `--version`: the package version, the contract's version and the commit built (see
+/// src/build.rs: PROSODY_ADMIN_COMMIT, else git).
 fn version() -> String {
     format!(
         "{} (spec {}, commit {})",
         env!("CARGO_PKG_VERSION"),
         backend::contract::spec_version(),
-        option_env!("PROSODY_ADMIN_COMMIT").unwrap_or("unknown")
+        env!("PROSODY_ADMIN_COMMIT")
     )
 }
 
+/// The command line: the subcommands (derived) and every setting's flag (from the
+/// declarations: global ones everywhere, `serve`'s on `serve` and `config`).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .version(version())
+        .args(options::args(On::All))
+        .mut_subcommand("serve", |c| c.args(options::args(On::Serve)))
+        .mut_subcommand("config", |c| c.args(options::args(On::Serve)))
+}
+
+/// The matches of the subcommand run (global flags are visible there too).
+fn leaf(m: &ArgMatches) -> &ArgMatches {
+    match m.subcommand() {
+        Some((_, sub)) => leaf(sub),
+        None => m,
+    }
+}
+
+/// Every setting from the command line `args` (and the environment, the TOML file and
+/// Prosody's config it names): the options, and the configuration they make.
+pub fn resolve<I, T>(args: I) -> anyhow::Result<(Options, Config)>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    resolve_matches(&matches, &cli)
+}
+
+fn resolve_matches(matches: &ArgMatches, cli: &Cli) -> anyhow::Result<(Options, Config)> {
+    let (o, pc) = options::resolve(Some(leaf(matches)), cli.config.as_deref())?;
+    let config = Config::from_options(&o, pc.map(|pc| pc.path))?;
+    Ok((o, config))
+}
+
 pub fn main() -> ExitCode {
-    let matches = Cli::command().version(version()).get_matches();
+    let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    let resolved = resolve_matches(&matches, &cli);
+    let json_logs = matches!(&resolved, Ok((o, _)) if o.log_format == LogFormat::Json);
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if cli.common.log_format == LogFormat::Json {
+    if json_logs {
         logger.format(|buf, record| {
             let line = serde_json::json!({
                 "time": buf.timestamp_micros().to_string(),
@@ -152,47 +199,44 @@ pub fn main() -> ExitCode {
         });
     }
     logger.init();
-    match run(cli) {
+    match resolved.and_then(|(o, config)| run(cli, o, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("prosody-admin: {e}");
+            eprintln!("prosody-admin: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let serve_args = match &cli.command {
-        Command::Serve(a) => (**a).clone(),
-        _ => ServeArgs::default(),
-    };
-    let config = Config::resolve(&cli.common, &serve_args)?;
-    if let Command::Config = cli.command {
-        print_config(&config);
+fn run(cli: Cli, options: Options, config: Config) -> anyhow::Result<()> {
+    if let Command::Config { json } = cli.command {
+        print!("{}", options::render(&options, json));
         return Ok(());
     }
-    for (setting, source) in &config.sources {
-        log::info!("{setting}: from {source}");
+    for (setting, source) in &options.sources {
+        if *source != Source::Default {
+            log::info!("{setting}: from {source}");
+        }
     }
     let s = &config.settings;
     let store = Store::open_at(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
-        .map_err(|e| format!("{}: {e}", config.database))?;
+        .with_context(|| config.database.to_string())?;
     log::info!("{}: Prosody {} layout", config.database, store.version());
     let backend = match &cli.command {
-        Command::Serve(_) => Backend::new(store, config.settings.clone()),
+        Command::Serve => Backend::new(store, config.settings.clone()),
         // A command's writes are audited: the local user, marked as the CLI.
         command => Backend::for_cli(store, config.settings.clone(), cli_record(command)),
     };
     match cli.command {
-        Command::Serve(_) => serve(config, backend),
+        Command::Serve => serve(config, backend),
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
         Command::Audit { limit, before, json, actor, operation, since, until } => {
             audit(&backend, limit, before, json, backend::audit::Filter { actor, operation, since, until })
         }
-        Command::Config => Ok(()),
+        Command::Config { .. } => Ok(()),
         Command::Check => {
-            let (n, bad) = backend.store().check().map_err(|e| e.to_string())?;
+            let (n, bad) = backend.store().check()?;
             for b in &bad {
                 println!("unreadable: {b}");
             }
@@ -200,7 +244,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if bad.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{} unreadable files", bad.len()))
+                Err(anyhow!("{} unreadable files", bad.len()))
             }
         }
         Command::Invite(i) => tasks::invite(&backend, i),
@@ -223,7 +267,7 @@ fn cli_record(command: &Command) -> backend::audit::AuditRecord {
         Command::User(UserCommand::List { .. }) => s("user list", String::new()),
         Command::Invite(i) => tasks::describe_invite(i),
         Command::Group(g) => tasks::describe_group(g),
-        Command::Audit { .. } | Command::Config | Command::Check | Command::Serve(_) => s("", String::new()),
+        Command::Audit { .. } | Command::Config { .. } | Command::Check | Command::Serve => s("", String::new()),
     };
     backend::audit::AuditRecord {
         actor: local_user(),
@@ -245,46 +289,24 @@ fn local_user() -> String {
     })
 }
 
-/// `prosody-admin config`: what every setting resolved to (never a password).
-fn print_config(config: &Config) {
-    let s = &config.settings;
-    let source = |name: &str| {
-        config.sources.iter().find(|(n, _)| *n == name).map(|(_, src)| src.clone()).unwrap_or_else(|| "default".into())
-    };
-    let line = |name: &str, value: String| println!("{name}: {value}\t(from {})", source(name));
-    if let Some(p) = &config.prosody_config {
-        println!("prosody_config: {}", p.display());
-    }
-    line("host", s.host.clone());
-    line("database", config.database.to_string());
-    line("admins", s.admins.join(", "));
-    line("custom_roles", s.custom_roles.join(", "));
-    line("groups_muc_host", s.groups_muc_host.clone());
-    line("invites_page", s.invites_page.clone().unwrap_or_default());
-    println!("invites_page_supports: {}", s.invites_page_supports.join(", "));
-    if let Some(a) = &s.admin_socket {
-        line("prosody_socket", a.display().to_string());
-    }
-}
-
 /// How often the service looks for commits by other processes (Prosody, the CLI): the
 /// longest time its read caches can lag behind them.
 const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 
-fn serve(config: Config, backend: Backend) -> Result<(), String> {
+fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
     // Beside an existing Prosody its own admins administer: no account of ours is made
     // in its database.
     if config.prosody_config.is_none() {
         bootstrap(&config, &backend)?;
     }
-    backend.store().watch(WATCH_INTERVAL).map_err(|e| e.to_string())?;
+    backend.store().watch(WATCH_INTERVAL).map_err(|e| anyhow::anyhow!("{e}"))?;
     // SQLite work runs on the blocking pool; the connection pool has a few connections,
     // so more blocking threads would only wait for one (and each costs memory).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // The last handle on the storage is dropped here, after the runtime: a PostgreSQL
     // connection closes with a blocking call, which must not run on a runtime thread.
     let storage = backend.clone();
@@ -292,8 +314,8 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         let tls = config.http.tls.as_ref().map(Tls::new).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
         if tls.is_none() && !addr.ip().is_loopback() {
             log::warn!(
                 "serving plain HTTP on {addr}, not loopback: bearer tokens cross the network in clear; \
@@ -304,8 +326,8 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
             tokio::spawn(reload_on_sighup(tls));
         }
         if let Some(m) = config.metrics_listen {
-            let l = tokio::net::TcpListener::bind(m).await.map_err(|e| format!("cannot listen on {m}: {e}"))?;
-            let a = l.local_addr().map_err(|e| e.to_string())?;
+            let l = tokio::net::TcpListener::bind(m).await.map_err(|e| anyhow::anyhow!("cannot listen on {m}: {e}"))?;
+            let a = l.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("prosody-admin metrics on http://{a}/metrics");
             tokio::spawn(monitor::serve(l, backend.clone()));
         }
@@ -316,7 +338,7 @@ fn serve(config: Config, backend: Backend) -> Result<(), String> {
         let app = http::App::new(backend, config.http.clone());
         conn::serve(listener, tls, app, config.http, conn::shutdown_signal(), Duration::from_secs(10))
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| anyhow::anyhow!("{e}"))
     });
     drop(rt);
     drop(storage);
@@ -344,13 +366,14 @@ async fn reload_on_sighup(tls: Tls) {
 }
 
 /// First start on a database without accounts on this host: an admin and its token.
-fn bootstrap(config: &Config, backend: &Backend) -> Result<(), String> {
-    let admin = Username::parse(BOOTSTRAP_ADMIN).map_err(|e| e.to_string())?;
-    let Some(b) = backend.bootstrap(&admin).map_err(|e| e.to_string())? else {
+fn bootstrap(config: &Config, backend: &Backend) -> anyhow::Result<()> {
+    let admin = Username::parse(BOOTSTRAP_ADMIN).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(b) = backend.bootstrap(&admin).map_err(|e| anyhow::anyhow!("{e}"))? else {
         return Ok(());
     };
     let path = config.token_file();
-    write_private(&path, &format!("{}\n", b.token)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_private(&path, &format!("{}\n", b.token))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let host = &config.settings.host;
     println!("First start: created admin account {}@{host} (password: {})", b.username, b.password);
     println!("Admin bearer token (also written to {}):\n{}", path.display(), b.token);
@@ -378,18 +401,18 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-fn token(backend: &Backend, cmd: TokenCommand) -> Result<(), String> {
+fn token(backend: &Backend, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create { user, ttl } => {
-            let u = Username::parse(&user).map_err(|e| e.to_string())?;
-            let t = backend.create_token(&u, ttl).map_err(|e| e.to_string())?;
+            let u = Username::parse(&user).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let t = backend.create_token(&u, ttl).map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Some(w) = t.warning {
                 eprintln!("prosody-admin: warning: {w}");
             }
             println!("{}", t.token);
         }
         TokenCommand::List => {
-            for t in backend.list_tokens().map_err(|e| e.to_string())? {
+            for t in backend.list_tokens().map_err(|e| anyhow::anyhow!("{e}"))? {
                 let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
                 println!(
                     "{}\tscope={}\tcreated={}\texpires={}\tpurpose={}",
@@ -402,8 +425,8 @@ fn token(backend: &Backend, cmd: TokenCommand) -> Result<(), String> {
             }
         }
         TokenCommand::Revoke { token } => {
-            if !backend.revoke_token(&token).map_err(|e| e.to_string())? {
-                return Err("no such token".into());
+            if !backend.revoke_token(&token).map_err(|e| anyhow::anyhow!("{e}"))? {
+                return Err(anyhow::anyhow!("no such token"));
             }
             println!("revoked");
         }
@@ -412,34 +435,34 @@ fn token(backend: &Backend, cmd: TokenCommand) -> Result<(), String> {
 }
 
 /// The password from the first line of stdin, or a generated one (printed).
-fn password() -> Result<String, String> {
+fn password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut line = String::new();
-        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        stdin.lock().read_line(&mut line).map_err(|e| anyhow::anyhow!("{e}"))?;
         let line = line.trim_end_matches(['\r', '\n']);
         if !line.is_empty() {
             return Ok(line.to_string());
         }
     }
-    let p = backend::ids::password().map_err(|e| e.to_string())?;
+    let p = backend::ids::password().map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("generated password: {p}");
     Ok(p)
 }
 
-fn user(backend: &Backend, cmd: UserCommand) -> Result<(), String> {
+fn user(backend: &Backend, cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add { name, admin } => {
-            let u = Username::parse(&name).map_err(|e| e.to_string())?;
+            let u = Username::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let p = password()?;
-            backend.add_user(&u, &p).map_err(|e| e.to_string())?;
+            backend.add_user(&u, &p).map_err(|e| anyhow::anyhow!("{e}"))?;
             if admin {
-                backend.grant_admin(&u).map_err(|e| e.to_string())?;
+                backend.grant_admin(&u).map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             println!("created {u}@{}", backend.settings().host);
         }
         UserCommand::Passwd { name } => {
-            let u = Username::parse(&name).map_err(|e| e.to_string())?;
+            let u = Username::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
             let p = password()?;
             tasks::block(backend.set_password(u.clone(), &p))?;
             println!("password changed for {u}@{}", backend.settings().host);
@@ -457,10 +480,10 @@ fn audit(
     before: Option<String>,
     json: bool,
     filter: backend::audit::Filter,
-) -> Result<(), String> {
-    let page = backend.audit_page_blocking(limit, before, filter).map_err(|e| e.to_string())?;
+) -> anyhow::Result<()> {
+    let page = backend.audit_page_blocking(limit, before, filter).map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&page).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&page).map_err(|e| anyhow::anyhow!("{e}"))?);
         return Ok(());
     }
     for e in &page.entries {

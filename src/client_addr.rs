@@ -20,15 +20,22 @@ const X_FORWARDED_FOR: &str = "x-forwarded-for";
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
 
+impl std::fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all: Vec<String> = self.0.iter().map(|n| n.to_string()).collect();
+        f.write_str(&all.join(", "))
+    }
+}
+
 impl TrustedProxies {
     /// Addresses (`192.0.2.1`, `::1`) and networks (`10.0.0.0/8`, `fd00::/8`).
-    pub fn parse(list: &[String]) -> Result<TrustedProxies, String> {
+    pub fn parse(list: &[String]) -> anyhow::Result<TrustedProxies> {
         list.iter()
             .map(|s| {
                 let s = s.trim();
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("trusted_proxies: {s:?} is not an address or a network (CIDR)"))
+                    .map_err(|_| anyhow::anyhow!("{s:?} is not an address or a network (CIDR)"))
             })
             .collect::<Result<_, _>>()
             .map(TrustedProxies)

@@ -23,6 +23,7 @@ pub mod conn;
 pub mod cors;
 pub mod http;
 pub mod monitor;
+pub mod options;
 pub mod prosody_config;
 pub mod respond;
 pub mod response_cache;

@@ -63,14 +63,14 @@ pub enum Storage {
 impl ProsodyConfig {
     /// Evaluates the config at `path`. Errors name the file (and the line, where Lua
     /// says it).
-    pub fn load(path: &Path) -> Result<ProsodyConfig, String> {
+    pub fn load(path: &Path) -> anyhow::Result<ProsodyConfig> {
         let shown = path.display().to_string();
-        let path = std::path::absolute(path).map_err(|e| format!("Prosody config {shown}: {e}"))?;
+        let path = std::path::absolute(path).map_err(|e| anyhow::anyhow!("Prosody config {shown}: {e}"))?;
         if !path.is_file() {
-            return Err(format!("Prosody config {shown}: no such file"));
+            return Err(anyhow::anyhow!("Prosody config {shown}: no such file"));
         }
         let (sections, declared) =
-            evaluate(&path).map_err(|e| format!("Prosody config {shown}: {}", first_line(&e.to_string())))?;
+            evaluate(&path).map_err(|e| anyhow::anyhow!("Prosody config {shown}: {}", first_line(&e.to_string())))?;
         Ok(ProsodyConfig { path, sections, declared })
     }
 
@@ -85,16 +85,16 @@ impl ProsodyConfig {
         self.sections.get(host).and_then(|s| s.get(key)).filter(|v| !v.is_null()).or_else(|| self.global(key))
     }
 
-    fn string(&self, host: &str, key: &str) -> Result<Option<String>, String> {
+    fn string(&self, host: &str, key: &str) -> anyhow::Result<Option<String>> {
         match self.get(host, key) {
             None => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!("{}: {key} must be a string, not {other}", self.path.display())),
+            Some(other) => Err(anyhow::anyhow!("{}: {key} must be a string, not {other}", self.path.display())),
         }
     }
 
     /// A list of strings (a single string is a list of one).
-    fn strings(&self, v: Option<&Json>, key: &str) -> Result<Vec<String>, String> {
+    fn strings(&self, v: Option<&Json>, key: &str) -> anyhow::Result<Vec<String>> {
         match v {
             None => Ok(Vec::new()),
             Some(Json::String(s)) => Ok(vec![s.clone()]),
@@ -102,10 +102,12 @@ impl ProsodyConfig {
                 .iter()
                 .map(|v| match v {
                     Json::String(s) => Ok(s.clone()),
-                    other => Err(format!("{}: {key} holds {other}, not a string", self.path.display())),
+                    other => Err(anyhow::anyhow!("{}: {key} holds {other}, not a string", self.path.display())),
                 })
                 .collect(),
-            Some(other) => Err(format!("{}: {key} must be a list of strings, not {other}", self.path.display())),
+            Some(other) => {
+                Err(anyhow::anyhow!("{}: {key} must be a list of strings, not {other}", self.path.display()))
+            }
         }
     }
 
@@ -122,33 +124,34 @@ impl ProsodyConfig {
 
     /// The host to administer: `wanted` if it is one of the config's enabled
     /// VirtualHosts, else the only one.
-    pub fn host(&self, wanted: Option<&str>) -> Result<String, String> {
+    pub fn host(&self, wanted: Option<&str>) -> anyhow::Result<String> {
         let hosts = self.hosts();
         let file = self.path.display();
         match wanted {
             Some(w) if hosts.contains(&w) => Ok(w.to_string()),
-            Some(w) => Err(format!(
+            Some(w) => Err(anyhow::anyhow!(
                 "{file} has no enabled VirtualHost {w:?} (it has: {})",
                 if hosts.is_empty() { "none".to_string() } else { hosts.join(", ") }
             )),
             None => match hosts[..] {
                 [one] => Ok(one.to_string()),
-                [] => Err(format!("{file} declares no enabled VirtualHost")),
-                _ => {
-                    Err(format!("{file} declares several VirtualHosts ({}): choose one with --host", hosts.join(", ")))
-                }
+                [] => Err(anyhow::anyhow!("{file} declares no enabled VirtualHost")),
+                _ => Err(anyhow::anyhow!(
+                    "{file} declares several VirtualHosts ({}): choose one with --host",
+                    hosts.join(", ")
+                )),
             },
         }
     }
 
     /// `data_path` (global only), absolute: a relative one against the working
     /// directory (as Prosody resolves it, against its own); without one, Debian's.
-    pub fn data_path(&self) -> Result<(PathBuf, &'static str), String> {
+    pub fn data_path(&self) -> anyhow::Result<(PathBuf, &'static str)> {
         match self.global("data_path") {
             Some(Json::String(p)) => std::path::absolute(p)
                 .map(|p| (p, "data_path in the Prosody config"))
-                .map_err(|e| format!("data_path {p:?}: {e}")),
-            Some(other) => Err(format!("{}: data_path must be a string, not {other}", self.path.display())),
+                .map_err(|e| anyhow::anyhow!("data_path {p:?}: {e}")),
+            Some(other) => Err(anyhow::anyhow!("{}: data_path must be a string, not {other}", self.path.display())),
             None => Ok((PathBuf::from(DEBIAN_DATA_PATH), "Debian's default data_path (the config sets none)")),
         }
     }
@@ -156,7 +159,7 @@ impl ProsodyConfig {
     /// Where `host`'s data is: the storage driver of its stores (`storage`, a name or a
     /// table by store; `default_storage`; else `internal`), and for `sql` the `sql`
     /// table. Every store the API touches must be on one driver.
-    pub fn storage(&self, host: &str) -> Result<Storage, String> {
+    pub fn storage(&self, host: &str) -> anyhow::Result<Storage> {
         let file = self.path.display();
         let default = self.string(host, "default_storage")?.unwrap_or_else(|| "internal".to_string());
         let driver = match self.get(host, "storage") {
@@ -170,7 +173,7 @@ impl ProsodyConfig {
                 let driver = of("accounts");
                 let split: Vec<&str> = API_STORES.iter().copied().filter(|s| of(s) != driver).collect();
                 if !split.is_empty() {
-                    return Err(format!(
+                    return Err(anyhow::anyhow!(
                         "{file}: storage puts accounts on {driver:?} but {} elsewhere; prosody-admin needs the stores it \
                          administers on one driver",
                         split.join(", ")
@@ -178,39 +181,39 @@ impl ProsodyConfig {
                 }
                 driver
             }
-            Some(other) => Err(format!("{file}: storage must be a driver name or a table, not {other}"))?,
+            Some(other) => Err(anyhow::anyhow!("{file}: storage must be a driver name or a table, not {other}"))?,
         };
         let (data_path, _) = self.data_path()?;
         match driver.as_str() {
             "internal" => Ok(Storage::Internal(data_path)),
             "sql" => self.sql(host, &data_path),
-            other => Err(format!(
+            other => Err(anyhow::anyhow!(
                 "{file}: storage driver {other:?} is not one prosody-admin reads (it reads \"sql\" with SQLite3 or \
                  PostgreSQL, and \"internal\")"
             )),
         }
     }
 
-    fn sql(&self, host: &str, data_path: &Path) -> Result<Storage, String> {
+    fn sql(&self, host: &str, data_path: &Path) -> anyhow::Result<Storage> {
         let file = self.path.display();
         let sql = match self.get(host, "sql") {
             None => Map::new(),
             Some(Json::Object(m)) => m.clone(),
-            Some(other) => return Err(format!("{file}: sql must be a table, not {other}")),
+            Some(other) => return Err(anyhow::anyhow!("{file}: sql must be a table, not {other}")),
         };
-        let field = |k: &str| -> Result<Option<String>, String> {
+        let field = |k: &str| -> anyhow::Result<Option<String>> {
             match sql.get(k) {
                 None | Some(Json::Null) => Ok(None),
                 Some(Json::String(s)) => Ok(Some(s.clone())),
                 Some(Json::Number(n)) => Ok(Some(n.to_string())),
-                Some(other) => Err(format!("{file}: sql.{k} must be a string, not {other}")),
+                Some(other) => Err(anyhow::anyhow!("{file}: sql.{k} must be a string, not {other}")),
             }
         };
         match field("driver")?.as_deref().unwrap_or("SQLite3") {
             "SQLite3" => {
                 let db = field("database")?.unwrap_or_else(|| "prosody.sqlite".to_string());
                 if db == ":memory:" {
-                    return Err(format!("{file}: sql.database is :memory:, which no other process can open"));
+                    return Err(anyhow::anyhow!("{file}: sql.database is :memory:, which no other process can open"));
                 }
                 // mod_storage_sql: resolve_relative_path(data_path, database).
                 Ok(Storage::Sqlite(data_path.join(db)))
@@ -219,21 +222,21 @@ impl ProsodyConfig {
                 host: field("host")?,
                 port: match field("port")? {
                     None => None,
-                    Some(p) => Some(p.parse().map_err(|_| format!("{file}: sql.port {p:?} is not a port"))?),
+                    Some(p) => Some(p.parse().map_err(|_| anyhow::anyhow!("{file}: sql.port {p:?} is not a port"))?),
                 },
-                database: field("database")?.ok_or_else(|| format!("{file}: sql.database is missing"))?,
+                database: field("database")?.ok_or_else(|| anyhow::anyhow!("{file}: sql.database is missing"))?,
                 username: field("username")?,
                 password: field("password")?,
             }),
-            other => {
-                Err(format!("{file}: sql.driver {other:?} is not one prosody-admin reads (SQLite3 or PostgreSQL)"))
-            }
+            other => Err(anyhow::anyhow!(
+                "{file}: sql.driver {other:?} is not one prosody-admin reads (SQLite3 or PostgreSQL)"
+            )),
         }
     }
 
     /// The admins of `host`: its own `admins` and the global ones (Prosody's inherited
     /// set).
-    pub fn admins(&self, host: &str) -> Result<Vec<String>, String> {
+    pub fn admins(&self, host: &str) -> anyhow::Result<Vec<String>> {
         let mut all = self.strings(self.sections.get(host).and_then(|s| s.get("admins")), "admins")?;
         for a in self.strings(self.global("admins"), "admins")? {
             if !all.contains(&a) {
@@ -244,38 +247,40 @@ impl ProsodyConfig {
     }
 
     /// The names of 13's `custom_roles` (`{ { name = "x:y"; ... }, ... }`).
-    pub fn custom_roles(&self, host: &str) -> Result<Vec<String>, String> {
+    pub fn custom_roles(&self, host: &str) -> anyhow::Result<Vec<String>> {
         match self.get(host, "custom_roles") {
             None => Ok(Vec::new()),
             Some(Json::Array(roles)) => roles
                 .iter()
                 .map(|r| match r.get("name") {
                     Some(Json::String(n)) if !n.is_empty() => Ok(n.clone()),
-                    _ => Err(format!("{}: a custom_roles entry has no name: {r}", self.path.display())),
+                    _ => Err(anyhow::anyhow!("{}: a custom_roles entry has no name: {r}", self.path.display())),
                 })
                 .collect(),
-            Some(other) => Err(format!("{}: custom_roles must be a list of tables, not {other}", self.path.display())),
+            Some(other) => {
+                Err(anyhow::anyhow!("{}: custom_roles must be a list of tables, not {other}", self.path.display()))
+            }
         }
     }
 
-    pub fn invites_page(&self, host: &str) -> Result<Option<String>, String> {
+    pub fn invites_page(&self, host: &str) -> anyhow::Result<Option<String>> {
         self.string(host, "invites_page")
     }
 
     /// `invites_page_supports` (the invite types the page handles), if set.
-    pub fn invites_page_supports(&self, host: &str) -> Result<Option<Vec<String>>, String> {
+    pub fn invites_page_supports(&self, host: &str) -> anyhow::Result<Option<Vec<String>>> {
         match self.get(host, "invites_page_supports") {
             None => Ok(None),
             v => self.strings(v, "invites_page_supports").map(Some),
         }
     }
 
-    pub fn groups_muc_host(&self, host: &str) -> Result<Option<String>, String> {
+    pub fn groups_muc_host(&self, host: &str) -> anyhow::Result<Option<String>> {
         self.string(host, "groups_muc_host")
     }
 
     /// The admin socket (global `admin_socket`, else `<data_path>/prosody.sock`).
-    pub fn admin_socket(&self) -> Result<PathBuf, String> {
+    pub fn admin_socket(&self) -> anyhow::Result<PathBuf> {
         let (data, _) = self.data_path()?;
         Ok(match self.global("admin_socket") {
             Some(Json::String(p)) => data.join(p),
@@ -458,7 +463,7 @@ name = "Groups"
         let c = ProsodyConfig::load(&p).unwrap();
         assert_eq!(c.hosts(), ["example.org"], "the disabled host is not offered; nameprep lowercases");
         assert_eq!(c.host(None).unwrap(), "example.org");
-        assert!(c.host(Some("off.example.net")).unwrap_err().contains("example.org"));
+        assert!(c.host(Some("off.example.net")).unwrap_err().to_string().contains("example.org"));
         assert_eq!(c.admins("example.org").unwrap(), ["boss@example.org", "op@example.org"]);
         assert_eq!(c.global("included_opt"), Some(&Json::from(1)), "an included file starts global");
         assert_eq!(c.get("example.org", "after_include"), Some(&Json::Bool(true)), "then the host goes on");
@@ -511,7 +516,7 @@ VirtualHost (DOMAIN)
         ] {
             let p = dir.path().join("c.cfg.lua");
             std::fs::write(&p, format!("VirtualHost \"localhost\"\n{text}\n")).unwrap();
-            let e = ProsodyConfig::load(&p).unwrap_err();
+            let e = ProsodyConfig::load(&p).unwrap_err().to_string();
             assert!(e.contains(says) && e.contains("c.cfg.lua"), "{text}: {e}");
             assert!(!marker.exists(), "{text} had an effect");
         }
@@ -528,17 +533,20 @@ VirtualHost (DOMAIN)
             ("x = nil .. 'y'\n", "bad.cfg.lua:1"),
         ] {
             std::fs::write(&p, text).unwrap();
-            let e = ProsodyConfig::load(&p).unwrap_err();
+            let e = ProsodyConfig::load(&p).unwrap_err().to_string();
             assert!(e.contains(says) && e.starts_with("Prosody config "), "{text}: {e}");
         }
-        assert!(ProsodyConfig::load(&dir.path().join("none.cfg.lua")).unwrap_err().contains("no such file"));
+        assert!(ProsodyConfig::load(&dir.path().join("none.cfg.lua"))
+            .unwrap_err()
+            .to_string()
+            .contains("no such file"));
         std::fs::write(&p, "VirtualHost \"a.example\"\nVirtualHost \"b.example\"\nstorage = \"memory\"\n").unwrap();
         let c = ProsodyConfig::load(&p).unwrap();
-        let e = c.host(None).unwrap_err();
+        let e = c.host(None).unwrap_err().to_string();
         assert!(e.contains("a.example") && e.contains("b.example") && e.contains("--host"), "{e}");
-        assert!(c.storage("b.example").unwrap_err().contains("\"memory\""));
+        assert!(c.storage("b.example").unwrap_err().to_string().contains("\"memory\""));
         std::fs::write(&p, "VirtualHost \"x.example\"\nComponent \"x.example\" \"muc\"\n").unwrap();
-        assert!(ProsodyConfig::load(&p).unwrap_err().contains("both"));
+        assert!(ProsodyConfig::load(&p).unwrap_err().to_string().contains("both"));
     }
 
     #[test]
@@ -561,7 +569,7 @@ VirtualHost (DOMAIN)
         let (_d, p) =
             config("storage = { archive = \"sql\" }\nVirtualHost \"localhost\"\nstorage = { offline = \"sql\" }\n");
         let c = ProsodyConfig::load(&p).unwrap();
-        let e = c.storage("localhost").unwrap_err();
+        let e = c.storage("localhost").unwrap_err().to_string();
         assert!(e.contains("offline"), "{e}");
     }
 }

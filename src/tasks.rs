@@ -63,21 +63,21 @@ pub enum GroupCommand {
 }
 
 /// Runs an async domain call from the command line.
-pub(crate) fn block<T>(f: impl Future<Output = Result<T, backend::Failure>>) -> Result<T, String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    rt.block_on(f).map_err(|e| e.to_string())
+pub(crate) fn block<T>(f: impl Future<Output = Result<T, backend::Failure>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| anyhow::anyhow!("{e}"))?;
+    rt.block_on(f).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn print_json<T: Serialize>(v: &T) -> Result<(), String> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| e.to_string())?);
+fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| anyhow::anyhow!("{e}"))?);
     Ok(())
 }
 
-fn user_name(name: &str) -> Result<Username, String> {
-    Username::parse(name).map_err(|e| format!("{name:?}: {e}"))
+fn user_name(name: &str) -> anyhow::Result<Username> {
+    Username::parse(name).map_err(|e| anyhow::anyhow!("{name:?}: {e}"))
 }
 
-pub fn user_list(b: &Backend, json: bool) -> Result<(), String> {
+pub fn user_list(b: &Backend, json: bool) -> anyhow::Result<()> {
     let (users, _) = block(b.list_users(Page::all()))?;
     if json {
         return print_json(&users);
@@ -91,7 +91,7 @@ pub fn user_list(b: &Backend, json: bool) -> Result<(), String> {
     Ok(())
 }
 
-pub fn user_delete(b: &Backend, name: &str) -> Result<(), String> {
+pub fn user_delete(b: &Backend, name: &str) -> anyhow::Result<()> {
     let u = user_name(name)?;
     // No caller: the command line is the file's owner, not an account.
     block(b.delete_user(u, ""))?;
@@ -99,11 +99,11 @@ pub fn user_delete(b: &Backend, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn user_role(b: &Backend, name: &str, role: &str) -> Result<(), String> {
+pub fn user_role(b: &Backend, name: &str, role: &str) -> anyhow::Result<()> {
     let u = user_name(name)?;
     // What the API's `role` allows (Prosody 13 refuses roles it does not know).
     if !b.settings().knows_role(role) {
-        return Err(format!("unknown role {role:?}: one of {}", b.settings().known_roles()));
+        return Err(anyhow::anyhow!("unknown role {role:?}: one of {}", b.settings().known_roles()));
     }
     let up = match b.store().version() {
         ProsodyVersion::V13 => Update { display_name: None, roles: None, role: Some(role.to_string()), enabled: None },
@@ -117,7 +117,7 @@ pub fn user_role(b: &Backend, name: &str, role: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn invite(b: &Backend, cmd: InviteCommand) -> Result<(), String> {
+pub fn invite(b: &Backend, cmd: InviteCommand) -> anyhow::Result<()> {
     match cmd {
         InviteCommand::Create { reusable, group, ttl, json } => {
             let mut body = serde_json::Map::new();
@@ -127,16 +127,18 @@ pub fn invite(b: &Backend, cmd: InviteCommand) -> Result<(), String> {
             if let Some(g) = &group {
                 body.insert("groups".into(), vec![g.clone()].into());
             }
-            let bad = |e: serde_json::Error| e.to_string();
+            let bad = |e: serde_json::Error| anyhow::anyhow!("{e}");
             let req = if reusable {
                 if group.is_none() {
-                    return Err("--reusable needs --group (a reusable invite adds its users to a group)".into());
+                    return Err(anyhow::anyhow!(
+                        "--reusable needs --group (a reusable invite adds its users to a group)"
+                    ));
                 }
                 NewInvite::group(Some(serde_json::from_value(body.into()).map_err(bad)?))
             } else {
                 NewInvite::account(Some(serde_json::from_value(body.into()).map_err(bad)?))
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             let inv = block(b.create_invite(req, "admin"))?;
             if json {
                 return print_json(&inv);
@@ -166,7 +168,7 @@ pub fn invite(b: &Backend, cmd: InviteCommand) -> Result<(), String> {
     Ok(())
 }
 
-pub fn group(b: &Backend, cmd: GroupCommand) -> Result<(), String> {
+pub fn group(b: &Backend, cmd: GroupCommand) -> anyhow::Result<()> {
     match cmd {
         GroupCommand::List { json } => {
             let (groups, _) = block(b.list_groups(Page::all()))?;
@@ -198,8 +200,8 @@ pub fn group(b: &Backend, cmd: GroupCommand) -> Result<(), String> {
 
 /// A QR code of `text` in terminal characters (two modules per character cell, with
 /// the quiet zone), dark on light.
-pub fn qr(text: &str) -> Result<String, String> {
-    let code = QrCode::new(text.as_bytes()).map_err(|e| e.to_string())?;
+pub fn qr(text: &str) -> anyhow::Result<String> {
+    let code = QrCode::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(code.render::<Dense1x2>().dark_color(Dense1x2::Dark).light_color(Dense1x2::Light).build())
 }
 

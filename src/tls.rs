@@ -32,27 +32,27 @@ pub struct Tls {
     acceptor: TlsAcceptor,
 }
 
-fn load(files: &TlsFiles) -> Result<CertifiedKey, String> {
+fn load(files: &TlsFiles) -> anyhow::Result<CertifiedKey> {
     let cert = files.cert.display();
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|it| it.collect::<Result<_, _>>())
-        .map_err(|e| format!("{cert}: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("{cert}: {e}"))?;
     if chain.is_empty() {
-        return Err(format!("{cert}: no certificate"));
+        return Err(anyhow::anyhow!("{cert}: no certificate"));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| format!("{}: {e}", files.key.display()))?;
-    let signer = ring::sign::any_supported_type(&key).map_err(|e| format!("{}: {e}", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| anyhow::anyhow!("{}: {e}", files.key.display()))?;
+    let signer = ring::sign::any_supported_type(&key).map_err(|e| anyhow::anyhow!("{}: {e}", files.key.display()))?;
     let ck = CertifiedKey::new(chain, signer);
-    ck.keys_match().map_err(|e| format!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
+    ck.keys_match().map_err(|e| anyhow::anyhow!("{} and {}: {e}", files.cert.display(), files.key.display()))?;
     Ok(ck)
 }
 
 impl Tls {
-    pub fn new(files: &TlsFiles) -> Result<Tls, String> {
+    pub fn new(files: &TlsFiles) -> anyhow::Result<Tls> {
         let current = Arc::new(Current(RwLock::new(Arc::new(load(files)?))));
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| anyhow::anyhow!("{e}"))?
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -64,9 +64,9 @@ impl Tls {
     }
 
     /// Reads the files again; on success new handshakes get the new certificate.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> anyhow::Result<()> {
         let ck = load(&self.files)?;
-        let mut g = self.current.0.write().map_err(|_| "certificate lock poisoned".to_string())?;
+        let mut g = self.current.0.write().map_err(|_| anyhow::anyhow!("certificate lock poisoned"))?;
         *g = Arc::new(ck);
         Ok(())
     }
