@@ -299,14 +299,13 @@ fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
     if config.prosody_config.is_none() {
         bootstrap(&config, &backend)?;
     }
-    backend.store().watch(WATCH_INTERVAL).map_err(|e| anyhow::anyhow!("{e}"))?;
+    backend.store().watch(WATCH_INTERVAL)?;
     // SQLite work runs on the blocking pool; the connection pool has a few connections,
     // so more blocking threads would only wait for one (and each costs memory).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2)
-        .build()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .build()?;
     // The last handle on the storage is dropped here, after the runtime: a PostgreSQL
     // connection closes with a blocking call, which must not run on a runtime thread.
     let storage = backend.clone();
@@ -315,7 +314,7 @@ fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-        let addr = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let addr = listener.local_addr()?;
         if tls.is_none() && !addr.ip().is_loopback() {
             log::warn!(
                 "serving plain HTTP on {addr}, not loopback: bearer tokens cross the network in clear; \
@@ -327,7 +326,7 @@ fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
         }
         if let Some(m) = config.metrics_listen {
             let l = tokio::net::TcpListener::bind(m).await.map_err(|e| anyhow::anyhow!("cannot listen on {m}: {e}"))?;
-            let a = l.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let a = l.local_addr()?;
             println!("prosody-admin metrics on http://{a}/metrics");
             tokio::spawn(monitor::serve(l, backend.clone()));
         }
@@ -367,8 +366,8 @@ async fn reload_on_sighup(tls: Tls) {
 
 /// First start on a database without accounts on this host: an admin and its token.
 fn bootstrap(config: &Config, backend: &Backend) -> anyhow::Result<()> {
-    let admin = Username::parse(BOOTSTRAP_ADMIN).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(b) = backend.bootstrap(&admin).map_err(|e| anyhow::anyhow!("{e}"))? else {
+    let admin = Username::parse(BOOTSTRAP_ADMIN)?;
+    let Some(b) = backend.bootstrap(&admin)? else {
         return Ok(());
     };
     let path = config.token_file();
@@ -404,15 +403,15 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 fn token(backend: &Backend, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
         TokenCommand::Create { user, ttl } => {
-            let u = Username::parse(&user).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let t = backend.create_token(&u, ttl).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let u = Username::parse(&user)?;
+            let t = backend.create_token(&u, ttl)?;
             if let Some(w) = t.warning {
                 eprintln!("prosody-admin: warning: {w}");
             }
             println!("{}", t.token);
         }
         TokenCommand::List => {
-            for t in backend.list_tokens().map_err(|e| anyhow::anyhow!("{e}"))? {
+            for t in backend.list_tokens()? {
                 let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
                 println!(
                     "{}\tscope={}\tcreated={}\texpires={}\tpurpose={}",
@@ -425,7 +424,7 @@ fn token(backend: &Backend, cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { token } => {
-            if !backend.revoke_token(&token).map_err(|e| anyhow::anyhow!("{e}"))? {
+            if !backend.revoke_token(&token)? {
                 return Err(anyhow::anyhow!("no such token"));
             }
             println!("revoked");
@@ -439,13 +438,13 @@ fn password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut line = String::new();
-        stdin.lock().read_line(&mut line).map_err(|e| anyhow::anyhow!("{e}"))?;
+        stdin.lock().read_line(&mut line)?;
         let line = line.trim_end_matches(['\r', '\n']);
         if !line.is_empty() {
             return Ok(line.to_string());
         }
     }
-    let p = backend::ids::password().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = backend::ids::password()?;
     println!("generated password: {p}");
     Ok(p)
 }
@@ -453,16 +452,16 @@ fn password() -> anyhow::Result<String> {
 fn user(backend: &Backend, cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add { name, admin } => {
-            let u = Username::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let u = Username::parse(&name)?;
             let p = password()?;
-            backend.add_user(&u, &p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            backend.add_user(&u, &p)?;
             if admin {
-                backend.grant_admin(&u).map_err(|e| anyhow::anyhow!("{e}"))?;
+                backend.grant_admin(&u)?;
             }
             println!("created {u}@{}", backend.settings().host);
         }
         UserCommand::Passwd { name } => {
-            let u = Username::parse(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let u = Username::parse(&name)?;
             let p = password()?;
             tasks::block(backend.set_password(u.clone(), &p))?;
             println!("password changed for {u}@{}", backend.settings().host);
@@ -481,9 +480,9 @@ fn audit(
     json: bool,
     filter: backend::audit::Filter,
 ) -> anyhow::Result<()> {
-    let page = backend.audit_page_blocking(limit, before, filter).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let page = backend.audit_page_blocking(limit, before, filter)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&page).map_err(|e| anyhow::anyhow!("{e}"))?);
+        println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
     }
     for e in &page.entries {

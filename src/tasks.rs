@@ -64,12 +64,12 @@ pub enum GroupCommand {
 
 /// Runs an async domain call from the command line.
 pub(crate) fn block<T>(f: impl Future<Output = Result<T, backend::Failure>>) -> anyhow::Result<T> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(f).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn print_json<T: Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).map_err(|e| anyhow::anyhow!("{e}"))?);
+    println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -137,8 +137,7 @@ pub fn invite(b: &Backend, cmd: InviteCommand) -> anyhow::Result<()> {
                 NewInvite::group(Some(serde_json::from_value(body.into()).map_err(bad)?))
             } else {
                 NewInvite::account(Some(serde_json::from_value(body.into()).map_err(bad)?))
-            }
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }?;
             let inv = block(b.create_invite(req, "admin"))?;
             if json {
                 return print_json(&inv);
@@ -201,7 +200,7 @@ pub fn group(b: &Backend, cmd: GroupCommand) -> anyhow::Result<()> {
 /// A QR code of `text` in terminal characters (two modules per character cell, with
 /// the quiet zone), dark on light.
 pub fn qr(text: &str) -> anyhow::Result<String> {
-    let code = QrCode::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let code = QrCode::new(text.as_bytes())?;
     Ok(code.render::<Dense1x2>().dark_color(Dense1x2::Dark).light_color(Dense1x2::Light).build())
 }
 

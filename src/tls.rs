@@ -51,8 +51,7 @@ impl Tls {
     pub fn new(files: &TlsFiles) -> anyhow::Result<Tls> {
         let current = Arc::new(Current(RwLock::new(Arc::new(load(files)?))));
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -83,6 +83,8 @@ impl std::fmt::Display for Failure {
     }
 }
 
+impl std::error::Error for Failure {}
+
 /// The `Error` body for an HTTP status, in util.error's vocabulary.
 pub fn error_body(status: u16, text: impl Into<String>) -> models::Error {
     let (ty, condition) = match status {

@@ -1,0 +1,123 @@
+//! The file cache and the directory index: parsed files and sorted store listings
+//! reused while unchanged on disk (one `stat` each), or kept true by the inotify watch.
+
+use super::*;
+
+/// A file's identity on disk: a rename gives a new inode, an append a new size, any
+/// write a new mtime. Equal identities: the same content.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    pub(super) ino: u64,
+    pub(super) dev: u64,
+    pub(super) size: u64,
+    pub(super) mtime: i64,
+    pub(super) mtime_ns: i64,
+}
+
+impl FileId {
+    pub(super) fn of(m: &std::fs::Metadata) -> FileId {
+        FileId { ino: m.ino(), dev: m.dev(), size: m.size(), mtime: m.mtime(), mtime_ns: m.mtime_nsec() }
+    }
+}
+
+/// Values kept per path, with the identity of the file they were read from.
+pub(super) type Cached<T> = Mutex<std::collections::HashMap<PathBuf, (FileId, std::sync::Arc<T>)>>;
+
+/// A store directory's users: those with a `.dat` (sorted) and those with a `.list`.
+#[derive(Default, Clone)]
+pub(super) struct DirNames {
+    pub(super) dat: Vec<String>,
+    pub(super) list: BTreeSet<String>,
+}
+
+/// Most files kept parsed (beyond it the cache starts over): bounds the memory.
+pub(super) const CACHED_FILES: usize = 20_000;
+
+/// Parsed files and sorted directory listings, reused while unchanged on disk (checked
+/// with one `stat` each): what keeps a listing from parsing every account's files on
+/// each request.
+#[derive(Default)]
+pub(super) struct Cache {
+    pub(super) tables: Cached<Vec<(LuaValue, LuaValue)>>,
+    pub(super) lists: Cached<Vec<LuaValue>>,
+    /// Store directories' users. While the data directory is watched this is an index
+    /// kept true by the watch's events and our own commits (no `stat` per read); else it
+    /// is checked against the directory's mtime.
+    pub(super) dirs: Cached<DirNames>,
+    pub(super) watched: std::sync::atomic::AtomicBool,
+    /// Moves with every change the index hears of: a directory read while it moved may
+    /// have missed one, and is not kept.
+    pub(super) epoch: AtomicU64,
+}
+
+impl Cache {
+    /// A file of a store directory was created, removed or renamed (an event, or our own
+    /// commit): its user joins or leaves that directory's index, as the file now is.
+    pub(super) fn seen(&self, path: &Path) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        else {
+            return;
+        };
+        let Ok(mut dirs) = self.dirs.lock() else { return };
+        let Some((_, names)) = dirs.get_mut(dir) else { return };
+        let exists = path.exists();
+        let names = std::sync::Arc::make_mut(names);
+        if let Some(u) = name.strip_suffix(".dat").and_then(decode) {
+            match (names.dat.binary_search(&u), exists) {
+                (Err(i), true) => names.dat.insert(i, u),
+                (Ok(i), false) => {
+                    names.dat.remove(i);
+                }
+                _ => {}
+            }
+        } else if let Some(u) = name.strip_suffix(".list").and_then(decode) {
+            if exists {
+                names.list.insert(u);
+            } else {
+                names.list.remove(&u);
+            }
+        }
+    }
+
+    pub(super) fn forget_dirs(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut d) = self.dirs.lock() {
+            d.clear();
+        }
+    }
+}
+
+/// The cached value of `path` if its file is unchanged, else `load`'s (then cached).
+pub(super) fn cached<T>(map: &Cached<T>, path: &Path, load: impl FnOnce() -> R<T>) -> R<Option<std::sync::Arc<T>>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(format!("{}: {e}", path.display()))),
+    };
+    let id = FileId::of(&meta);
+    // A directory changed in the same clock tick as the last change keeps its mtime: one
+    // changed in the last second is read again (git's "racy clean" rule). Files need not:
+    // Prosody and we replace them by rename (a new inode), and append (a new size).
+    let settled = !meta.is_dir()
+        || meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > Duration::from_secs(1));
+    if !settled {
+        return Ok(Some(std::sync::Arc::new(load()?)));
+    }
+    if let Some((seen, v)) = map.lock().map_err(|_| err("cache poisoned"))?.get(path) {
+        if *seen == id {
+            return Ok(Some(v.clone()));
+        }
+    }
+    let v = std::sync::Arc::new(load()?);
+    // Kept only if nothing changed while it was read (an event in between would have
+    // found nothing to update).
+    if std::fs::metadata(path).map(|m| FileId::of(&m) == id).unwrap_or(false) {
+        let mut m = map.lock().map_err(|_| err("cache poisoned"))?;
+        if m.len() >= CACHED_FILES {
+            m.clear();
+        }
+        m.insert(path.to_path_buf(), (id, v.clone()));
+    }
+    Ok(Some(v))
+}
