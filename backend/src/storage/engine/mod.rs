@@ -23,6 +23,9 @@ pub(super) mod internal;
 pub(super) mod pg;
 pub(super) mod sqlite;
 
+#[cfg(test)]
+mod conformance;
+
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Weak;

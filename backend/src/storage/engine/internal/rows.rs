@@ -95,19 +95,30 @@ impl Rows for Conn {
     fn purge_user(&self, host: &str, user: &str) -> R<()> {
         let dir = self.paths.data.join(encode(host));
         let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Ok(e) => Some(e),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(err(format!("{}: {e}", dir.display()))),
         };
         let name = encode(user);
         let mut o = self.overlay()?;
-        for e in entries.filter_map(Result::ok) {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                for ext in ["dat", "list", "lidx"] {
-                    let p = e.path().join(format!("{name}.{ext}"));
-                    o.appends.remove(&p);
-                    o.files.insert(p, Pending::Gone);
-                }
+        // The user's files in every store directory on disk, and those this transaction
+        // made and has not written yet (a store directory that does not exist yet).
+        let pending: Vec<PathBuf> = o.files.keys().chain(o.appends.keys()).cloned().collect();
+        let stores = entries
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.path())
+            .chain(
+                pending.iter().filter_map(|p| p.parent()).filter(|d| d.parent() == Some(&dir)).map(Path::to_path_buf),
+            )
+            .collect::<BTreeSet<_>>();
+        for store in stores {
+            for ext in ["dat", "list", "lidx"] {
+                let p = store.join(format!("{name}.{ext}"));
+                o.appends.remove(&p);
+                o.files.insert(p, Pending::Gone);
             }
         }
         Ok(())
