@@ -11,10 +11,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use backend::lua::Sandbox;
+use mlua::{StdLib, Table, Value};
 use serde_json::{Map, Value as Json};
 
 /// The environment of Prosody's config loader, in Lua.
@@ -313,18 +312,15 @@ fn first_line(s: &str) -> &str {
 /// Runs the config in the sandbox; its sections and declarations.
 #[allow(clippy::type_complexity)]
 fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Vec<(String, Kind)>)> {
-    let lua = Lua::new_with(
+    // The repo's one sandbox (backend::lua): what Prosody's config may use of the
+    // standard libraries (`os` for os.getenv/os.date; the prelude takes away the rest).
+    let sandbox = Sandbox::new(
         StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::OS,
-        LuaOptions::default(),
+        MEMORY_LIMIT,
+        MAX_INSTRUCTIONS,
+        "the config did not finish (an endless loop?)",
     )?;
-    lua.set_memory_limit(MEMORY_LIMIT)?;
-    let steps = Arc::new(AtomicU64::new(0));
-    lua.set_hook(HookTriggers::new().every_nth_instruction(10_000), move |_, _| {
-        if steps.fetch_add(10_000, Ordering::Relaxed) > MAX_INSTRUCTIONS {
-            return Err(mlua::Error::runtime("the config did not finish (an endless loop?)"));
-        }
-        Ok(VmState::Continue)
-    })?;
+    let lua = sandbox.run();
     let r = lua.create_table()?;
     r.set("getenv", lua.create_function(|_, name: String| Ok(std::env::var(name).ok()))?)?;
     r.set(

@@ -126,6 +126,39 @@ fn serialize_into(v: &LuaValue, depth: usize, out: &mut Vec<u8>) -> Result<(), L
     Ok(())
 }
 
+/// How a string literal escapes its bytes: the one escaper of the repo, for data files
+/// and for the values sent to Prosody's admin socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// As util.serialization writes strings (named escapes, `\ddd` outside printable
+    /// ASCII): Prosody's data files byte for byte.
+    Serialization,
+    /// Every byte outside `[A-Za-z0-9]` as `\ddd`: no text can end the literal or read
+    /// as anything but data, whatever surrounds it (the admin socket's chunks).
+    Opaque,
+}
+
+/// A Lua string literal (double-quoted) of `s`.
+pub fn literal(s: &[u8], escape: Escape) -> String {
+    let mut out = Vec::with_capacity(s.len() * 2 + 2);
+    match escape {
+        Escape::Serialization => string(s, &mut out),
+        Escape::Opaque => {
+            out.push(b'"');
+            for &b in s {
+                if b.is_ascii_alphanumeric() {
+                    out.push(b);
+                } else {
+                    out.extend_from_slice(format!("\\{b:03}").as_bytes());
+                }
+            }
+            out.push(b'"');
+        }
+    }
+    // Both forms are ASCII.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     for &b in s {
@@ -181,6 +214,46 @@ fn trim_zeros(s: &str) -> &str {
 }
 
 // ---------------------------------------------------------------------------------
+// The sandbox
+
+/// A Lua 5.4 state that runs what it is given as data, never as a way out: only the
+/// standard libraries named (never `io`, `package`, `debug`, `load` of binary chunks),
+/// memory bounded, and an instruction budget per run. The one sandbox of the repo:
+/// Prosody's data files here, Prosody's config in the binary (`prosody_config`).
+pub struct Sandbox {
+    vm: Vm,
+    steps: Arc<AtomicU64>,
+}
+
+impl Sandbox {
+    /// `libs`: the standard libraries the chunks may use (the base library is always
+    /// there); `memory`: bytes; `budget`: instructions per run, beyond which the run
+    /// fails with `stop`.
+    pub fn new(libs: StdLib, memory: usize, budget: u64, stop: &'static str) -> mlua::Result<Sandbox> {
+        if libs & (StdLib::IO | StdLib::PACKAGE | StdLib::DEBUG) != StdLib::NONE {
+            return Err(mlua::Error::runtime("io, package and debug have no place in the sandbox"));
+        }
+        let vm = Vm::new_with(libs, LuaOptions::default())?;
+        vm.set_memory_limit(memory)?;
+        let steps = Arc::new(AtomicU64::new(0));
+        let counter = steps.clone();
+        vm.set_hook(HookTriggers::new().every_nth_instruction(10_000), move |_, _| {
+            if counter.fetch_add(10_000, Ordering::Relaxed) > budget {
+                return Err(mlua::Error::runtime(stop));
+            }
+            Ok(VmState::Continue)
+        })?;
+        Ok(Sandbox { vm, steps })
+    }
+
+    /// The state, its budget renewed: call once per run.
+    pub fn run(&self) -> &Vm {
+        self.steps.store(0, Ordering::Relaxed);
+        &self.vm
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // Reading
 
 /// A data file is data: this many Lua instructions means it is not.
@@ -189,34 +262,24 @@ const MEMORY_LIMIT: usize = 512 << 20;
 
 /// Reads Prosody's data files; one per thread (a Lua state is not shared).
 pub struct Loader {
-    vm: Vm,
-    steps: Arc<AtomicU64>,
+    sandbox: Sandbox,
 }
 
 impl Loader {
     pub fn new() -> Result<Loader, LoadError> {
         // Only the string library: Prosody's loader gives an empty environment, but
         // string methods work there because the string metatable is global.
-        let vm = Vm::new_with(StdLib::STRING, LuaOptions::default()).map_err(lua_error)?;
-        vm.set_memory_limit(MEMORY_LIMIT).map_err(lua_error)?;
-        let steps = Arc::new(AtomicU64::new(0));
-        let counter = steps.clone();
-        vm.set_hook(HookTriggers::new().every_nth_instruction(10_000), move |_, _| {
-            if counter.fetch_add(10_000, Ordering::Relaxed) > MAX_INSTRUCTIONS {
-                return Err(mlua::Error::runtime("the file does not finish: not data"));
-            }
-            Ok(VmState::Continue)
-        })
-        .map_err(lua_error)?;
-        Ok(Loader { vm, steps })
+        let sandbox =
+            Sandbox::new(StdLib::STRING, MEMORY_LIMIT, MAX_INSTRUCTIONS, "the file does not finish: not data")
+                .map_err(lua_error)?;
+        Ok(Loader { sandbox })
     }
 
     /// A `.dat` file's value (None: the file returns nothing, as an empty file).
     pub fn load(&self, name: &str, chunk: &[u8]) -> Result<Option<LuaValue>, LoadError> {
-        self.steps.store(0, Ordering::Relaxed);
-        let env = self.vm.create_table().map_err(lua_error)?;
-        let f = self
-            .vm
+        let vm = self.sandbox.run();
+        let env = vm.create_table().map_err(lua_error)?;
+        let f = vm
             .load(chunk)
             .set_name(format!("@{name}"))
             .set_mode(mlua::ChunkMode::Text)
@@ -228,26 +291,24 @@ impl Loader {
             Value::Nil => None,
             v => Some(convert(&v, 0)?),
         };
-        let _ = self.vm.gc_collect();
+        let _ = vm.gc_collect();
         Ok(out)
     }
 
     /// A `.list` file's items, in order: the chunk is run with `item` collecting them.
     pub fn load_list(&self, name: &str, chunk: &[u8]) -> Result<Vec<LuaValue>, LoadError> {
-        self.steps.store(0, Ordering::Relaxed);
-        let items = self.vm.create_table().map_err(lua_error)?;
-        let env = self.vm.create_table().map_err(lua_error)?;
+        let vm = self.sandbox.run();
+        let items = vm.create_table().map_err(lua_error)?;
+        let env = vm.create_table().map_err(lua_error)?;
         let sink = items.clone();
-        let item = self
-            .vm
+        let item = vm
             .create_function(move |_, v: Value| {
                 sink.raw_push(v)?;
                 Ok(())
             })
             .map_err(lua_error)?;
         env.set("item", item).map_err(lua_error)?;
-        self.vm
-            .load(chunk)
+        vm.load(chunk)
             .set_name(format!("@{name}"))
             .set_mode(mlua::ChunkMode::Text)
             .set_environment(env)
@@ -257,7 +318,7 @@ impl Loader {
         for v in items.sequence_values::<Value>() {
             out.push(convert(&v.map_err(lua_error)?, 0)?);
         }
-        let _ = self.vm.gc_collect();
+        let _ = vm.gc_collect();
         Ok(out)
     }
 }
@@ -330,6 +391,25 @@ mod tests {
         assert_eq!(float(1e-5), "1.00000000000000008e-05");
         assert_eq!(float(f64::INFINITY), "(1/0)");
         assert_eq!(float(f64::NAN), "(0/0)");
+    }
+
+    #[test]
+    fn literals_carry_any_text_as_data() {
+        let lua_string = |s: &str| literal(s.as_bytes(), Escape::Opaque);
+        assert_eq!(lua_string("alice"), "\"alice\"");
+        assert_eq!(lua_string("a\"b"), "\"a\\034b\"");
+        for hostile in ["\"; os.exit() --", "]]", "]==]", "x\ny", "\\", "..os.exit()", "jürgen 😀", "\0"] {
+            let lit = lua_string(hostile);
+            let inner = &lit[1..lit.len() - 1];
+            assert!(inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '\\'), "{lit}");
+            // Either form reads back as the same bytes in a real Lua.
+            for escape in [Escape::Opaque, Escape::Serialization] {
+                let back = Loader::new()
+                    .unwrap()
+                    .load("t", format!("return {}", literal(hostile.as_bytes(), escape)).as_bytes());
+                assert_eq!(back.unwrap(), Some(LuaValue::str(hostile)), "{escape:?} {hostile:?}");
+            }
+        }
     }
 
     #[test]

@@ -28,9 +28,10 @@ pub fn parse(text: &str) -> HashMap<String, f64> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        // name{labels} value [timestamp]; label values may hold spaces: split after `}`.
+        // name{labels} value [timestamp]; label values may hold spaces, `}` and escaped
+        // quotes: split after the `}` that closes the label set.
         let (name, rest) = match line.find('{') {
-            Some(i) => match line[i..].find('}') {
+            Some(i) => match labels_end(&line[i..]) {
                 Some(j) => (&line[..i], &line[i + j + 1..]),
                 None => continue,
             },
@@ -45,6 +46,23 @@ pub fn parse(text: &str) -> HashMap<String, f64> {
         }
     }
     out
+}
+
+/// The offset of the `}` that closes a label set starting at `s[0]` (`{`): outside the
+/// quoted values, whose `\\`, `\"` and `\n` escapes are skipped.
+fn labels_end(s: &str) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match (quoted, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (_, false, '"') => quoted = !quoted,
+            (false, _, '}') => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Fetches `url` (`http://host:port/path`) and parses it.
@@ -80,6 +98,21 @@ pub async fn fetch(url: &str) -> Result<HashMap<String, f64>, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_may_hold_braces_and_escaped_quotes() {
+        let m = parse(
+            "a_total{path=\"/x}y\",q=\"say \\\"hi}\\\"\"} 3\n\
+             a_total{path=\"back\\\\slash\"} 4 1700000000\n\
+             b{l=\"}\"} 5\n\
+             broken{l=\"unterminated} 9\n",
+        );
+        assert_eq!(m.get("a_total"), Some(&7.0));
+        assert_eq!(m.get("b"), Some(&5.0));
+        assert_eq!(m.get("broken"), None, "a label set never closed is no sample");
+    }
+
     #[test]
     fn parses_prosodys_exposition() {
         let text = "# TYPE prosody_mod_c2s__connections gauge\n\
