@@ -1,6 +1,9 @@
-//! ARCHITECTURE.md's code map names every source file of the binary (`src/`) and the
-//! backend (`backend/src/`), and no file that is gone: a newcomer reads the map first,
-//! so a file without a line is a file nobody will find.
+//! ARCHITECTURE.md's code map names every file of the binary (`src/`), the backend
+//! (`backend/src/`, `backend/tests/`), the tests (`tests/`), the benchmarks (`bench/`,
+//! `benches/`), the packaging (`contrib/`), Prosody's module (`prosody/`) and CI's
+//! (`.ci/`, `.cargo/`), and no file that is gone: a newcomer reads the map first, so a
+//! file without a line is a file nobody will find. (Lock files go with their manifest;
+//! what git ignores is not looked at.)
 //!
 //! The map is an indented tree in a code block: an entry starts with its name(s)
 //! (`users.rs groups.rs`, `storage/`, `engine/pg.rs`), then two spaces and what it is;
@@ -22,7 +25,7 @@ fn mapped(architecture: &str) -> BTreeSet<String> {
     let is_name = |t: &str| {
         !t.is_empty()
             && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-            && (t.contains('.') || t.ends_with('/'))
+            && (t.contains('.') || t.contains('/'))
     };
     let mut dirs: Vec<(usize, String)> = Vec::new();
     let mut out = BTreeSet::new();
@@ -50,35 +53,59 @@ fn mapped(architecture: &str) -> BTreeSet<String> {
     out
 }
 
-/// Every `.rs` file under `dir`, relative to `root`.
-fn sources(root: &Path, dir: &str, out: &mut BTreeSet<String>) {
+/// The folders whose every file the map must name.
+const MAPPED: &[&str] = &[
+    "src/",
+    "backend/src/",
+    "backend/tests/",
+    "tests/",
+    "bench/",
+    "benches/",
+    "contrib/",
+    "prosody/",
+    ".ci/",
+    ".cargo/",
+];
+
+/// What git ignores (build outputs, installed packages), and lock files.
+fn skipped(name: &str) -> bool {
+    ["node_modules", "build", "output", "__pycache__", ".pytest_cache", "package-lock.json", "Cargo.lock", "target"]
+        .contains(&name)
+}
+
+/// Every file under `dir`, relative to `root`.
+fn files_under(root: &Path, dir: &str, out: &mut BTreeSet<String>) {
     let entries = std::fs::read_dir(root.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
     for e in entries {
         let e = e.expect("directory entry");
         let name = e.file_name().to_string_lossy().into_owned();
+        if skipped(&name) {
+            continue;
+        }
         let rel = format!("{dir}{name}");
         if e.file_type().expect("file type").is_dir() {
-            sources(root, &format!("{rel}/"), out);
-        } else if name.ends_with(".rs") {
+            files_under(root, &format!("{rel}/"), out);
+        } else {
             out.insert(rel);
         }
     }
 }
 
 #[test]
-fn the_code_map_names_every_source_file() {
+fn the_code_map_names_every_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let map = mapped(&std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md"));
     let mut files = BTreeSet::new();
-    for dir in ["src/", "backend/src/"] {
-        sources(root, dir, &mut files);
+    for dir in MAPPED {
+        files_under(root, dir, &mut files);
     }
     let missing: Vec<&String> = files.difference(&map).collect();
     assert!(missing.is_empty(), "ARCHITECTURE.md's code map has no line for {missing:?}");
+    // Every path the map names in those folders exists (files, and folders too).
     let gone: Vec<&String> = map
         .iter()
-        .filter(|p| (p.starts_with("src/") || p.starts_with("backend/src/")) && p.ends_with(".rs"))
-        .filter(|p| !files.contains(*p))
+        .filter(|p| MAPPED.iter().any(|d| p.starts_with(d)))
+        .filter(|p| !root.join(p.as_str()).exists())
         .collect();
     assert!(gone.is_empty(), "ARCHITECTURE.md's code map names files that do not exist: {gone:?}");
 }

@@ -1,6 +1,8 @@
 //! prosody-admin's backend: the hand-written implementation of the `Api` trait that
-//! openapi-generator derives from `api-spec/openapi.yaml`, on a database laid out
-//! exactly as Prosody's own SQL storage (0.12 or 13): a SQLite file or PostgreSQL.
+//! openapi-generator derives from `api-spec/openapi.yaml`, on Prosody's own storage
+//! (0.12's or 13's layout) on one of three engines: a SQLite file, PostgreSQL, or
+//! Prosody's flat files; and the live path that tells the running Prosody through its
+//! admin socket what was committed.
 //!
 //! Module map:
 //! - [`api`]: the generated `Api` trait, implemented by [`Backend`]: maps each
@@ -19,10 +21,10 @@
 //! - [`cache`]: read caches invalidated by any commit, ours or Prosody's.
 //! - [`storage`]: shaped like Prosody's store API: a [`Db`] context hands out one typed
 //!   handle per Prosody store; layout profiles for Prosody 0.12 and 13; one engine per
-//!   backend (SQLite, PostgreSQL: the only SQL and driver code); group commit; every
-//!   call off the async runtime. It knows nothing of requests.
-//! - [`lua`]: Lua data as Prosody's flat files hold it (util.serialization's output;
-//!   read by a sandboxed Lua 5.4), the ground of the `internal` storage engine.
+//!   backend (SQLite, PostgreSQL, flat files: the only SQL, driver and file code); group
+//!   commit; every call off the async runtime. It knows nothing of requests.
+//! - [`lua`]: the one Lua sandbox and the one escaper; Lua data as Prosody's flat files
+//!   hold it (util.serialization's output), for the `internal` engine.
 //! - [`values`], [`xml`], [`scram`], [`token`], [`ids`], [`username`]: Prosody's
 //!   encodings (typed values, XML payloads and stanzas through quick-xml, SCRAM-SHA-1,
 //!   token strings, util.id, nodeprep).

@@ -7,13 +7,13 @@
 //! decodes its rows into a serde type in one place ([`stores`]).
 //!
 //! Module map:
-//! - [`location`]: [`Location`]: a SQLite file or a PostgreSQL URL; opening one picks
-//!   the engine.
-//! - [`engine`]: the engines, one file each (`engine/sqlite.rs`, `engine/pg.rs`) behind
-//!   one trait: opening and preparing a database, read snapshots, the writer's
+//! - [`location`]: [`Location`]: a SQLite file, a PostgreSQL URL or Prosody's flat
+//!   files; opening one picks the engine.
+//! - [`engine`]: the engines, one folder each (`engine/sqlite/`, `engine/pg/`,
+//!   `engine/internal/`) behind one trait: opening and preparing a database, read snapshots, the writer's
 //!   transactions and savepoints, the watch on other processes' commits, the probe,
-//!   and the keyval/map/archive/listing primitives. The only SQL, PRAGMA and driver
-//!   types of the crate.
+//!   and the keyval/map/archive/listing primitives. The only SQL, PRAGMA, driver types
+//!   and data-file code of the crate. `engine/conformance.rs` is what each must pass.
 //! - [`store`]: [`Store`]: the handle the service keeps: its engine, the generation
 //!   counter, `read`/`write` off the async runtime.
 //! - [`writer`]: group commit: the thread that runs waiting writes together, each in
@@ -36,7 +36,8 @@
 //! kinds, and one method on [`Db`]. Adding a profile: a variant of
 //! [`profile::ProsodyVersion`], its layout in each engine, and the stores whose layout
 //! differs match on it (today: roles, tokens, accounts' `disabled`). Adding an engine:
-//! a file in `engine/` and one arm of [`Location`].
+//! a folder in `engine/`, one arm of [`Location`], and the conformance suite passing
+//! (ARCHITECTURE.md, "How to add an engine").
 
 mod db;
 mod engine;

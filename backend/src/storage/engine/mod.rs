@@ -1,5 +1,5 @@
 //! The storage engines: everything that depends on where Prosody's data lives. One
-//! file per engine, behind one trait, [`Engine`] (with [`WriteConn`] and [`Rows`]), as
+//! folder per engine, behind one trait, [`Engine`] (with [`WriteConn`] and [`Rows`]), as
 //! Prosody has one storage driver per backend behind one store API:
 //! - [`sqlite`]: a SQLite file in `mod_storage_sql`'s layout (rusqlite, r2d2);
 //! - [`pg`]: a PostgreSQL database in the same layout (the `postgres` crate);
@@ -12,8 +12,9 @@
 //! keyval/map/archive/listing primitives ([`Rows`]). Nothing outside this folder knows
 //! a driver, a SQL statement or a PRAGMA.
 //!
-//! Adding an engine: one file here implementing these traits, and one arm of
-//! [`super::Location`] that opens it.
+//! Adding an engine: one folder here implementing these traits, one arm of
+//! [`super::Location`] that opens it, and one line in [`conformance`]'s list: the engine
+//! is done when that suite passes on both layouts.
 //!
 //! This file holds what the engines share: the traits, the types of the primitives,
 //! the listing merge, the choice of a layout from what a database holds, and the one
