@@ -30,6 +30,9 @@ pub const GENERATOR_ARGS: &[&str] = &[
     "-g",
     "rust-server",
     "--additional-properties=packageName=prosody_admin_api,hideGenerationTimestamp=true",
+    // JSON objects of free-form keys as BTreeMap: their keys serialize in one order
+    // (a HashMap's differs from one map to the next), so equal data is equal bytes.
+    "--type-mappings=map=std::collections::BTreeMap",
 ];
 /// Files and directories the generator emits that we do not keep.
 const DROPPED: &[&str] = &[".cargo", ".gitignore"];

@@ -400,7 +400,12 @@ impl App {
                 };
                 if let Some(k) = cache_key.as_deref() {
                     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
-                    let c = Cached { content_type, link: None, body: body.clone(), valid_until: None };
+                    // A user's answer shows whether they are online: news for a second.
+                    let valid_until = match route.operation("GET") {
+                        Some("getUserByName") => self.inner.backend.presence_valid_until(),
+                        _ => None,
+                    };
+                    let c = Cached { content_type, link: None, body: body.clone(), valid_until };
                     self.inner.responses.insert(k, generation, c);
                 }
                 Ok(Response::from_parts(parts, Full::new(body).boxed()))

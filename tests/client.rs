@@ -38,13 +38,15 @@ async fn typed_scenario() {
         GetServerInfoResponse::SuccessfulOperation(i) => assert_eq!(i.site_name, "localhost"),
         other => panic!("{other:?}"),
     }
-    let gid = match c.create_group(models::NewGroup { name: "Team".into(), create_muc: Some(true) }).await.unwrap() {
-        CreateGroupResponse::SuccessfulOperation(g) => {
-            assert!(matches!(g.muc_jid, Some(Nullable::Present(_))));
-            g.id
-        }
-        other => panic!("{other:?}"),
-    };
+    let gid =
+        match c.create_group(models::NewGroup { id: None, name: "Team".into(), create_muc: Some(true) }).await.unwrap()
+        {
+            CreateGroupResponse::SuccessfulOperation(g) => {
+                assert!(matches!(g.muc_jid, Some(Nullable::Present(_))));
+                g.id
+            }
+            other => panic!("{other:?}"),
+        };
     assert_eq!(
         c.add_group_member(gid.clone(), "alice".into()).await.unwrap(),
         AddGroupMemberResponse::SuccessfulOperation

@@ -118,9 +118,10 @@ where
     C: Has<Option<Authorization>> + Send + Sync,
 {
     async fn create_group(&self, new_group: models::NewGroup, _: &C) -> Result<CreateGroupResponse, ApiError> {
-        let r = self.create_group(new_group.name, new_group.create_muc.unwrap_or(false)).await;
+        let r = self.create_group_with_id(new_group.id, new_group.name, new_group.create_muc.unwrap_or(false)).await;
         respond("createGroup", r, CreateGroupResponse::SuccessfulOperation, |s, e| match s {
             Status::BadRequest => Some(CreateGroupResponse::BadRequest(e)),
+            Status::Conflict => Some(CreateGroupResponse::TheChosenIdIsInUse(e)),
             _ => None,
         })
     }

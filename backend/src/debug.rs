@@ -3,7 +3,7 @@
 //! sessions are in Prosody's memory: read through its admin socket when the live path
 //! is up (see [`crate::live`]), else empty.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use prosody_admin_api::models;
 use swagger::Nullable;
@@ -94,8 +94,8 @@ fn omemo(db: &Db, user: &str) -> Result<models::UserDebugOmemo, Failure> {
     Ok(out)
 }
 
-fn push_registrations(db: &Db, user: &str) -> Result<HashMap<String, models::UserDebugPushRegistration>, Failure> {
-    let mut out = HashMap::new();
+fn push_registrations(db: &Db, user: &str) -> Result<BTreeMap<String, models::UserDebugPushRegistration>, Failure> {
+    let mut out = BTreeMap::new();
     for (id, p) in db.push().of(user)? {
         let mut r = models::UserDebugPushRegistration::new();
         r.since = p.timestamp;

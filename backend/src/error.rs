@@ -37,12 +37,15 @@ impl App {
         }
     }
 
-    pub fn condition(self) -> &'static str {
+    /// The later module's condition (`extra.condition`); None where it has none: the
+    /// last admin's demotion is a plain `conflict` (Prose's client, which maps
+    /// `extra.condition` first, knows no other).
+    pub fn extra_condition(self) -> Option<&'static str> {
         match self {
-            App::UserNotFound => "user-not-found",
-            App::GroupNotFound => "group-not-found",
-            App::GroupNameRequired => "group-name-required",
-            App::CannotRemoveOnlyAdmin => "cannot-remove-only-admin",
+            App::UserNotFound => Some("user-not-found"),
+            App::GroupNotFound => Some("group-not-found"),
+            App::GroupNameRequired => Some("group-name-required"),
+            App::CannotRemoveOnlyAdmin => None,
         }
     }
 }
@@ -100,12 +103,21 @@ pub fn error_body(status: u16, text: impl Into<String>) -> models::Error {
         _ if status >= 500 => ("wait", "internal-server-error"),
         _ => ("modify", "bad-request"),
     };
-    models::Error::new(models::ErrorDetail::new(status as i64, ty.to_string(), condition.to_string(), text.into()))
+    let detail =
+        models::ErrorDetail::new(SOURCE.to_string(), status as i64, ty.to_string(), condition.to_string(), text.into());
+    models::Error::new(models::ErrorType::Error, status as i64, detail)
 }
 
-/// The `Error` body of an application condition: the status's vocabulary, plus `extra`.
+/// `error.source`: the module name mod_rest gives (what Prose's client requires).
+pub const SOURCE: &str = "http_admin_api";
+
+/// The `Error` body of an application condition: the status's vocabulary, plus `extra`
+/// where the later module has one (clients map `extra.condition` before `condition`,
+/// so a condition no client knows is left out: the status's own stands).
 pub fn app_error_body(app: App, text: impl Into<String>) -> models::Error {
     let mut e = error_body(app.status(), text);
-    e.error.extra = Some(models::ErrorDetailExtra::new(APP_NAMESPACE.to_string(), app.condition().to_string()));
+    if let Some(condition) = app.extra_condition() {
+        e.error.extra = Some(models::ErrorDetailExtra::new(APP_NAMESPACE.to_string(), condition.to_string()));
+    }
     e
 }

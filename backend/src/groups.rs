@@ -99,14 +99,42 @@ pub fn check_name(name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Creates a group (and its group chat): 12-char base64url id, like util.id.short().
-pub fn create(db: &Db, name: &str, create_muc: bool) -> Result<models::Group, Failure> {
+/// Most characters of a chosen group id (the spec's bound).
+const MAX_CHOSEN_ID: usize = 64;
+
+/// Checks a group id a client chose: 1 to 64 of `[A-Za-z0-9_-]` (what util.id makes,
+/// and what a JID node and a file name carry unchanged).
+pub fn check_id(id: &str) -> Result<(), Failure> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_CHOSEN_ID
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !ok {
+        return Err(Failure::BadRequest(format!("group id {id:?}: 1 to {MAX_CHOSEN_ID} letters, digits, '_' or '-'")));
+    }
+    Ok(())
+}
+
+/// Creates a group (and its group chat): with the id the client chose (409 when in
+/// use), else a 12-char base64url id, like util.id.short().
+pub fn create(db: &Db, name: &str, create_muc: bool, chosen: Option<&str>) -> Result<models::Group, Failure> {
     check_name(name)?;
     let groups = db.groups();
-    let mut gid = ids::short()?;
-    while groups.exists(&gid)? {
-        gid = ids::short()?;
-    }
+    let gid = match chosen {
+        Some(id) => {
+            check_id(id)?;
+            if groups.exists(id)? {
+                return Err(Failure::Conflict(format!("group id {id:?} is in use")));
+            }
+            id.to_string()
+        }
+        None => {
+            let mut gid = ids::short()?;
+            while groups.exists(&gid)? {
+                gid = ids::short()?;
+            }
+            gid
+        }
+    };
     let mut info = GroupInfo { name: Some(name.to_string()), ..GroupInfo::default() };
     if create_muc {
         let room = new_room(db)?;
@@ -193,8 +221,21 @@ impl Backend {
     }
 
     pub async fn create_group(&self, name: String, create_muc: bool) -> Result<models::Group, Failure> {
+        self.create_group_with_id(None, name, create_muc).await
+    }
+
+    /// A group with the id the client chose (None: a new one).
+    pub async fn create_group_with_id(
+        &self,
+        id: Option<String>,
+        name: String,
+        create_muc: bool,
+    ) -> Result<models::Group, Failure> {
         check_name(&name)?;
-        self.write(move |db| create(db, &name, create_muc)).await
+        if let Some(id) = &id {
+            check_id(id)?;
+        }
+        self.write(move |db| create(db, &name, create_muc, id.as_deref())).await
     }
 
     pub async fn delete_group(&self, gid: String) -> Result<(), Failure> {

@@ -3,10 +3,10 @@
 //! what we write.
 
 use prosody_admin_api::models;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 use swagger::{Nullable, OneOf2};
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::error::Failure;
@@ -55,10 +55,59 @@ struct Extras {
     /// In the order given: on 13 the first is the primary role.
     roles: Vec<String>,
     note: Option<String>,
+    /// The client's `additional_data`, checked (no reserved key, bounded).
+    additional: Option<AdditionalData>,
+}
+
+/// A client's `additional_data` as the spec bounds it.
+type AdditionalData = BTreeMap<String, Json>;
+
+/// The keys of mod_invites' `additional_data` that the module itself sets and answers
+/// apart: never taken from, nor answered in, the free-form data.
+const RESERVED: [&str; 5] = ["groups", "roles", "source", "note", "allow_reset"];
+const MAX_ADDITIONAL_KEYS: usize = 64;
+const MAX_ADDITIONAL_DEPTH: usize = 8;
+const MAX_ADDITIONAL_BYTES: usize = 16 * 1024;
+
+fn depth(v: &Json) -> usize {
+    match v {
+        Json::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Json::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Checks a client's `additional_data`: an object (or null: none), without the reserved
+/// keys, at most 64 keys, 8 levels and 16 KiB of JSON.
+fn additional_data(raw: Option<Nullable<AdditionalData>>) -> Result<Option<AdditionalData>, Failure> {
+    let data = match raw {
+        None | Some(Nullable::Null) => return Ok(None),
+        Some(Nullable::Present(d)) => d,
+    };
+    if let Some(k) = data.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        return Err(Failure::BadRequest(format!(
+            "additional_data: {k:?} is set by its own field (groups, roles, note) or by the server (source, allow_reset)"
+        )));
+    }
+    if data.len() > MAX_ADDITIONAL_KEYS {
+        return Err(Failure::BadRequest(format!("additional_data: more than {MAX_ADDITIONAL_KEYS} keys")));
+    }
+    if data.values().map(depth).max().unwrap_or(0) + 1 > MAX_ADDITIONAL_DEPTH {
+        return Err(Failure::BadRequest(format!("additional_data: nested deeper than {MAX_ADDITIONAL_DEPTH}")));
+    }
+    let bytes = serde_json::to_vec(&data).map_err(|e| Failure::BadRequest(format!("additional_data: {e}")))?;
+    if bytes.len() > MAX_ADDITIONAL_BYTES {
+        return Err(Failure::BadRequest(format!("additional_data: more than {MAX_ADDITIONAL_BYTES} bytes as JSON")));
+    }
+    Ok((!data.is_empty()).then_some(data))
 }
 
 impl Extras {
-    fn parse(roles: Option<Nullable<Vec<String>>>, note: Option<Nullable<String>>) -> Result<Extras, Failure> {
+    fn parse(
+        roles: Option<Nullable<Vec<String>>>,
+        note: Option<Nullable<String>>,
+        additional: Option<Nullable<AdditionalData>>,
+    ) -> Result<Extras, Failure> {
         let roles: Vec<String> = match roles {
             None | Some(Nullable::Null) => Vec::new(),
             Some(Nullable::Present(r)) => r,
@@ -78,7 +127,7 @@ impl Extras {
             }
             Some(Nullable::Present(n)) => Some(n),
         };
-        Ok(Extras { roles, note })
+        Ok(Extras { roles, note, additional: additional_data(additional)? })
     }
 }
 
@@ -134,7 +183,15 @@ fn create(
             (format!("{username}@{host}"), json!({"allow_reset": username.as_str(), "source": source}), false)
         }
     };
-    let mut additional = additional;
+    // The client's free-form data first, then the module's own keys (never among it).
+    let mut additional = match (&extras.additional, additional) {
+        (Some(data), Json::Object(mut own)) => {
+            let mut all: serde_json::Map<String, Json> = data.clone().into_iter().collect();
+            all.append(&mut own);
+            Json::Object(all)
+        }
+        (_, own) => own,
+    };
     if !extras.roles.is_empty() {
         additional["roles"] = db.invites().encode_roles(&extras.roles);
     }
@@ -179,6 +236,7 @@ fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
         v.expires.unwrap_or(NEVER_EXPIRES),
         groups,
         add.and_then(|a| a.get("allow_reset")).is_some_and(|r| !r.is_null() && r != &json!(false)),
+        free_form(add),
     );
     m.inviter = Some(v.inviter.clone().map(Nullable::Present).unwrap_or(Nullable::Null));
     m.source = Some(
@@ -196,6 +254,22 @@ fn to_model(s: &Settings, v: &StoredInvite) -> models::Invite {
             .unwrap_or(Nullable::Null),
     );
     m
+}
+
+/// What an invite's `additional_data` holds besides the keys answered apart: null when
+/// nothing (as the later module leaves it out when empty).
+fn free_form(add: Option<&Json>) -> Nullable<AdditionalData> {
+    let rest: AdditionalData = match add {
+        Some(Json::Object(o)) => {
+            o.iter().filter(|(k, _)| !RESERVED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
+        _ => AdditionalData::new(),
+    };
+    if rest.is_empty() {
+        Nullable::Null
+    } else {
+        Nullable::Present(rest)
+    }
 }
 
 /// Every stored invite, oldest first, expired ones included: they stay in the table (as
@@ -241,7 +315,7 @@ pub struct NewInvite {
     ttl: Option<i64>,
     extras: Extras,
     /// For a group invite without groups: the group to create first (name, create_muc).
-    new_group: Option<(String, bool)>,
+    new_group: Option<(String, bool, Option<String>)>,
 }
 
 impl NewInvite {
@@ -252,7 +326,7 @@ impl NewInvite {
             Some(Nullable::Present(u)) => Some(Username::for_new_account(&u)?),
         };
         let groups = group_ids(body.groups)?;
-        let extras = Extras::parse(body.roles, body.note)?;
+        let extras = Extras::parse(body.roles, body.note, body.additional_data)?;
         Ok(NewInvite { kind: Kind::Account { username, groups }, ttl: ttl(body.ttl)?, extras, new_group: None })
     }
 
@@ -261,16 +335,19 @@ impl NewInvite {
         let groups = group_ids(body.groups)?;
         // No existing group: a new one, from group_options as a template if given.
         let new_group = if groups.is_empty() {
-            let (name, muc) = match body.group_options {
-                Some(o) => (o.name, o.create_muc.unwrap_or(false)),
-                None => (DEFAULT_GROUP_NAME.to_string(), false),
+            let (name, muc, id) = match body.group_options {
+                Some(o) => (o.name, o.create_muc.unwrap_or(false), o.id),
+                None => (DEFAULT_GROUP_NAME.to_string(), false, None),
             };
             groups::check_name(&name)?;
-            Some((name, muc))
+            if let Some(id) = &id {
+                groups::check_id(id)?;
+            }
+            Some((name, muc, id))
         } else {
             None
         };
-        let extras = Extras::parse(body.roles, body.note)?;
+        let extras = Extras::parse(body.roles, body.note, body.additional_data)?;
         Ok(NewInvite { kind: Kind::Group { groups }, ttl: ttl(body.ttl)?, extras, new_group })
     }
 
@@ -278,7 +355,7 @@ impl NewInvite {
         Ok(NewInvite {
             kind: Kind::Reset { username: Username::lookup(&body.username)? },
             ttl: ttl(body.ttl)?,
-            extras: Extras::default(),
+            extras: Extras { additional: additional_data(body.additional_data)?, ..Extras::default() },
             new_group: None,
         })
     }
@@ -336,8 +413,8 @@ fn create_checked(
             require_groups(db, groups)?;
         }
         Kind::Group { groups } => {
-            if let Some((name, muc)) = req.new_group.take() {
-                groups.push(groups::create(db, &name, muc)?.id);
+            if let Some((name, muc, id)) = req.new_group.take() {
+                groups.push(groups::create(db, &name, muc, id.as_deref())?.id);
             } else {
                 require_groups(db, groups)?;
             }

@@ -218,6 +218,16 @@ impl Live {
         self.lua("return true").await.is_ok()
     }
 
+    /// The accounts of `host` with at least one session now (one call, whatever their
+    /// number).
+    pub async fn online(&self, host: &str) -> Result<std::collections::HashSet<String>, String> {
+        let chunk = format!("local h = {};\n{ONLINE_LUA}", lua_string(host));
+        let answer = self.lua(&chunk).await?;
+        let names: Vec<String> =
+            serde_json::from_str(answer.trim()).map_err(|e| format!("unexpected answer to the online list: {e}"))?;
+        Ok(names.into_iter().collect())
+    }
+
     /// The sessions of an account, as the later module's debug info shows them (JSON).
     pub async fn sessions(&self, username: &str, host: &str) -> Result<String, String> {
         let chunk = format!("local u, h = {}, {};\n{SESSIONS_LUA}", lua_string(username), lua_string(host));
@@ -308,6 +318,17 @@ for _, session in pairs(user and user.sessions or {}) do
     info.push_info = { id = session.push_identifier; wakeup_push_sent = session.first_hibernated_push };
   end
   out[#out + 1] = info;
+end
+if #out == 0 then return "[]" end
+return json.encode(out)"#;
+
+/// The usernames of `h` that have a session, JSON-encoded (a fixed chunk: `h` is the
+/// only value).
+const ONLINE_LUA: &str = r#"local json = require "util.json";
+local out = {};
+local host = prosody.hosts[h];
+for name, user in pairs(host and host.sessions or {}) do
+  if next(user.sessions or {}) then out[#out + 1] = name end
 end
 if #out == 0 then return "[]" end
 return json.encode(out)"#;

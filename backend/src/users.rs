@@ -14,6 +14,7 @@ use crate::username::Username;
 use crate::values::Value;
 use crate::xml;
 use crate::{Backend, Settings};
+use std::collections::HashSet;
 
 const MAX_ROLES: usize = 64;
 /// Characters (not bytes): the spec's `maxLength`.
@@ -70,9 +71,27 @@ fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
         .collect()
 }
 
-fn to_model(s: &Settings, v: UserRecord) -> models::User {
+/// Who is online now, where the live path can tell: their `last_active` is now, as
+/// Prosody 13's mod_account_activity answers it while an account has a session.
+#[derive(Default)]
+pub struct Presence {
+    pub online: Option<HashSet<String>>,
+    pub now: i64,
+}
+
+impl Presence {
+    fn last_active(&self, name: &str, stored: Option<i64>) -> Option<i64> {
+        match &self.online {
+            Some(o) if o.contains(name) => Some(self.now),
+            _ => stored,
+        }
+    }
+}
+
+fn to_model(s: &Settings, v: UserRecord, presence: &Presence) -> models::User {
     let config_admin = s.is_config_admin(&v.name);
     let mut u = models::User::new();
+    u.jid = Some(format!("{}@{}", v.name, s.host));
     u.display_name = Some(match nick_of(v.nick) {
         Some(d) => Nullable::Present(d),
         None => Nullable::Null,
@@ -85,7 +104,7 @@ fn to_model(s: &Settings, v: UserRecord) -> models::User {
     u.secondary_roles = v.roles.effective_primary(false).map(|_| v.roles.secondary_names());
     u.groups = Some(v.groups);
     u.enabled = Some(v.enabled);
-    u.last_active = v.last_active.map(Nullable::Present);
+    u.last_active = presence.last_active(&v.name, v.last_active).map(Nullable::Present);
     let avatars = avatar_info(v.avatar);
     u.avatar_info = (!avatars.is_empty()).then_some(avatars);
     // Shown while the account is disabled pending deletion.
@@ -99,9 +118,9 @@ fn to_model(s: &Settings, v: UserRecord) -> models::User {
     u
 }
 
-pub fn get(db: &Db, s: &Settings, user: &Username) -> Result<models::User, Failure> {
+pub fn get(db: &Db, s: &Settings, user: &Username, presence: &Presence) -> Result<models::User, Failure> {
     let record = db.user(user.as_str())?.ok_or_else(|| Failure::user_not_found(user))?;
-    Ok(to_model(s, record))
+    Ok(to_model(s, record, presence))
 }
 
 /// Every account, sorted by username, in one query per store whatever the number of users.
@@ -111,6 +130,7 @@ fn each(
     db: &Db,
     s: &Settings,
     page: &Page,
+    presence: &Presence,
     mut emit: impl FnMut(models::User) -> Result<(), Failure>,
 ) -> Result<Option<String>, Failure> {
     let (mut taken, mut last, mut more, mut failed) = (0, None, false, None);
@@ -127,7 +147,7 @@ fn each(
                 if page.limit.is_some() {
                     last = Some(u.name.clone());
                 }
-                if let Err(e) = emit(to_model(s, u)) {
+                if let Err(e) = emit(to_model(s, u, presence)) {
                     failed = Some(e);
                 }
             }
@@ -140,9 +160,14 @@ fn each(
 }
 
 /// A page of users as models, and the next page's cursor.
-pub fn list(db: &Db, s: &Settings, page: &Page) -> Result<(Vec<models::User>, Option<String>), Failure> {
+pub fn list(
+    db: &Db,
+    s: &Settings,
+    page: &Page,
+    presence: &Presence,
+) -> Result<(Vec<models::User>, Option<String>), Failure> {
     let mut out = Vec::new();
-    let next = each(db, s, page, |u| {
+    let next = each(db, s, page, presence, |u| {
         out.push(u);
         Ok(())
     })?;
@@ -150,10 +175,13 @@ pub fn list(db: &Db, s: &Settings, page: &Page) -> Result<(Vec<models::User>, Op
 }
 
 /// A page of users written straight into its JSON body (no list of models).
-pub fn list_json(db: &Db, s: &Settings, page: &Page) -> Result<Listing, Failure> {
+/// Presence is news for a second: a page that shows it is served from the cache no
+/// longer than that.
+pub fn list_json(db: &Db, s: &Settings, page: &Page, presence: &Presence) -> Result<Listing, Failure> {
     let mut arr = JsonArray::default();
-    let next = each(db, s, page, |u| arr.push(&u))?;
-    Ok(Listing { body: arr.finish(), next, valid_until: None })
+    let next = each(db, s, page, presence, |u| arr.push(&u))?;
+    let valid_until = presence.online.as_ref().map(|_| presence.now + crate::PRESENCE_TTL);
+    Ok(Listing { body: arr.finish(), next, valid_until })
 }
 
 /// What a PUT may change, validated before any write.
@@ -301,7 +329,7 @@ pub fn update(
     if enabled != was_enabled {
         db.accounts().set_enabled(name, enabled, now)?;
     }
-    get(db, s, user)
+    get(db, s, user, &Presence { online: None, now })
 }
 
 /// Deletes the account as Prosody's `delete_user` does (every row of the user on this
@@ -321,17 +349,44 @@ pub fn delete(db: &Db, user: &Username) -> Result<(), Failure> {
 impl Backend {
     pub async fn list_users(&self, page: Page) -> Result<(Vec<models::User>, Option<String>), Failure> {
         let b = self.clone();
-        self.store().read(move |db| list(db, b.settings(), &page)).await
+        let presence = self.presence().await?;
+        self.store().read(move |db| list(db, b.settings(), &page, &presence)).await
     }
 
     pub async fn list_users_json(&self, page: Page) -> Result<Listing, Failure> {
         let b = self.clone();
-        self.store().read(move |db| list_json(db, b.settings(), &page)).await
+        let presence = self.presence().await?;
+        self.store().read(move |db| list_json(db, b.settings(), &page, &presence)).await
     }
 
     pub async fn get_user(&self, user: Username) -> Result<models::User, Failure> {
         let b = self.clone();
-        self.store().read(move |db| get(db, b.settings(), &user)).await
+        let presence = self.presence().await?;
+        self.store().read(move |db| get(db, b.settings(), &user, &presence)).await
+    }
+
+    /// Until when a cached answer that shows presence may be served (None: presence is
+    /// not shown, the answer changes only with a commit).
+    pub fn presence_valid_until(&self) -> Option<i64> {
+        let shown = self.live().is_some() && self.store().version() == ProsodyVersion::V13;
+        shown.then(|| crate::now().ok()).flatten().map(|now| now + crate::PRESENCE_TTL)
+    }
+
+    /// Who has a session now: one question to Prosody's admin socket (Prosody 13, with
+    /// the live path configured); without an answer, the stored times stand.
+    pub async fn presence(&self) -> Result<Presence, Failure> {
+        let now = crate::now()?;
+        let Some(live) = self.live().filter(|_| self.store().version() == ProsodyVersion::V13) else {
+            return Ok(Presence { online: None, now });
+        };
+        let online = match live.online(&self.settings().host).await {
+            Ok(o) => Some(o),
+            Err(e) => {
+                log::debug!("presence: the stored times stand ({e})");
+                None
+            }
+        };
+        Ok(Presence { online, now })
     }
 
     /// Updates a user; the caller may not take the admin role from their own account.

@@ -472,6 +472,11 @@ async fn main() -> Result<()> {
                 => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateGroupResponse::TheChosenIdIsInUse
+                (body)
+                => "TheChosenIdIsInUse\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateGroupResponse::PayloadTooLarge
                 (body)
                 => "PayloadTooLarge\n".to_string()

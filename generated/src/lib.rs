@@ -96,6 +96,10 @@ pub enum CreateGroupResponse {
     TheRequestBodyDidNotArriveWithinTheConfiguredTime
     (models::Error)
     ,
+    /// The chosen id is in use
+    TheChosenIdIsInUse
+    (models::Error)
+    ,
     /// Payload too large
     PayloadTooLarge
     (models::Error)

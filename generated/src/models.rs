@@ -1530,10 +1530,20 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
-/// An error, in the style of Prosody's util.error.
+/// An error, as a Prosody with mod_rest answers every HTTP error (its `http-error` hook): `type` \"error\", `code` the HTTP status, and `error` in util.error's vocabulary. `error.condition` is one of `bad-request`, `not-authorized`, `forbidden`, `item-not-found`, `conflict`, `internal-server-error`, `feature-not-implemented`, and, for what the later module has no word for, RFC 6120's `not-allowed` (405), `policy-violation` (413) and `service-unavailable` (503); a client that knows none of those maps by `code`. `error.extra.condition`, when present, is one of `user-not-found`, `group-not-found` (404) and `group-name-required` (400). 
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct Error {
+    #[serde(rename = "type")]
+
+    #[cfg_attr(feature = "validate", validate)]
+    pub r#type: models::ErrorType,
+
+    /// The HTTP status code (as `error.code`).
+    #[serde(rename = "code")]
+
+    pub code: i64,
+
     #[serde(rename = "error")]
 
     #[cfg_attr(feature = "validate", validate)]
@@ -1564,8 +1574,10 @@ impl serde_valid::validation::ValidateCompositedMaxLength for Error {
 
 impl Error {
     #[allow(clippy::new_without_default)]
-    pub fn new(error: models::ErrorDetail, ) -> Error {
+    pub fn new(r#type: models::ErrorType, code: i64, error: models::ErrorDetail, ) -> Error {
         Error {
+            r#type,
+            code,
             error,
         }
     }
@@ -1577,6 +1589,9 @@ impl Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let params: Vec<Option<String>> = vec![
+            // Skipping non-primitive type type in query parameter serialization
+            Some("code".to_string()),
+            Some(self.code.to_string()),
             // Skipping non-primitive type error in query parameter serialization
         ];
 
@@ -1595,6 +1610,8 @@ impl std::str::FromStr for Error {
         #[derive(Default)]
         #[allow(dead_code)]
         struct IntermediateRep {
+            pub r#type: Vec<models::ErrorType>,
+            pub code: Vec<i64>,
             pub error: Vec<models::ErrorDetail>,
         }
 
@@ -1614,6 +1631,10 @@ impl std::str::FromStr for Error {
                 #[allow(clippy::match_single_binding)]
                 match key {
                     #[allow(clippy::redundant_clone)]
+                    "type" => intermediate_rep.r#type.push(<models::ErrorType as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
+                    "code" => intermediate_rep.code.push(<i64 as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
                     "error" => intermediate_rep.error.push(<models::ErrorDetail as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     _ => return std::result::Result::Err("Unexpected key while parsing Error".to_string())
                 }
@@ -1625,6 +1646,8 @@ impl std::str::FromStr for Error {
 
         // Use the intermediate representation to return the struct
         std::result::Result::Ok(Error {
+            r#type: intermediate_rep.r#type.into_iter().next().ok_or_else(|| "type missing in Error".to_string())?,
+            code: intermediate_rep.code.into_iter().next().ok_or_else(|| "code missing in Error".to_string())?,
             error: intermediate_rep.error.into_iter().next().ok_or_else(|| "error missing in Error".to_string())?,
         })
     }
@@ -1711,6 +1734,11 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct ErrorDetail {
+    /// The module that answered, as mod_rest names it (`http_admin_api`).
+    #[serde(rename = "source")]
+
+    pub source: String,
+
     /// The HTTP status code
     #[serde(rename = "code")]
 
@@ -1763,8 +1791,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for ErrorDetail {
 
 impl ErrorDetail {
     #[allow(clippy::new_without_default)]
-    pub fn new(code: i64, r#type: String, condition: String, text: String, ) -> ErrorDetail {
+    pub fn new(source: String, code: i64, r#type: String, condition: String, text: String, ) -> ErrorDetail {
         ErrorDetail {
+            source,
             code,
             r#type,
             condition,
@@ -1780,6 +1809,8 @@ impl ErrorDetail {
 impl std::fmt::Display for ErrorDetail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let params: Vec<Option<String>> = vec![
+            Some("source".to_string()),
+            Some(self.source.to_string()),
             Some("code".to_string()),
             Some(self.code.to_string()),
             Some("type".to_string()),
@@ -1806,6 +1837,7 @@ impl std::str::FromStr for ErrorDetail {
         #[derive(Default)]
         #[allow(dead_code)]
         struct IntermediateRep {
+            pub source: Vec<String>,
             pub code: Vec<i64>,
             pub r#type: Vec<String>,
             pub condition: Vec<String>,
@@ -1829,6 +1861,8 @@ impl std::str::FromStr for ErrorDetail {
                 #[allow(clippy::match_single_binding)]
                 match key {
                     #[allow(clippy::redundant_clone)]
+                    "source" => intermediate_rep.source.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
                     "code" => intermediate_rep.code.push(<i64 as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     #[allow(clippy::redundant_clone)]
                     "type" => intermediate_rep.r#type.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
@@ -1848,6 +1882,7 @@ impl std::str::FromStr for ErrorDetail {
 
         // Use the intermediate representation to return the struct
         std::result::Result::Ok(ErrorDetail {
+            source: intermediate_rep.source.into_iter().next().ok_or_else(|| "source missing in ErrorDetail".to_string())?,
             code: intermediate_rep.code.into_iter().next().ok_or_else(|| "code missing in ErrorDetail".to_string())?,
             r#type: intermediate_rep.r#type.into_iter().next().ok_or_else(|| "type missing in ErrorDetail".to_string())?,
             condition: intermediate_rep.condition.into_iter().next().ok_or_else(|| "condition missing in ErrorDetail".to_string())?,
@@ -1935,7 +1970,7 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
     }
 }
 
-/// The application condition of the later module (util.error's `extra`), when one applies: `user-not-found`, `group-not-found`, `group-name-required`, `cannot-remove-only-admin`, in namespace https://prosody.im/protocol/errors. 
+/// The application condition of the later module (util.error's `extra`), when one applies: `user-not-found`, `group-not-found` (status 404), `group-name-required` (400), in namespace https://prosody.im/protocol/errors. 
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct ErrorDetailExtra {
@@ -2113,6 +2148,117 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
                             std::result::Result::Ok(value) => std::result::Result::Ok(value),
                             std::result::Result::Err(err) => std::result::Result::Err(
                                 format!("Unable to convert header value '{hdr_value}' into ErrorDetailExtra - {err}"))
+                        }
+                    })
+                }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
+
+                std::result::Result::Ok(header::IntoHeaderValue(hdr_values))
+            },
+            std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to parse header: {hdr_values:?} as a string - {e}")),
+        }
+    }
+}
+
+/// Always \"error\" (mod_rest's envelope).
+/// Enumeration of values.
+/// Since this enum's variants do not hold data, we can easily define them as `#[repr(C)]`
+/// which helps with FFI.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, Hash)]
+#[cfg_attr(feature = "validate", derive(Validate))]
+#[cfg_attr(feature = "conversion", derive(frunk_enum_derive::LabelledGenericEnum))]
+pub enum ErrorType {
+    #[serde(rename = "error")]
+    Error,
+}
+
+impl std::fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ErrorType::Error => write!(f, "error"),
+        }
+    }
+}
+
+impl std::str::FromStr for ErrorType {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "error" => std::result::Result::Ok(ErrorType::Error),
+            _ => std::result::Result::Err(format!("Value not valid: {s}")),
+        }
+    }
+}
+
+// Methods for converting between header::IntoHeaderValue<ErrorType> and hyper::header::HeaderValue
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<ErrorType>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_value: header::IntoHeaderValue<ErrorType>) -> std::result::Result<Self, Self::Error> {
+        let hdr_value = hdr_value.to_string();
+        match hyper::header::HeaderValue::from_str(&hdr_value) {
+             std::result::Result::Ok(value) => std::result::Result::Ok(value),
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Invalid header value for ErrorType - value: {hdr_value} is invalid {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<ErrorType> {
+    type Error = String;
+
+    fn try_from(hdr_value: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_value.to_str() {
+             std::result::Result::Ok(value) => {
+                    match <ErrorType as std::str::FromStr>::from_str(value) {
+                        std::result::Result::Ok(value) => std::result::Result::Ok(header::IntoHeaderValue(value)),
+                        std::result::Result::Err(err) => std::result::Result::Err(
+                            format!("Unable to convert header value '{value}' into ErrorType - {err}"))
+                    }
+             },
+             std::result::Result::Err(e) => std::result::Result::Err(
+                 format!("Unable to convert header: {hdr_value:?} to string: {e}"))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<header::IntoHeaderValue<Vec<ErrorType>>> for hyper::header::HeaderValue {
+    type Error = String;
+
+    fn try_from(hdr_values: header::IntoHeaderValue<Vec<ErrorType>>) -> std::result::Result<Self, Self::Error> {
+        let hdr_values : Vec<String> = hdr_values.0.into_iter().map(|hdr_value| {
+            hdr_value.to_string()
+        }).collect();
+
+        match hyper::header::HeaderValue::from_str(&hdr_values.join(", ")) {
+           std::result::Result::Ok(hdr_value) => std::result::Result::Ok(hdr_value),
+           std::result::Result::Err(e) => std::result::Result::Err(format!("Unable to convert {hdr_values:?} into a header - {e}",))
+        }
+    }
+}
+
+#[cfg(any(feature = "client", feature = "server"))]
+impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderValue<Vec<ErrorType>> {
+    type Error = String;
+
+    fn try_from(hdr_values: hyper::header::HeaderValue) -> std::result::Result<Self, Self::Error> {
+        match hdr_values.to_str() {
+            std::result::Result::Ok(hdr_values) => {
+                let hdr_values : std::vec::Vec<ErrorType> = hdr_values
+                .split(',')
+                .filter_map(|hdr_value| match hdr_value.trim() {
+                    "" => std::option::Option::None,
+                    hdr_value => std::option::Option::Some({
+                        match <ErrorType as std::str::FromStr>::from_str(hdr_value) {
+                            std::result::Result::Ok(value) => std::result::Result::Ok(value),
+                            std::result::Result::Err(err) => std::result::Result::Err(
+                                format!("Unable to convert header value '{hdr_value}' into ErrorType - {err}"))
                         }
                     })
                 }).collect::<std::result::Result<std::vec::Vec<_>, String>>()?;
@@ -3283,6 +3429,12 @@ pub struct Invite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub note: Option<swagger::Nullable<String>>,
 
+    /// Free-form data of the invite (mod_invites' `additional_data`), e.g. `{\"email\": \"...\"}`: what a client gave when creating it, or what Prosody stored with an invite it made, without the keys the module answers apart (`groups`, `roles`, `source`, `note`, `allow_reset`). Null when there is none. On creation: an object of at most 64 keys, nested at most 8 deep, at most 16 KiB as JSON; the reserved keys are refused (400). Prosody's invite pages and register API read it back when the invite is redeemed. 
+    #[serde(rename = "additional_data")]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
+
+    pub additional_data: swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -3308,7 +3460,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for Invite {
 
 impl Invite {
     #[allow(clippy::new_without_default)]
-    pub fn new(id: String, r#type: String, reusable: bool, jid: String, token: String, uri: String, created_at: i64, expires: i64, groups: Vec<String>, reset: bool, ) -> Invite {
+    pub fn new(id: String, r#type: String, reusable: bool, jid: String, token: String, uri: String, created_at: i64, expires: i64, groups: Vec<String>, reset: bool, additional_data: swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>, ) -> Invite {
         Invite {
             id,
             r#type,
@@ -3325,6 +3477,7 @@ impl Invite {
             reset,
             roles: None,
             note: None,
+            additional_data,
         }
     }
 }
@@ -3385,6 +3538,7 @@ impl std::fmt::Display for Invite {
                     note.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
+            // Skipping map additional_data in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -3417,6 +3571,7 @@ impl std::str::FromStr for Invite {
             pub reset: Vec<bool>,
             pub roles: Vec<Vec<String>>,
             pub note: Vec<swagger::Nullable<String>>,
+            pub additional_data: Vec<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -3458,6 +3613,7 @@ impl std::str::FromStr for Invite {
                     "reset" => intermediate_rep.reset.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in Invite".to_string()),
                     "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in Invite".to_string()),
+                    "additional_data" => return std::result::Result::Err("Parsing a container in this style is not supported in Invite".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing Invite".to_string())
                 }
             }
@@ -3483,6 +3639,7 @@ impl std::str::FromStr for Invite {
             reset: intermediate_rep.reset.into_iter().next().ok_or_else(|| "reset missing in Invite".to_string())?,
             roles: intermediate_rep.roles.into_iter().next(),
             note: std::result::Result::Err("Nullable types not supported in Invite".to_string())?,
+            additional_data: std::result::Result::Err("Nullable types not supported in Invite".to_string())?,
         })
     }
 }
@@ -3985,6 +4142,15 @@ pub struct NewAccountInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub note: Option<swagger::Nullable<String>>,
 
+    /// Free-form data of the invite (mod_invites' `additional_data`), e.g. `{\"email\": \"...\"}`: what a client gave when creating it, or what Prosody stored with an invite it made, without the keys the module answers apart (`groups`, `roles`, `source`, `note`, `allow_reset`). Null when there is none. On creation: an object of at most 64 keys, nested at most 8 deep, at most 16 KiB as JSON; the reserved keys are refused (400). Prosody's invite pages and register API read it back when the invite is redeemed. 
+    #[serde(rename = "additional_data")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub additional_data: Option<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -4020,6 +4186,7 @@ impl NewAccountInvite {
             groups: None,
             roles: None,
             note: None,
+            additional_data: None,
         }
     }
 }
@@ -4055,6 +4222,7 @@ impl std::fmt::Display for NewAccountInvite {
                     note.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
+            // Skipping map additional_data in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -4077,6 +4245,7 @@ impl std::str::FromStr for NewAccountInvite {
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
             pub roles: Vec<swagger::Nullable<Vec<String>>>,
             pub note: Vec<swagger::Nullable<String>>,
+            pub additional_data: Vec<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -4099,6 +4268,7 @@ impl std::str::FromStr for NewAccountInvite {
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in NewAccountInvite".to_string()),
                     "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in NewAccountInvite".to_string()),
                     "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewAccountInvite".to_string()),
+                    "additional_data" => return std::result::Result::Err("Parsing a container in this style is not supported in NewAccountInvite".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing NewAccountInvite".to_string())
                 }
             }
@@ -4114,6 +4284,7 @@ impl std::str::FromStr for NewAccountInvite {
             groups: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
             roles: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
             note: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
+            additional_data: std::result::Result::Err("Nullable types not supported in NewAccountInvite".to_string())?,
         })
     }
 }
@@ -4199,6 +4370,20 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct NewGroup {
+    /// The group's id, chosen by the client (Prose sends one; mod_groups_internal takes it): letters, digits, `_` and `-` (what util.id makes), at most 64. An id in use is 409. Absent: a new one, as util.id.short() makes. 
+    #[serde(rename = "id")]
+    #[cfg_attr(not(feature = "validate"), validate(
+            length(min = 1, max = 64),
+           regex(path = *RE_NEWGROUP_ID),
+        ))]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+    #[cfg_attr(feature = "validate", validate(min_length = 1))]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
+    #[cfg_attr(feature = "validate", validate(pattern = r"^[A-Za-z0-9_-]+$"))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub id: Option<String>,
+
     /// Display name of the group: not blank, at most 1023 characters, no characters XML 1.0 forbids (it is also the group chat's name). 
     #[serde(rename = "name")]
     #[cfg_attr(not(feature = "validate"), validate(
@@ -4241,6 +4426,9 @@ impl serde_valid::validation::ValidateCompositedMaxLength for NewGroup {
 }
 
 lazy_static::lazy_static! {
+    static ref RE_NEWGROUP_ID: regex::Regex = regex::Regex::new("^[A-Za-z0-9_-]+$").unwrap();
+}
+lazy_static::lazy_static! {
     static ref RE_NEWGROUP_NAME: regex::Regex = regex::Regex::new("^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*[^\\x00-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufffe\\uffff][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]*$").unwrap();
 }
 
@@ -4248,6 +4436,7 @@ impl NewGroup {
     #[allow(clippy::new_without_default)]
     pub fn new(name: String, ) -> NewGroup {
         NewGroup {
+            id: None,
             name,
             create_muc: None,
         }
@@ -4260,6 +4449,12 @@ impl NewGroup {
 impl std::fmt::Display for NewGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let params: Vec<Option<String>> = vec![
+            self.id.as_ref().map(|id| {
+                [
+                    "id".to_string(),
+                    id.to_string(),
+                ].join(",")
+            }),
             Some("name".to_string()),
             Some(self.name.to_string()),
             self.create_muc.as_ref().map(|create_muc| {
@@ -4285,6 +4480,7 @@ impl std::str::FromStr for NewGroup {
         #[derive(Default)]
         #[allow(dead_code)]
         struct IntermediateRep {
+            pub id: Vec<String>,
             pub name: Vec<String>,
             pub create_muc: Vec<bool>,
         }
@@ -4305,6 +4501,8 @@ impl std::str::FromStr for NewGroup {
                 #[allow(clippy::match_single_binding)]
                 match key {
                     #[allow(clippy::redundant_clone)]
+                    "id" => intermediate_rep.id.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
                     "name" => intermediate_rep.name.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     #[allow(clippy::redundant_clone)]
                     "create_muc" => intermediate_rep.create_muc.push(<bool as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
@@ -4318,6 +4516,7 @@ impl std::str::FromStr for NewGroup {
 
         // Use the intermediate representation to return the struct
         std::result::Result::Ok(NewGroup {
+            id: intermediate_rep.id.into_iter().next(),
             name: intermediate_rep.name.into_iter().next().ok_or_else(|| "name missing in NewGroup".to_string())?,
             create_muc: intermediate_rep.create_muc.into_iter().next(),
         })
@@ -4628,6 +4827,15 @@ pub struct NewGroupInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub note: Option<swagger::Nullable<String>>,
 
+    /// Free-form data of the invite (mod_invites' `additional_data`), e.g. `{\"email\": \"...\"}`: what a client gave when creating it, or what Prosody stored with an invite it made, without the keys the module answers apart (`groups`, `roles`, `source`, `note`, `allow_reset`). Null when there is none. On creation: an object of at most 64 keys, nested at most 8 deep, at most 16 KiB as JSON; the reserved keys are refused (400). Prosody's invite pages and register API read it back when the invite is redeemed. 
+    #[serde(rename = "additional_data")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub additional_data: Option<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
+
     #[serde(rename = "group_options")]
     #[serde(default, deserialize_with = "deserialize_non_null")]
 
@@ -4666,6 +4874,7 @@ impl NewGroupInvite {
             groups: None,
             roles: None,
             note: None,
+            additional_data: None,
             group_options: None,
         }
     }
@@ -4696,6 +4905,7 @@ impl std::fmt::Display for NewGroupInvite {
                     note.as_ref().map_or("null".to_string(), |x| x.to_string()),
                 ].join(",")
             }),
+            // Skipping map additional_data in query parameter serialization
             // Skipping non-primitive type group_options in query parameter serialization
         ];
 
@@ -4718,6 +4928,7 @@ impl std::str::FromStr for NewGroupInvite {
             pub groups: Vec<swagger::Nullable<Vec<String>>>,
             pub roles: Vec<swagger::Nullable<Vec<String>>>,
             pub note: Vec<swagger::Nullable<String>>,
+            pub additional_data: Vec<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
             pub group_options: Vec<models::NewGroup>,
         }
 
@@ -4740,6 +4951,7 @@ impl std::str::FromStr for NewGroupInvite {
                     "groups" => return std::result::Result::Err("Parsing a container in this style is not supported in NewGroupInvite".to_string()),
                     "roles" => return std::result::Result::Err("Parsing a container in this style is not supported in NewGroupInvite".to_string()),
                     "note" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewGroupInvite".to_string()),
+                    "additional_data" => return std::result::Result::Err("Parsing a container in this style is not supported in NewGroupInvite".to_string()),
                     #[allow(clippy::redundant_clone)]
                     "group_options" => intermediate_rep.group_options.push(<models::NewGroup as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     _ => return std::result::Result::Err("Unexpected key while parsing NewGroupInvite".to_string())
@@ -4756,6 +4968,7 @@ impl std::str::FromStr for NewGroupInvite {
             groups: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
             roles: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
             note: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
+            additional_data: std::result::Result::Err("Nullable types not supported in NewGroupInvite".to_string())?,
             group_options: intermediate_rep.group_options.into_iter().next(),
         })
     }
@@ -4862,6 +5075,15 @@ pub struct NewResetInvite {
     #[serde(skip_serializing_if="Option::is_none")]
     pub ttl: Option<swagger::Nullable<models::Ttl>>,
 
+    /// Free-form data of the invite (mod_invites' `additional_data`), e.g. `{\"email\": \"...\"}`: what a client gave when creating it, or what Prosody stored with an invite it made, without the keys the module answers apart (`groups`, `roles`, `source`, `note`, `allow_reset`). Null when there is none. On creation: an object of at most 64 keys, nested at most 8 deep, at most 16 KiB as JSON; the reserved keys are refused (400). Prosody's invite pages and register API read it back when the invite is redeemed. 
+    #[serde(rename = "additional_data")]
+    #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
+    #[serde(default = "swagger::nullable_format::default_optional_nullable")]
+    #[cfg_attr(feature = "validate", validate(max_length = 64))]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub additional_data: Option<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
+
 }
 
 #[cfg(feature = "validate")]
@@ -4894,6 +5116,7 @@ impl NewResetInvite {
         NewResetInvite {
             username,
             ttl: None,
+            additional_data: None,
         }
     }
 }
@@ -4907,6 +5130,7 @@ impl std::fmt::Display for NewResetInvite {
             Some("username".to_string()),
             Some(self.username.to_string()),
             // Skipping non-primitive type ttl in query parameter serialization
+            // Skipping map additional_data in query parameter serialization
         ];
 
         write!(f, "{}", params.into_iter().flatten().collect::<Vec<_>>().join(","))
@@ -4926,6 +5150,7 @@ impl std::str::FromStr for NewResetInvite {
         struct IntermediateRep {
             pub username: Vec<String>,
             pub ttl: Vec<swagger::Nullable<models::Ttl>>,
+            pub additional_data: Vec<swagger::Nullable<std::collections::BTreeMap<String, serde_json::Value>>>,
         }
 
         let mut intermediate_rep = IntermediateRep::default();
@@ -4946,6 +5171,7 @@ impl std::str::FromStr for NewResetInvite {
                     #[allow(clippy::redundant_clone)]
                     "username" => intermediate_rep.username.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     "ttl" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in NewResetInvite".to_string()),
+                    "additional_data" => return std::result::Result::Err("Parsing a container in this style is not supported in NewResetInvite".to_string()),
                     _ => return std::result::Result::Err("Unexpected key while parsing NewResetInvite".to_string())
                 }
             }
@@ -4958,6 +5184,7 @@ impl std::str::FromStr for NewResetInvite {
         std::result::Result::Ok(NewResetInvite {
             username: intermediate_rep.username.into_iter().next().ok_or_else(|| "username missing in NewResetInvite".to_string())?,
             ttl: std::result::Result::Err("Nullable types not supported in NewResetInvite".to_string())?,
+            additional_data: std::result::Result::Err("Nullable types not supported in NewResetInvite".to_string())?,
         })
     }
 }
@@ -6311,6 +6538,13 @@ impl std::convert::TryFrom<hyper::header::HeaderValue> for header::IntoHeaderVal
 #[derive(Debug, Clone, PartialEq, Validate, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "conversion", derive(frunk::LabelledGeneric))]
 pub struct User {
+    /// The account's bare JID (`username@host`), as the later module answers it.
+    #[serde(rename = "jid")]
+    #[serde(default, deserialize_with = "deserialize_non_null")]
+
+    #[serde(skip_serializing_if="Option::is_none")]
+    pub jid: Option<String>,
+
     /// XMPP username of the user. Read-only: taken from the path; a PUT body that carries one must carry the path's (400 otherwise). 
     #[serde(rename = "username")]
     #[serde(default, deserialize_with = "deserialize_non_null")]
@@ -6386,7 +6620,7 @@ pub struct User {
     #[serde(skip_serializing_if="Option::is_none")]
     pub enabled: Option<bool>,
 
-    /// Unix time of the last login or logout Prosody 13 recorded (mod_account_activity); absent when none is recorded (and on Prosody 0.12). 
+    /// Unix time of the last login or logout Prosody 13 recorded (mod_account_activity); absent when none is recorded (and on Prosody 0.12). While the account has a session on the running Prosody, now (as mod_account_activity answers it), where the live path (Prosody's admin socket) is up; without it, the stored time. 
     #[serde(rename = "last_active")]
     #[serde(deserialize_with = "swagger::nullable_format::deserialize_optional_nullable")]
     #[serde(default = "swagger::nullable_format::default_optional_nullable")]
@@ -6440,6 +6674,7 @@ impl User {
     #[allow(clippy::new_without_default)]
     pub fn new() -> User {
         User {
+            jid: None,
             username: None,
             display_name: None,
             email: None,
@@ -6462,6 +6697,12 @@ impl User {
 impl std::fmt::Display for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let params: Vec<Option<String>> = vec![
+            self.jid.as_ref().map(|jid| {
+                [
+                    "jid".to_string(),
+                    jid.to_string(),
+                ].join(",")
+            }),
             self.username.as_ref().map(|username| {
                 [
                     "username".to_string(),
@@ -6541,6 +6782,7 @@ impl std::str::FromStr for User {
         #[derive(Default)]
         #[allow(dead_code)]
         struct IntermediateRep {
+            pub jid: Vec<String>,
             pub username: Vec<String>,
             pub display_name: Vec<swagger::Nullable<String>>,
             pub email: Vec<swagger::Nullable<String>>,
@@ -6571,6 +6813,8 @@ impl std::str::FromStr for User {
                 #[allow(clippy::match_single_binding)]
                 match key {
                     #[allow(clippy::redundant_clone)]
+                    "jid" => intermediate_rep.jid.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
+                    #[allow(clippy::redundant_clone)]
                     "username" => intermediate_rep.username.push(<String as std::str::FromStr>::from_str(val).map_err(|x| x.to_string())?),
                     "display_name" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
                     "email" => return std::result::Result::Err("Parsing a nullable type in this style is not supported in User".to_string()),
@@ -6594,6 +6838,7 @@ impl std::str::FromStr for User {
 
         // Use the intermediate representation to return the struct
         std::result::Result::Ok(User {
+            jid: intermediate_rep.jid.into_iter().next(),
             username: intermediate_rep.username.into_iter().next(),
             display_name: std::result::Result::Err("Nullable types not supported in User".to_string())?,
             email: std::result::Result::Err("Nullable types not supported in User".to_string())?,
@@ -6706,7 +6951,7 @@ pub struct UserDebugInfo {
     #[serde(rename = "push_registrations")]
 
     #[cfg_attr(feature = "validate", validate)]
-    pub push_registrations: std::collections::HashMap<String, models::UserDebugPushRegistration>,
+    pub push_registrations: std::collections::BTreeMap<String, models::UserDebugPushRegistration>,
 
     #[serde(rename = "omemo")]
 
@@ -6738,7 +6983,7 @@ impl serde_valid::validation::ValidateCompositedMaxLength for UserDebugInfo {
 
 impl UserDebugInfo {
     #[allow(clippy::new_without_default)]
-    pub fn new(time: i64, sessions: Vec<models::UserDebugSessionInfo>, push_registrations: std::collections::HashMap<String, models::UserDebugPushRegistration>, omemo: models::UserDebugOmemo, ) -> UserDebugInfo {
+    pub fn new(time: i64, sessions: Vec<models::UserDebugSessionInfo>, push_registrations: std::collections::BTreeMap<String, models::UserDebugPushRegistration>, omemo: models::UserDebugOmemo, ) -> UserDebugInfo {
         UserDebugInfo {
             time,
             sessions,
@@ -6778,7 +7023,7 @@ impl std::str::FromStr for UserDebugInfo {
         struct IntermediateRep {
             pub time: Vec<i64>,
             pub sessions: Vec<Vec<models::UserDebugSessionInfo>>,
-            pub push_registrations: Vec<std::collections::HashMap<String, models::UserDebugPushRegistration>>,
+            pub push_registrations: Vec<std::collections::BTreeMap<String, models::UserDebugPushRegistration>>,
             pub omemo: Vec<models::UserDebugOmemo>,
         }
 
