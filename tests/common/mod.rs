@@ -496,6 +496,14 @@ pub fn check_invariants(method: &str, path: &str, r: &Resp) {
             "{}",
             r.body
         );
+        // mod_rest's envelope, as Prose's client requires it.
+        assert_eq!(v["type"], "error", "{method} {path}: {}", r.body);
+        assert_eq!(v["code"].as_u64(), Some(u64::from(r.status)), "{method} {path}: {}", r.body);
+        assert_eq!(v["error"]["source"], "http_admin_api", "{method} {path}: {}", r.body);
+        // An `extra` condition is one a client knows (Prose maps it before `condition`).
+        if let Some(c) = v["error"]["extra"]["condition"].as_str() {
+            assert!(["user-not-found", "group-not-found", "group-name-required"].contains(&c), "{}", r.body);
+        }
     }
 }
 

@@ -731,3 +731,52 @@ def test_live_hostile_names_through_every_socket_operation(env):
     env.prosodyctl("register", "after_hostile", "localhost", "pw")
     assert xmpp.can_login(env.c2s, "after_hostile", "pw")
     assert env.call("GET", "/server/info")[1]["live_path"]["up"] is True
+
+
+# --- Prose pods' expectations (issue 31) ---------------------------------------------
+
+def test_13_invite_additional_data_both_ways(env):
+    """An invite made here with `additional_data` is read back by Prosody's own invites
+    module with that email (what Prose reads when the invite is redeemed); an invite
+    Prosody makes with additional data shows it here."""
+    only13(env)
+    email = "carol@example.org"
+    status, inv = env.call("POST", "/invites/account", {"additional_data": {"email": email}})
+    assert status == 200 and inv["additional_data"] == {"email": email}, inv
+    got = env.prosody_shell('local i = prosody.hosts["localhost"].modules.invites.get('
+                            f'{lua_literal(inv["id"])}); return i and i.additional_data and i.additional_data.email')
+    assert got == email, got
+    # Prosody's own: the invite's token, then our read of it.
+    token = env.prosody_shell('local i = prosody.hosts["localhost"].modules.invites.create_account('
+                              'nil, { email = "dave@example.org", source = "prosody" }, 3600); return i.token')
+    assert eventually(lambda: env.call("GET", f"/invites/{token}")[0], 200) == 200
+    made = env.call("GET", f"/invites/{token}")[1]
+    assert made["additional_data"] == {"email": "dave@example.org"} and made["source"] == "prosody", made
+    # Redeemed through Prosody, as any invite.
+    xmpp.register_with_invite(env.c2s, inv["id"], "carol", "pw")
+    assert xmpp.can_login(env.c2s, "carol", "pw")
+
+
+def test_13_last_active_is_now_while_connected(env):
+    """A connected account's `last_active` is now (within Prose's 5 s) in a read and a
+    listing, even once the time Prosody stored at login is older; after it disconnects,
+    the time Prosody stored."""
+    import time
+    only13(env)
+    env.prosodyctl("register", "present_one", "localhost", "pw")
+    s = xmpp.Stream(env.c2s).login("present_one", "pw")
+    time.sleep(6)  # what was stored at login is now more than 5 s old
+
+    def read():
+        one = env.call("GET", "/users/present_one")[1]
+        listed = [u for u in env.call("GET", "/users")[1] if u["username"] == "present_one"][0]
+        return one.get("last_active"), listed.get("last_active")
+
+    for value in read():
+        assert value is not None and abs(value - time.time()) <= 5, value
+    s.close()
+    time.sleep(1.5)  # Prosody has stored the logout; the cached answers have expired
+    stored = env.prosody_shell('return prosody.hosts["localhost"].modules.account_activity'
+                               '.get_last_active("present_one")')
+    one, listed = read()
+    assert one == listed == int(float(stored)), (one, listed, stored)
