@@ -108,7 +108,7 @@ fn receive<T: DeserializeOwned>(r: &common::Resp) -> Result<T, Kind> {
     }
     let e: ProsodyHttpError =
         serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("error body does not decode: {e}: {}", r.body));
-    assert_eq!(u16::try_from(r.status).unwrap(), e.code);
+    assert_eq!(r.status, e.code);
     let condition = e.error.extra.as_ref().map_or(&e.error.condition, |x| &x.condition);
     Err(match &**condition {
         "bad-request" | "group-name-required" => Kind::BadRequest,

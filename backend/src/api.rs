@@ -297,7 +297,7 @@ where
         respond("createInviteForGroup", r, CreateInviteForGroupResponse::SuccessfulOperation, |s, e| match s {
             Status::BadRequest => Some(CreateInviteForGroupResponse::BadRequest(e)),
             Status::NotFound => Some(CreateInviteForGroupResponse::GroupNotFound(e)),
-            Status::Conflict => None,
+            Status::Conflict => Some(CreateInviteForGroupResponse::TheChosenGroupId(e)),
         })
     }
 

@@ -1188,6 +1188,11 @@ async fn main() -> Result<()> {
                 => "GroupNotFound\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
+                CreateInviteForGroupResponse::TheChosenGroupId
+                (body)
+                => "TheChosenGroupId\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
                 CreateInviteForGroupResponse::TheRequestBodyDidNotArriveWithinTheConfiguredTime
                 (body)
                 => "TheRequestBodyDidNotArriveWithinTheConfiguredTime\n".to_string()

@@ -585,6 +585,10 @@ pub enum CreateInviteForGroupResponse {
     GroupNotFound
     (models::Error)
     ,
+    /// The chosen group id (group_options.id) is in use already
+    TheChosenGroupId
+    (models::Error)
+    ,
     /// The request body did not arrive within the configured time (`body_timeout`); the connection is closed.
     TheRequestBodyDidNotArriveWithinTheConfiguredTime
     (models::Error)
