@@ -193,9 +193,21 @@ pub fn main() -> ExitCode {
                 "time": buf.timestamp_micros().to_string(),
                 "level": record.level().as_str(),
                 "target": record.target(),
-                "message": record.args().to_string(),
+                "message": bounded(&record.args().to_string()),
             });
             writeln!(buf, "{line}")
+        });
+    } else {
+        // One line per record, whatever a message quotes: control characters escaped.
+        logger.format(|buf, record| {
+            let message: String = bounded(&record.args().to_string())
+                .chars()
+                .flat_map(|c| {
+                    let escaped: Vec<char> = if c.is_control() { c.escape_default().collect() } else { vec![c] };
+                    escaped
+                })
+                .collect();
+            writeln!(buf, "[{} {:<5} {}] {message}", buf.timestamp(), record.level(), record.target())
         });
     }
     logger.init();
@@ -206,6 +218,21 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Longest message logged (what a client sent can be quoted in one: a JSON key, a path).
+const MAX_LOGGED: usize = 2048;
+
+/// A message cut at [`MAX_LOGGED`] bytes (at a character boundary), saying how much went.
+fn bounded(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_LOGGED {
+        return message.into();
+    }
+    let mut end = MAX_LOGGED;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &message[..end], message.len() - end).into()
 }
 
 fn run(cli: Cli, options: Options, config: Config) -> anyhow::Result<()> {
@@ -371,32 +398,33 @@ fn bootstrap(config: &Config, backend: &Backend) -> anyhow::Result<()> {
         return Ok(());
     };
     let path = config.token_file();
-    write_private(&path, &format!("{}\n", b.token))
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let host = &config.settings.host;
     println!("First start: created admin account {}@{host} (password: {})", b.username, b.password);
     println!("Admin bearer token (also written to {}):\n{}", path.display(), b.token);
+    write_private(&path, &format!("{}\n", b.token)).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create {} ({e}): the token above was not written there; remove what is at that path (a file \
+             of an earlier first start, or a link) and keep the token printed above",
+            path.display()
+        )
+    })?;
     Ok(())
 }
 
-/// Writes a file only its owner can read (0600).
+/// Writes a new file only its owner can read (0600): created exclusively, so never
+/// through an existing file or a link (whose owner would keep it and its mode).
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
     f.write_all(text.as_bytes())
 }
 

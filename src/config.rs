@@ -59,7 +59,7 @@ pub struct Config {
 impl Config {
     /// The configuration the options give.
     pub fn from_options(o: &Options, prosody_config: Option<PathBuf>) -> Result<Config> {
-        let host = o.host.clone();
+        let host = o.host.0.clone();
         if host.is_empty() || host.contains(['@', '/', ' ']) {
             bail!("invalid host {host:?}");
         }

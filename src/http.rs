@@ -21,7 +21,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, AUTHORIZATION, CACHE_CONTROL,
-    CONTENT_LENGTH, CONTENT_TYPE, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
+    CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ORIGIN, RETRY_AFTER, TRANSFER_ENCODING, VARY, WARNING,
+    WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use hyper::service::Service as _;
 use hyper::{Request, Response, StatusCode};
@@ -147,6 +148,17 @@ impl App {
     fn finish(&self, resp: &mut Response<Body>, origin: Option<&HeaderValue>, head: bool) {
         let h = resp.headers_mut();
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Never framed, never sniffed; the docs page runs only its own scripts.
+        let html = h.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+        let policy = if html { backend::docs::page_policy() } else { backend::docs::API_POLICY };
+        if let Ok(v) = HeaderValue::from_str(policy) {
+            h.insert(CONTENT_SECURITY_POLICY, v);
+        }
+        h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        // The generated router echoes an unknown JSON key in a `warning` header: a key
+        // is the client's text, so it goes (the request's log line has what matters).
+        h.remove(WARNING);
         if let Some(allowed) = origin.and_then(|o| cors::allow(&self.inner.limits.cors_origins, o)) {
             h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
             h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(cors::EXPOSED));

@@ -375,6 +375,29 @@ impl Setting for TrustedProxies {
     const LIST: bool = true;
 }
 
+/// A host name as Prosody holds it: nameprepped (case-folded), as Prosody's config loader
+/// folds its `VirtualHost` names; dot-separated labels, none empty; no `@`, `/`, space or
+/// brackets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostName(pub String);
+
+impl Setting for HostName {
+    fn from_text(s: &str) -> Result<Self> {
+        let folded = stringprep::nameprep(s.trim()).map_err(|_| anyhow!("{s:?} is not a valid host name"))?;
+        let ok = !folded.is_empty()
+            && folded.len() <= 1023
+            && folded.split('.').all(|label| !label.is_empty())
+            && !folded.chars().any(|c| c.is_whitespace() || c.is_control() || "@/[]:\\".contains(c));
+        if !ok {
+            bail!("{s:?} is not a host name (dot-separated labels, no @ / [ ] : or spaces)");
+        }
+        Ok(HostName(folded.into_owned()))
+    }
+    fn show(&self) -> String {
+        self.0.clone()
+    }
+}
+
 /// An `http://` URL (Prosody's OpenMetrics endpoint is plain HTTP on loopback).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl(pub String);
@@ -582,7 +605,7 @@ options! {
     Server All prosody_version: Option<ProsodyVersion> = (none "detected");
     /// The VirtualHost administered (with a Prosody config: one of its enabled
     /// VirtualHosts, needed when it has several)
-    Host All host: String = "localhost", prosody |_, host| Ok(Some(host.to_string()));
+    Host All host: HostName = "localhost", prosody |_, host| Ok(Some(HostName(host.to_string())));
     /// Admin JIDs, as Prosody's `admins` (besides accounts with role `prosody:admin`);
     /// comma-separated
     Host Serve admins: Vec<String> = (none "none"), prosody |pc, host| Ok(Some(pc.admins(host)?));
@@ -749,7 +772,7 @@ pub fn resolve(matches: Option<&ArgMatches>, config: Option<&Path>) -> Result<(O
     let decl = |name: &str| DECLS.iter().find(|d| d.name == name).ok_or_else(|| anyhow!("no setting {name}"));
     // Prosody's config and the host come first: the other settings are read for that host.
     let pc_path = layers.given::<PathBuf>(decl("prosody_config")?)?.map(|(p, _)| p);
-    let wanted = layers.given::<String>(decl("host")?)?.map(|(h, _)| h);
+    let wanted = layers.given::<HostName>(decl("host")?)?.map(|(h, _)| h.0);
     let pc = pc_path.as_deref().map(ProsodyConfig::load).transpose()?;
     layers.host = match &pc {
         Some(pc) => pc.host(wanted.as_deref())?,
@@ -758,7 +781,7 @@ pub fn resolve(matches: Option<&ArgMatches>, config: Option<&Path>) -> Result<(O
     layers.prosody = pc.as_ref();
     let mut o = Options::from_layers(&layers)?;
     // The defaults derived from the host, shown as they apply.
-    let host = o.host.clone();
+    let host = o.host.0.clone();
     for (name, value) in [("site_name", &mut o.site_name), ("groups_muc_host", &mut o.groups_muc_host)] {
         if value.is_none() {
             let derived = if name == "site_name" { host.clone() } else { format!("groups.{host}") };

@@ -12,6 +12,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use backend::lua::Sandbox;
 use mlua::{StdLib, Table, Value};
 use serde_json::{Map, Value as Json};
@@ -309,6 +312,34 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
+/// Entries of one directory a config may list (an `Include` glob's).
+const MAX_LISTED: usize = 10_000;
+/// Bytes a config may read in all, every file it includes or reads counted.
+const MAX_READ: u64 = 16 << 20;
+
+/// A regular file's bytes, counted against the config's read budget `so_far`.
+fn read_bounded(p: &str, so_far: &AtomicU64) -> mlua::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |why: String| mlua::Error::runtime(format!("cannot read {p}: {why}"));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)
+        .map_err(|e| fail(e.to_string()))?;
+    let meta = f.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    let left = MAX_READ.saturating_sub(so_far.load(Ordering::Relaxed));
+    let mut bytes = Vec::new();
+    f.take(left + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if so_far.fetch_add(bytes.len() as u64, Ordering::Relaxed) + bytes.len() as u64 > MAX_READ {
+        return Err(fail(format!("the config reads more than {MAX_READ} bytes in all")));
+    }
+    Ok(bytes)
+}
+
 /// Runs the config in the sandbox; its sections and declarations.
 #[allow(clippy::type_complexity)]
 fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Vec<(String, Kind)>)> {
@@ -323,10 +354,13 @@ fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Ve
     let lua = sandbox.run();
     let r = lua.create_table()?;
     r.set("getenv", lua.create_function(|_, name: String| Ok(std::env::var(name).ok()))?)?;
+    // Every byte the config reads (Include, FileContents, io.open, ...) counts against
+    // one budget; only regular files are read, opened without blocking.
+    let read_so_far = Arc::new(AtomicU64::new(0));
     r.set(
         "read",
-        lua.create_function(|lua, p: String| {
-            let bytes = std::fs::read(&p).map_err(|e| mlua::Error::runtime(format!("cannot read {p}: {e}")))?;
+        lua.create_function(move |lua, p: String| {
+            let bytes = read_bounded(&p, &read_so_far)?;
             lua.create_string(bytes)
         })?,
     )?;
@@ -338,6 +372,9 @@ fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Ve
             for e in entries {
                 let e = e.map_err(|e| mlua::Error::runtime(format!("cannot list {d}: {e}")))?;
                 names.push(e.file_name().to_string_lossy().into_owned());
+                if names.len() > MAX_LISTED {
+                    return Err(mlua::Error::runtime(format!("cannot list {d}: more than {MAX_LISTED} entries")));
+                }
             }
             Ok(names)
         })?,

@@ -20,6 +20,9 @@ impl Backend {
         let cred = Credentials::new(password)?;
         let now = crate::now()?;
         self.write_blocking(|db| {
+            if !db.holds_user(user.as_str()) {
+                return Err(Failure::Conflict(format!("user {user}: a name too long for this storage")));
+            }
             if db.accounts().exists(user.as_str())? {
                 return Err(Failure::Conflict(format!("user {user} already exists")));
             }

@@ -28,3 +28,40 @@ window.ui = SwaggerUIBundle({
 
 pub const STYLE: &str = include_str!("../assets/swagger-ui.css");
 pub const SCRIPT: &str = include_str!("../assets/swagger-ui-bundle.js");
+
+/// The page's Content-Security-Policy: its own files only, the one inline script by its
+/// hash (nothing else inline runs), Swagger UI's inline styles and data: images, calls to
+/// this server only, never framed.
+pub fn page_policy() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let start = PAGE.find("<script>\n").map(|i| i + "<script>".len()).unwrap_or(0);
+        let end = PAGE[start..].find("</script>").map(|i| start + i).unwrap_or(start);
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&PAGE.as_bytes()[start..end]));
+        format!(
+            "default-src 'none'; script-src 'self' 'sha256-{hash}'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        )
+    })
+}
+
+/// What every other answer gets: nothing may load from it, nothing may frame it.
+pub const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_policy_names_the_inline_script_by_its_hash() {
+        let p = super::page_policy();
+        assert!(p.contains("script-src 'self' 'sha256-") && !p.contains("unsafe-eval"), "{p}");
+        // The hash is of the script's text exactly (what a browser hashes).
+        let inline = super::PAGE.split("<script>").nth(1).unwrap().split("</script>").next().unwrap();
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let want = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inline.as_bytes()));
+        assert!(p.contains(&want));
+    }
+}

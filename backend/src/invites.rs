@@ -406,6 +406,12 @@ fn create_checked(
     match &mut req.kind {
         Kind::Account { username, groups } => {
             if let Some(u) = username {
+                if !db.holds_user(u.as_str()) {
+                    return Err(Failure::Conflict(format!(
+                        "user {u}: a name too long for this server's storage (Prosody's flat files): it can never \
+                         be registered"
+                    )));
+                }
                 if db.accounts().exists(u.as_str())? {
                     return Err(Failure::Conflict(format!("user {u} already exists")));
                 }

@@ -243,6 +243,11 @@ impl Sandbox {
             }
             Ok(VmState::Continue)
         })?;
+        // A spent budget cannot be caught: `pcall` and `xpcall` raise again whatever
+        // failed once it is spent (else `while true do pcall(loop) end` runs forever).
+        let seen = steps.clone();
+        let spent = vm.create_function(move |_, ()| Ok(seen.load(Ordering::Relaxed) > budget))?;
+        vm.load(BUDGETED_PCALL).set_name("=sandbox").call::<()>((spent, stop))?;
         Ok(Sandbox { vm, steps })
     }
 
@@ -252,6 +257,24 @@ impl Sandbox {
         &self.vm
     }
 }
+
+/// `pcall`/`xpcall` that re-raise once the instruction budget is spent.
+const BUDGETED_PCALL: &str = r#"local spent, stop = ...
+local raw_pcall, raw_xpcall, raw_error = pcall, xpcall, error
+local function pass(ok, ...)
+  if not ok and spent() then raw_error(stop, 0) end
+  return ok, ...
+end
+pcall = function(f, ...) return pass(raw_pcall(f, ...)) end
+-- Once spent, a message handler is not run (one that loops would be run again for the
+-- error that stops it, and again).
+xpcall = function(f, handler, ...)
+  local function guarded(e)
+    if spent() then return stop end
+    return handler(e)
+  end
+  return pass(raw_xpcall(f, guarded, ...))
+end"#;
 
 // ---------------------------------------------------------------------------------
 // Reading

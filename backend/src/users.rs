@@ -317,6 +317,16 @@ pub fn update(
             return Err(Failure::App(App::CannotRemoveOnlyAdmin, format!("{user} is the last enabled admin")));
         }
     }
+    // A token is good for the roles its account holds (13 checks the token's role
+    // against them on every use): the account of the token in use cannot change its own
+    // roles with it, or the token would die mid-session (e.g. admin to operator).
+    let effective = |r: &RoleSet| (r.effective_primary(config_admin), r.names(config_admin));
+    if name == caller && effective(&roles) != effective(&old_roles) {
+        return Err(Failure::Conflict(format!(
+            "{user} is the account of the token in use: its roles cannot be changed with that token (it would stop \
+             working); use another admin's token"
+        )));
+    }
     if !enabled && name == caller {
         return Err(Failure::Conflict(format!("{user} is the account of the token in use: it cannot disable itself")));
     }

@@ -64,6 +64,12 @@ impl<'c> Db<'c> {
         self.scope.version
     }
 
+    /// Whether the engine can store an account of that name at all (flat files bound a
+    /// name's encoded length): a name it cannot is refused before anything is written.
+    pub fn holds_user(&self, name: &str) -> bool {
+        self.c.holds_user(name)
+    }
+
     pub fn host(&self) -> &str {
         &self.scope.host
     }

@@ -116,6 +116,11 @@ pub(super) trait Rows {
     fn users_with_key(&self, at: At, key: &str) -> R<Vec<String>>;
     /// Prosody's user purge: every row of (host, user) in both tables.
     fn purge_user(&self, host: &str, user: &str) -> R<()>;
+    /// Whether this engine can store data of a user of that name (flat files: its
+    /// encoded file name must fit the file system's 255 bytes). SQL holds any.
+    fn holds_user(&self, _user: &str) -> bool {
+        true
+    }
 
     // archive stores (table `prosodyarchive`)
 

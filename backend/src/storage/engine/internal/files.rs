@@ -1,6 +1,12 @@
 //! Files: reads bounded and parsed by the sandboxed Lua, atomic replacement (unique
 //! temporary + rename, the neighbours' owner and mode), directories, and O_APPEND appends
 //! that keep 13's `.lidx` index true.
+//!
+//! No write follows a link: temporary files are created exclusively, appends open with
+//! `O_NOFOLLOW` and refuse anything but a regular file, and a commit checks every file it
+//! will append to before it writes anything. Reads take regular files only (a FIFO is
+//! opened without blocking and refused), at most [`MAX_FILE`] bytes; a name too long for
+//! the file system is a file that is not there.
 
 use super::*;
 
@@ -19,13 +25,62 @@ pub(super) fn with_loader<T>(f: impl FnOnce(&Loader) -> R<T>) -> R<T> {
     })
 }
 
-/// A file's bytes; None when it is not there.
+/// The largest data file read (Prosody's archives of a busy account stay far below).
+pub(super) const MAX_FILE: u64 = 256 << 20;
+
+/// A file's bytes; None when it is not there (or its name cannot exist here). Only a
+/// regular file is read, opened without blocking (a FIFO neither hangs nor is read), at
+/// most [`MAX_FILE`] bytes.
 pub(super) fn read(path: &Path) -> R<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(err(format!("{}: {e}", path.display()))),
+    let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Ok(None),
+        Err(e) => return Err(err(format!("{}: {e}", path.display()))),
+    };
+    let meta = f.metadata().map_err(|e| err(format!("{}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(err(format!("{}: not a regular file", path.display())));
     }
+    if meta.len() > MAX_FILE {
+        return Err(err(format!("{}: larger than {MAX_FILE} bytes", path.display())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    use std::io::Read as _;
+    f.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|e| err(format!("{}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(err(format!("{}: larger than {MAX_FILE} bytes", path.display())));
+    }
+    Ok(Some(bytes))
+}
+
+/// Whether a commit may append to `path`: absent (it will be created, never through a
+/// link), or a regular file that is not a link.
+pub(super) fn appendable(path: &Path) -> R<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(err(format!("{}: {e}", path.display()))),
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) if m.file_type().is_symlink() => {
+            Err(err(format!("{}: a symbolic link; refusing to write through it", path.display())))
+        }
+        Ok(_) => Err(err(format!("{}: not a regular file; refusing to write to it", path.display()))),
+    }
+}
+
+/// Opens an existing regular file to append, never through a link.
+fn open_append(path: &Path) -> R<std::fs::File> {
+    appendable(path)?;
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    let m = f.metadata().map_err(|e| err(format!("{}: {e}", path.display())))?;
+    if !m.is_file() {
+        return Err(err(format!("{}: not a regular file; refusing to write to it", path.display())));
+    }
+    Ok(f)
 }
 
 pub(super) fn parse_dat(path: &Path, bytes: &[u8]) -> R<Vec<(LuaValue, LuaValue)>> {
@@ -74,7 +129,8 @@ pub(super) fn replace(path: &Path, bytes: &[u8]) -> R<()> {
 
 /// The metadata new files copy: the file's own, else another file of its directory.
 pub(super) fn like(path: &Path, dir: &Path) -> Option<std::fs::Metadata> {
-    std::fs::metadata(path).ok().or_else(|| {
+    // Never a link's target: its owner is not the data's.
+    std::fs::symlink_metadata(path).ok().filter(|m| m.is_file()).or_else(|| {
         std::fs::read_dir(dir).ok()?.filter_map(Result::ok).find_map(|e| e.metadata().ok().filter(|m| m.is_file()))
     })
 }
@@ -110,16 +166,16 @@ pub(super) fn remove(path: &Path) -> R<()> {
 /// Appends items to a `.list` in one `O_APPEND` write, then their end offsets to 13's
 /// `.lidx` when it matches the list as it was (else it is removed: Prosody rebuilds it).
 pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
-    if !list.exists() {
+    if std::fs::symlink_metadata(list).is_err() {
         // A new list: written whole, as Prosody creates one.
         return replace(list, bytes);
     }
     let lidx = list.with_extension("lidx");
-    let before = std::fs::metadata(list).map_err(|e| err(format!("{}: {e}", list.display())))?.len();
-    let mut f =
-        std::fs::OpenOptions::new().append(true).open(list).map_err(|e| err(format!("{}: {e}", list.display())))?;
+    let mut f = open_append(list)?;
+    let before = f.metadata().map_err(|e| err(format!("{}: {e}", list.display())))?.len();
     f.write_all(bytes).map_err(|e| err(format!("{}: {e}", list.display())))?;
     f.sync_data().map_err(|e| err(format!("{}: {e}", list.display())))?;
+    appendable(&lidx)?;
     if let Some(idx) = read(&lidx)? {
         let words: Vec<u64> = idx.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
         let fits = idx.len() % 8 == 0 && words.first() == Some(&LIDX_MAGIC) && {
@@ -131,10 +187,7 @@ pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
             for end in ends {
                 more.extend_from_slice(&(before + *end as u64).to_le_bytes());
             }
-            let mut i = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&lidx)
-                .map_err(|e| err(format!("{}: {e}", lidx.display())))?;
+            let mut i = open_append(&lidx)?;
             i.write_all(&more).map_err(|e| err(format!("{}: {e}", lidx.display())))?;
         } else {
             remove(&lidx)?;

@@ -226,22 +226,39 @@ impl Engine for Internal {
     /// Every `.dat` and `.list` under data_path, read as this engine reads them (a `.dat`
     /// must be a table or nothing, an item a stanza or one of our values).
     fn check(&self) -> R<(usize, Vec<String>)> {
-        let mut files = Vec::new();
+        let (mut files, mut bad) = (Vec::new(), Vec::new());
         let mut dirs = vec![self.paths.data.clone()];
         while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).map_err(|e| err(format!("{}: {e}", d.display())))?.filter_map(Result::ok) {
+            let entries = match std::fs::read_dir(&d) {
+                Ok(e) => e,
+                Err(e) => {
+                    bad.push(format!("{}: {e}", d.display()));
+                    continue;
+                }
+            };
+            for e in entries.filter_map(Result::ok) {
                 let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("dat" | "list")) {
-                    files.push(p);
+                // The entry's own type: a link is reported, never followed.
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => dirs.push(p),
+                    Ok(t) if t.is_symlink() => bad.push(format!("{}: a symbolic link", p.display())),
+                    Ok(t) if !t.is_file() => bad.push(format!("{}: not a regular file", p.display())),
+                    Ok(_) if matches!(p.extension().and_then(|x| x.to_str()), Some("dat" | "list")) => files.push(p),
+                    Ok(_) => {}
+                    Err(e) => bad.push(format!("{}: {e}", p.display())),
                 }
             }
         }
         files.sort();
-        let mut bad = Vec::new();
         for p in &files {
-            let Some(bytes) = read(p)? else { continue };
+            let bytes = match read(p) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(e) => {
+                    bad.push(e.to_string());
+                    continue;
+                }
+            };
             let outcome = if p.extension().and_then(|x| x.to_str()) == Some("dat") {
                 parse_dat(p, &bytes).map(|_| ())
             } else {
@@ -254,6 +271,7 @@ impl Engine for Internal {
                 bad.push(e.to_string());
             }
         }
+        bad.sort();
         Ok((files.len(), bad))
     }
 }

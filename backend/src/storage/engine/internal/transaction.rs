@@ -179,6 +179,7 @@ impl Conn {
             let meta = match std::fs::metadata(dir) {
                 Ok(m) => m,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Ok(None),
                 Err(e) => return Err(err(format!("{}: {e}", dir.display()))),
             };
             let names = std::sync::Arc::new(read_now()?);
@@ -207,6 +208,12 @@ impl Conn {
     /// written goes into the cache as written (the next read need not parse it).
     pub(super) fn commit(&self) -> R<()> {
         let o = std::mem::take(&mut *self.overlay()?);
+        // Every file appended to is checked before anything is written: a link or an odd
+        // file there fails the commit whole.
+        for path in o.appends.keys() {
+            appendable(path)?;
+            appendable(&path.with_extension("lidx"))?;
+        }
         for (path, content) in o.files {
             match content {
                 Pending::Table(t) => {
