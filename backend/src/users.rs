@@ -317,14 +317,14 @@ pub fn update(
             return Err(Failure::App(App::CannotRemoveOnlyAdmin, format!("{user} is the last enabled admin")));
         }
     }
-    // A token is good for the roles its account holds (13 checks the token's role
-    // against them on every use): the account of the token in use cannot change its own
-    // roles with it, or the token would die mid-session (e.g. admin to operator).
-    let effective = |r: &RoleSet| (r.effective_primary(config_admin), r.names(config_admin));
-    if name == caller && effective(&roles) != effective(&old_roles) {
+    // A token is good for a role its account may assume (13 checks it on every use):
+    // the account of the token in use may gain roles, but lose none with that token, or
+    // the token would die mid-session (e.g. admin to operator).
+    let kept = roles.names(config_admin);
+    if name == caller && old_roles.names(config_admin).iter().any(|r| !kept.contains(r)) {
         return Err(Failure::Conflict(format!(
-            "{user} is the account of the token in use: its roles cannot be changed with that token (it would stop \
-             working); use another admin's token"
+            "{user} is the account of the token in use: it cannot give up a role with that token (the token would \
+             stop working); use another admin's token"
         )));
     }
     if !enabled && name == caller {
