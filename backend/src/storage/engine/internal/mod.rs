@@ -238,12 +238,16 @@ impl Engine for Internal {
             };
             for e in entries.filter_map(Result::ok) {
                 let p = e.path();
-                // The entry's own type: a link is reported, never followed.
+                // Data files by name (Prosody's socket and pid file live here too). The
+                // entry's own type: a link is reported, never followed.
+                let data = matches!(p.extension().and_then(|x| x.to_str()), Some("dat" | "list" | "lidx"));
                 match e.file_type() {
                     Ok(t) if t.is_dir() => dirs.push(p),
-                    Ok(t) if t.is_symlink() => bad.push(format!("{}: a symbolic link", p.display())),
-                    Ok(t) if !t.is_file() => bad.push(format!("{}: not a regular file", p.display())),
-                    Ok(_) if matches!(p.extension().and_then(|x| x.to_str()), Some("dat" | "list")) => files.push(p),
+                    Ok(t) if t.is_symlink() && data => bad.push(format!("{}: a symbolic link", p.display())),
+                    Ok(t) if !t.is_file() && data => bad.push(format!("{}: not a regular file", p.display())),
+                    Ok(t) if t.is_file() && data && p.extension().and_then(|x| x.to_str()) != Some("lidx") => {
+                        files.push(p)
+                    }
                     Ok(_) => {}
                     Err(e) => bad.push(format!("{}: {e}", p.display())),
                 }
