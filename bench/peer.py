@@ -93,8 +93,9 @@ class Peer:
         shutil.copy(self.database, self.ours_db)
         self.ours_serve = [str(ours_bin), "--database", self.ours_db, "serve", "--listen", "127.0.0.1:0",
                            "--admins", "admin@localhost"]
-        self.ours_token = subprocess.run([str(ours_bin), "--database", self.ours_db, "token", "create", "--user",
-                                          "admin"], check=True, capture_output=True, text=True).stdout.strip()
+        self.ours_token = subprocess.run([str(ours_bin), "--database", self.ours_db, "--admins", "admin@localhost",
+                                          "token", "create", "--user", "admin"],
+                                         check=True, capture_output=True, text=True).stdout.strip()
         self.start()
         self.token = self.mint("admin")
         self.base = f"http://127.0.0.1:{self.http}/admin_api"
@@ -179,7 +180,8 @@ class InternalPeer(Peer):
         db = f"internal:{self.ours_data}"
         self.ours_serve = [str(ours_bin), "--database", db, "serve", "--listen", "127.0.0.1:0",
                            "--admins", "admin@localhost"]
-        self.ours_token = subprocess.run([str(ours_bin), "--database", db, "token", "create", "--user", "admin"],
+        self.ours_token = subprocess.run([str(ours_bin), "--database", db, "--admins", "admin@localhost", "token",
+                                          "create", "--user", "admin"],
                                          check=True, capture_output=True, text=True).stdout.strip()
         self.token = self.mint("admin")
         self.base = f"http://127.0.0.1:{self.http}/admin_api"

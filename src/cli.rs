@@ -94,6 +94,10 @@ enum TokenCommand {
         /// Lifetime in seconds (default: until revoked)
         #[arg(long)]
         ttl: Option<u64>,
+        /// Mint it even for an account that may not administer (the API answers its
+        /// token 403; for testing what a non-admin sees)
+        #[arg(long)]
+        allow_non_admin: bool,
     },
     /// List the tokens of this host (owners, scopes or roles, dates; never the secrets)
     List,
@@ -430,9 +434,9 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 fn token(backend: &Backend, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Create { user, ttl } => {
+        TokenCommand::Create { user, ttl, allow_non_admin } => {
             let u = Username::parse(&user)?;
-            let t = backend.create_token(&u, ttl)?;
+            let t = backend.create_token(&u, ttl, allow_non_admin)?;
             if let Some(w) = t.warning {
                 eprintln!("prosody-admin: warning: {w}");
             }

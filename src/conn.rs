@@ -154,6 +154,10 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(None).max_headers(64).max_header_size(limits.max_header_bytes);
+    // A client that half-closes after its request (`shutdown(SHUT_WR)`) still gets the
+    // answer: without it hyper drops the request's future at the read's end of file,
+    // after a write may have committed, and nothing answers or logs it.
+    builder.half_close(true);
     let refused = refusal();
     let (mut last_warning, mut refused_since_warning) = (None, 0u64);
     tokio::pin!(shutdown);
@@ -233,7 +237,15 @@ async fn drive<T>(
         let (app, a) = (app.clone(), a.clone());
         async move {
             let _busy = Busy::new(a);
-            Ok::<_, Infallible>(app.handle(req, peer).await)
+            // The request runs to its end (answered, logged, audited) even when the
+            // connection goes away meanwhile: its own task, not the connection's.
+            match tokio::spawn(async move { app.handle(req, peer).await }).await {
+                Ok(resp) => Ok::<_, Infallible>(resp),
+                Err(e) => {
+                    log::error!("request from {peer} failed: {e}");
+                    Ok(crate::respond::error(hyper::StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()))
+                }
+            }
         }
     });
     let conn = builder.serve_connection(TokioIo::new(Watched { io, activity: activity.clone() }), svc);

@@ -608,7 +608,7 @@ options! {
     Host All host: HostName = "localhost", prosody |_, host| Ok(Some(HostName(host.to_string())));
     /// Admin JIDs, as Prosody's `admins` (besides accounts with role `prosody:admin`);
     /// comma-separated
-    Host Serve admins: Vec<String> = (none "none"), prosody |pc, host| Ok(Some(pc.admins(host)?));
+    Host All admins: Vec<String> = (none "none"), prosody |pc, host| Ok(Some(pc.admins(host)?));
     /// Roles beyond Prosody's built-in ones, as Prosody 13's `custom_roles` (e.g. Snikket's
     /// `prosody:restricted`): accepted in `role` and invite `roles`; comma-separated
     Host All custom_roles: Vec<String> = (none "none"), flag "custom-role",

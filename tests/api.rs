@@ -397,7 +397,7 @@ fn cli_tokens() {
     let s = Server::start();
     s.add_user("bob", "pw");
     // A token for a non-admin: valid, but forbidden.
-    let o = s.cli(&["token", "create", "--user", "bob"], None);
+    let o = s.cli(&["token", "create", "--user", "bob", "--allow-non-admin"], None);
     assert!(o.status.success());
     let bob = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(s.request("GET", "/admin_api/users", None, Some(&bob)).status, 403);

@@ -66,8 +66,10 @@ fn every_operation_refuses_bad_credentials() {
     let out = s.cli(&["token", "create", "--user", "admin"], None);
     let revoked = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(s.cli(&["token", "revoke", &revoked], None).status.success());
-    let non_admin =
-        String::from_utf8(s.cli(&["token", "create", "--user", "bob"], None).stdout).unwrap().trim().to_string();
+    let non_admin = String::from_utf8(s.cli(&["token", "create", "--user", "bob", "--allow-non-admin"], None).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
     let other_host = token_string("admin@example.org", "whatever");
 
     let cases: Vec<(&str, Option<String>, u16)> = vec![

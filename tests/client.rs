@@ -139,7 +139,10 @@ async fn typed_scenario() {
     }
     let bob_token = {
         s.add_user("bob", "pw");
-        String::from_utf8(s.cli(&["token", "create", "--user", "bob"], None).stdout).unwrap().trim().to_string()
+        String::from_utf8(s.cli(&["token", "create", "--user", "bob", "--allow-non-admin"], None).stdout)
+            .unwrap()
+            .trim()
+            .to_string()
     };
     assert!(matches!(client(&s, &bob_token).list_users(None, None).await.unwrap(), ListUsersResponse::Forbidden(_)));
 }

@@ -268,7 +268,7 @@ fn failed_authentications_are_throttled_while_valid_tokens_go_on() {
     // a flood of them cannot fill the database.
     let s = Server::start_with(&["--auth-failure-limit", "3"]);
     s.add_user("carol", "pw");
-    let o = s.cli(&["token", "create", "--user", "carol"], None);
+    let o = s.cli(&["token", "create", "--user", "carol", "--allow-non-admin"], None);
     let carol = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(s.admin("GET", "/audit", None).status, 200, "the admin's token is in use before the flood");
     for _ in 0..3 {
@@ -547,7 +547,7 @@ fn audit_log_records_every_write_and_no_read() {
 
     // A refused admin action is recorded, with the token's owner.
     s.add_user("carol", "pw");
-    let o = s.cli(&["token", "create", "--user", "carol"], None);
+    let o = s.cli(&["token", "create", "--user", "carol", "--allow-non-admin"], None);
     let carol = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(s.request("DELETE", "/admin_api/users/admin", None, Some(&carol)).status, 403);
     let e = &audit_all(&s)[0];

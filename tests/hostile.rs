@@ -252,3 +252,49 @@ fn the_config_sandbox_bounds_cannot_be_walked_around() {
         "bytes in all",
     );
 }
+
+#[test]
+fn a_token_for_an_account_that_may_not_administer_is_refused_with_the_way_out() {
+    let s = Server::start_version("13", &[]);
+    s.add_user("bob", "pw");
+    let o = s.cli(&["token", "create", "--user", "bob"], None);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bob@localhost may not administer") && err.contains("admins") && err.contains("user role bob"),
+        "{err}"
+    );
+    // Nothing minted.
+    let list = String::from_utf8(s.cli(&["token", "list"], None).stdout).unwrap();
+    assert!(!list.contains("bob@localhost"), "{list}");
+    // With the configured admins (as Prosody's config would give them), it is minted.
+    let o = s.cli(&["--admins", "bob@localhost", "token", "create", "--user", "bob"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_half_closed_connection_still_gets_its_answer_and_its_log_line() {
+    use std::io::{Read, Write};
+    let s = Server::start_logged(&[]);
+    let body = r#"{"display_name":"Half"}"#;
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        c,
+        "PUT /admin_api/users/admin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        s.token,
+        body.len()
+    )
+    .unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert_eq!(s.admin("GET", "/users/admin", None).json()["display_name"], "Half");
+    let log = common::eventually(
+        || std::fs::read_to_string(s.log_file()).unwrap().contains("PUT /admin_api/users/admin 200"),
+        true,
+    );
+    assert!(log, "no request log line");
+}

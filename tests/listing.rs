@@ -437,7 +437,7 @@ fn a_large_listing_of_a_database_never_written_since_opened_reads_on_two_threads
     // Prosody 13's schema, then accounts written as Prosody writes them; the last
     // connection's close checkpoints the WAL and removes it.
     assert!(common::cli(&db, &["--prosody-version", "13", "user", "add", "admin"], Some("pw\n")).status.success());
-    let token = common::cli(&db, &["token", "create", "--user", "admin"], None);
+    let token = common::cli(&db, &["--admins", "admin@localhost", "token", "create", "--user", "admin"], None);
     assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
     std::fs::write(dir.path().join("admin-token"), &token.stdout).unwrap();
     {

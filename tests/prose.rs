@@ -218,7 +218,7 @@ fn drive(s: &Server) {
     assert_eq!(&*got.unwrap().groups, [Box::from("team")]);
 
     // A non-admin token: Forbidden; a bad one: Unauthorized.
-    let o = s.cli(&["token", "create", "--user", "alice"], None);
+    let o = s.cli(&["token", "create", "--user", "alice", "--allow-non-admin"], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let member = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(receive::<Value>(&call(s, "GET", "/users", None, &member)).unwrap_err(), Kind::Forbidden);

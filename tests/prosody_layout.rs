@@ -309,7 +309,7 @@ fn writes_what_prosody_reads() {
     assert_eq!(vg["jid"], "localhost");
 
     // Tokens: mod_tokenauth's row.
-    let out = s.cli(&["token", "create", "--user", "alice", "--ttl", "60"], None);
+    let out = s.cli(&["token", "create", "--user", "alice", "--ttl", "60", "--allow-non-admin"], None);
     assert!(out.status.success());
     let t = rows(&s, "localhost", "alice", "auth_tokens");
     assert_eq!(t.len(), 1);

@@ -64,7 +64,7 @@ impl Backend {
         let password = ids::password()?;
         self.add_user(username, &password)?;
         self.grant_admin(username)?;
-        let token = self.create_token(username, None)?.token;
+        let token = self.create_token(username, None, false)?.token;
         Ok(Some(Bootstrap { username: username.to_string(), password, token }))
     }
 }

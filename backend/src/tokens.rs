@@ -41,6 +41,7 @@ fn mint(
     now: i64,
     ttl: Option<u64>,
     config_admin: bool,
+    allow_non_admin: bool,
 ) -> Result<Minted, Failure> {
     let name = user.as_str();
     if !db.accounts().exists(name)? {
@@ -48,6 +49,13 @@ fn mint(
     }
     let roles = db.roles().of(name)?;
     let jid = format!("{name}@{host}");
+    if !allow_non_admin && !roles.is_admin(config_admin) {
+        return Err(Failure::Conflict(format!(
+            "{jid} may not administer, so the API would refuse its token (403). Make it an admin first: add \
+             \"{jid}\" to `admins` in Prosody's config (and give prosody-admin that config), or give it the role: \
+             `prosody-admin user role {name} prosody:admin`. (--allow-non-admin mints the token anyway.)"
+        )));
+    }
     let warning = (!roles.is_admin(config_admin))
         .then(|| format!("{jid} is not an admin: the API will refuse this token (403) until it is one"));
     let token = match db.version() {
@@ -103,12 +111,13 @@ fn mint(
 }
 
 impl Backend {
-    /// Mints an admin token for an existing account.
-    pub fn create_token(&self, user: &Username, ttl: Option<u64>) -> Result<Minted, Failure> {
+    /// Mints an admin token for an existing account; for one that may not administer,
+    /// only when `allow_non_admin` (the token then gets 403).
+    pub fn create_token(&self, user: &Username, ttl: Option<u64>, allow_non_admin: bool) -> Result<Minted, Failure> {
         let s = self.settings().clone();
         let now = crate::now()?;
         let config_admin = s.is_config_admin(user.as_str());
-        self.write_blocking(|db| mint(db, user, &s.host, now, ttl, config_admin))
+        self.write_blocking(|db| mint(db, user, &s.host, now, ttl, config_admin, allow_non_admin))
     }
 
     pub fn list_tokens(&self) -> Result<Vec<Listed>, Failure> {

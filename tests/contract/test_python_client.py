@@ -116,6 +116,6 @@ def test_typed_errors(server):
         pac.UserApi(client(server, "garbage")).list_users()
     assert e.value.headers["WWW-Authenticate"] == 'Bearer realm="localhost/admin_api"'
     server.add_user("pyplain")
-    plain = server.cli("token", "create", "--user", "pyplain")
+    plain = server.cli("token", "create", "--user", "pyplain", "--allow-non-admin")
     with pytest.raises(ForbiddenException):
         pac.UserApi(client(server, plain)).list_users()
