@@ -404,15 +404,18 @@ fn bootstrap(config: &Config, backend: &Backend) -> anyhow::Result<()> {
     let path = config.token_file();
     let host = &config.settings.host;
     println!("First start: created admin account {}@{host} (password: {})", b.username, b.password);
-    println!("Admin bearer token (also written to {}):\n{}", path.display(), b.token);
-    write_private(&path, &format!("{}\n", b.token)).map_err(|e| {
+    let written = write_private(&path, &format!("{}\n", b.token));
+    match &written {
+        Ok(()) => println!("Admin bearer token (also written to {}):\n{}", path.display(), b.token),
+        Err(_) => println!("Admin bearer token (not written to {}):\n{}", path.display(), b.token),
+    }
+    written.map_err(|e| {
         anyhow::anyhow!(
             "cannot create {} ({e}): the token above was not written there; remove what is at that path (a file \
              of an earlier first start, or a link) and keep the token printed above",
             path.display()
         )
-    })?;
-    Ok(())
+    })
 }
 
 /// Writes a new file only its owner can read (0600): created exclusively, so never

@@ -298,3 +298,45 @@ fn a_half_closed_connection_still_gets_its_answer_and_its_log_line() {
     );
     assert!(log, "no request log line");
 }
+
+/// Every malformed token is a 401 (never a 500), on SQL and on flat files, and each
+/// counts toward the throttle's 429 like any failed authentication.
+#[test]
+fn malformed_tokens_are_401_and_count_toward_429() {
+    let b = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+    let st = |s: &[u8]| format!("secret-token:{}", b(s));
+    let cases: Vec<String> = vec![
+        String::new(),
+        "secret-token:".into(),
+        "secret-token:!!!".into(),
+        st(b"abc"),
+        st(b"2;abc"),
+        st(b"2;\xff\xfe;\xff;\xff@localhost"),
+        st(b"2;abc;secret;@localhost"),
+        st(b"2;abc;secret;a@b@c"),
+        st(b"2;abc;secret;../../x@localhost"),
+        st(&[b"2;abc;".as_slice(), &[0u8; 18], b";", "x".repeat(1000).as_bytes(), b"@localhost"].concat()),
+        st(&[b"2;".as_slice(), "g".repeat(300).as_bytes(), b";s;admin@localhost"].concat()),
+        st(&[b"2;a;".as_slice(), "y".repeat(40_000).as_bytes(), b";u@localhost"].concat()),
+        b(&[b"1;admin@localhost;".as_slice(), "x".repeat(5000).as_bytes()].concat()),
+        b(b"1;../../x@localhost;id"),
+        b(b"1;;"),
+        b(&[b"1;".as_slice(), "x".repeat(300).as_bytes(), b"@localhost;", "i".repeat(300).as_bytes()].concat()),
+        "x".repeat(60_000),
+    ];
+    let limit = (cases.len() + 1).to_string();
+    let sqlite = Server::start_version("13", &["--auth-failure-limit", &limit]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let db = PathBuf::from(format!("internal:{}", dir.path().join("data").display()));
+    let flat = Server::start_on(dir, db, &["--prosody-version", "13", "--auth-failure-limit", &limit]);
+    for s in [&sqlite, &flat] {
+        for t in &cases {
+            let r = s.request("GET", "/admin_api/users", None, Some(t));
+            assert_eq!(r.status, 401, "{}…: {}", &t[..t.len().min(40)], r.body);
+        }
+        // The next failure is over the limit: every one above counted.
+        assert_eq!(s.request("GET", "/admin_api/users", None, Some("nope")).status, 401);
+        assert_eq!(s.request("GET", "/admin_api/users", None, Some("nope")).status, 429);
+    }
+}
