@@ -204,13 +204,14 @@ pub fn main() -> ExitCode {
     } else {
         // One line per record, whatever a message quotes: control characters escaped.
         logger.format(|buf, record| {
-            let message: String = bounded(&record.args().to_string())
-                .chars()
-                .flat_map(|c| {
-                    let escaped: Vec<char> = if c.is_control() { c.escape_default().collect() } else { vec![c] };
-                    escaped
-                })
-                .collect();
+            let mut message = String::new();
+            for c in bounded(&record.args().to_string()).chars() {
+                if c.is_control() {
+                    message.extend(c.escape_default());
+                } else {
+                    message.push(c);
+                }
+            }
             writeln!(buf, "[{} {:<5} {}] {message}", buf.timestamp(), record.level(), record.target())
         });
     }

@@ -782,11 +782,14 @@ pub fn resolve(matches: Option<&ArgMatches>, config: Option<&Path>) -> Result<(O
     let mut o = Options::from_layers(&layers)?;
     // The defaults derived from the host, shown as they apply.
     let host = o.host.0.clone();
-    for (name, value) in [("site_name", &mut o.site_name), ("groups_muc_host", &mut o.groups_muc_host)] {
+    let derived = [
+        ("site_name", &mut o.site_name, host.clone()),
+        ("groups_muc_host", &mut o.groups_muc_host, format!("groups.{host}")),
+    ];
+    for (name, value, default) in derived {
         if value.is_none() {
-            let derived = if name == "site_name" { host.clone() } else { format!("groups.{host}") };
-            o.shown.insert(name, (derived.clone(), Json::String(derived.clone())));
-            *value = Some(derived);
+            o.shown.insert(name, (default.clone(), Json::String(default.clone())));
+            *value = Some(default);
         }
     }
     Ok((o, pc))

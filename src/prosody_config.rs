@@ -265,22 +265,6 @@ impl ProsodyConfig {
         }
     }
 
-    pub fn invites_page(&self, host: &str) -> anyhow::Result<Option<String>> {
-        self.string(host, "invites_page")
-    }
-
-    /// `invites_page_supports` (the invite types the page handles), if set.
-    pub fn invites_page_supports(&self, host: &str) -> anyhow::Result<Option<Vec<String>>> {
-        match self.get(host, "invites_page_supports") {
-            None => Ok(None),
-            v => self.strings(v, "invites_page_supports").map(Some),
-        }
-    }
-
-    pub fn groups_muc_host(&self, host: &str) -> anyhow::Result<Option<String>> {
-        self.string(host, "groups_muc_host")
-    }
-
     /// The admin socket (global `admin_socket`, else `<data_path>/prosody.sock`).
     pub fn admin_socket(&self) -> anyhow::Result<PathBuf> {
         let (data, _) = self.data_path()?;

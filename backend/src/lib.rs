@@ -208,12 +208,12 @@ impl Backend {
     }
 }
 
-/// Seconds since the Unix epoch. A clock before 1970 is an error, not time zero (which
-/// would make every token and invite look expired, or unexpired, at random).
 /// Seconds a read that shows who is online (see [`users::Presence`]) may be served
 /// from the response cache.
 pub const PRESENCE_TTL: i64 = 1;
 
+/// Seconds since the Unix epoch. A clock before 1970 is an error, not time zero (which
+/// would make every token and invite look expired, or unexpired, at random).
 pub fn now() -> Result<i64, Failure> {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

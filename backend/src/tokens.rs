@@ -49,15 +49,16 @@ fn mint(
     }
     let roles = db.roles().of(name)?;
     let jid = format!("{name}@{host}");
-    if !allow_non_admin && !roles.is_admin(config_admin) {
+    let admin = roles.is_admin(config_admin);
+    if !allow_non_admin && !admin {
         return Err(Failure::Conflict(format!(
             "{jid} may not administer, so the API would refuse its token (403). Make it an admin first: add \
              \"{jid}\" to `admins` in Prosody's config (and give prosody-admin that config), or give it the role: \
              `prosody-admin user role {name} prosody:admin`. (--allow-non-admin mints the token anyway.)"
         )));
     }
-    let warning = (!roles.is_admin(config_admin))
-        .then(|| format!("{jid} is not an admin: the API will refuse this token (403) until it is one"));
+    let warning =
+        (!admin).then(|| format!("{jid} is not an admin: the API will refuse this token (403) until it is one"));
     let token = match db.version() {
         crate::storage::ProsodyVersion::V0_12 => {
             let r = TokenRef { username: name.to_string(), host: host.to_string(), id: ids::long()? };

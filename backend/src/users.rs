@@ -73,7 +73,6 @@ fn avatar_info(v: Option<Value>) -> Vec<models::AvatarInfo> {
 
 /// Who is online now, where the live path can tell: their `last_active` is now, as
 /// Prosody 13's mod_account_activity answers it while an account has a session.
-#[derive(Default)]
 pub struct Presence {
     pub online: Option<HashSet<String>>,
     pub now: i64,
@@ -378,15 +377,21 @@ impl Backend {
     /// Until when a cached answer that shows presence may be served (None: presence is
     /// not shown, the answer changes only with a commit).
     pub fn presence_valid_until(&self) -> Option<i64> {
-        let shown = self.live().is_some() && self.store().version() == ProsodyVersion::V13;
-        shown.then(|| crate::now().ok()).flatten().map(|now| now + crate::PRESENCE_TTL)
+        self.presence_source()?;
+        crate::now().ok().map(|now| now + crate::PRESENCE_TTL)
+    }
+
+    /// Where presence comes from: the live path, on Prosody 13 (whose
+    /// mod_account_activity answers "now" for an account with a session).
+    fn presence_source(&self) -> Option<&std::sync::Arc<crate::live::Live>> {
+        self.live().filter(|_| self.store().version() == ProsodyVersion::V13)
     }
 
     /// Who has a session now: one question to Prosody's admin socket (Prosody 13, with
     /// the live path configured); without an answer, the stored times stand.
     pub async fn presence(&self) -> Result<Presence, Failure> {
         let now = crate::now()?;
-        let Some(live) = self.live().filter(|_| self.store().version() == ProsodyVersion::V13) else {
+        let Some(live) = self.presence_source() else {
             return Ok(Presence { online: None, now });
         };
         let online = match live.online(&self.settings().host).await {

@@ -45,7 +45,7 @@ struct Fresh {
     dir: tempfile::TempDir,
 }
 
-fn fresh(kind: Kind, version: ProsodyVersion) -> Fresh {
+fn fresh(kind: Kind) -> Fresh {
     let dir = tempfile::tempdir().unwrap();
     let location = match kind {
         Kind::Sqlite => Location::Sqlite(dir.path().join("db.sqlite")),
@@ -65,7 +65,6 @@ fn fresh(kind: Kind, version: ProsodyVersion) -> Fresh {
             Location::parse(&format!("postgresql://postgres@/{name}?host={sock}&port={port}&sslmode=disable")).unwrap()
         }
     };
-    let _ = version;
     Fresh { location, dir }
 }
 
@@ -391,7 +390,7 @@ async fn listings(b: &Backend, what: &str) {
 fn conformance(kind: Kind, version: ProsodyVersion) {
     let what = format!("{kind:?} {version}");
     {
-        let f = fresh(kind, version);
+        let f = fresh(kind);
         let e = f.location.open(Some(version)).unwrap();
         assert_eq!(e.version(), version, "{what}");
         e.probe().unwrap();
@@ -404,7 +403,7 @@ fn conformance(kind: Kind, version: ProsodyVersion) {
         drop(e);
         assert_eq!(f.location.open(None).unwrap().version(), version, "{what}: detected on reopening");
     }
-    let f = fresh(kind, version);
+    let f = fresh(kind);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let store = Store::open_at(&f.location, H, "groups.localhost", Some(version)).unwrap();
     let b = Backend::new(store, Settings::for_host(H));

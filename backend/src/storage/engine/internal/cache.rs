@@ -92,9 +92,7 @@ impl Cache {
 pub(super) fn cached<T>(map: &Cached<T>, path: &Path, load: impl FnOnce() -> R<T>) -> R<Option<std::sync::Arc<T>>> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        // A name no file can have: a file that is not there.
-        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Ok(None),
+        Err(e) if absent(&e) => return Ok(None),
         Err(e) => return Err(err(format!("{}: {e}", path.display()))),
     };
     let id = FileId::of(&meta);

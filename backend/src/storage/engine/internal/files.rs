@@ -25,6 +25,12 @@ pub(super) fn with_loader<T>(f: impl FnOnce(&Loader) -> R<T>) -> R<T> {
     })
 }
 
+/// Whether an error opening or `stat`ing a path means no file is there: not found, or a
+/// name too long for the file system (no file can have it).
+pub(super) fn absent(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENAMETOOLONG)
+}
+
 /// The largest data file read (Prosody's archives of a busy account stay far below).
 pub(super) const MAX_FILE: u64 = 256 << 20;
 
@@ -34,8 +40,7 @@ pub(super) const MAX_FILE: u64 = 256 << 20;
 pub(super) fn read(path: &Path) -> R<Option<Vec<u8>>> {
     let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Ok(None),
+        Err(e) if absent(&e) => return Ok(None),
         Err(e) => return Err(err(format!("{}: {e}", path.display()))),
     };
     let meta = f.metadata().map_err(|e| err(format!("{}: {e}", path.display())))?;
@@ -68,14 +73,16 @@ pub(super) fn appendable(path: &Path) -> R<()> {
     }
 }
 
-/// Opens an existing regular file to append, never through a link.
+/// Opens an existing regular file to append, never through a link (`O_NOFOLLOW`: a link
+/// put there after the commit's check fails the open).
 fn open_append(path: &Path) -> R<std::fs::File> {
-    appendable(path)?;
-    let f = std::fs::OpenOptions::new()
-        .append(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    let f =
+        std::fs::OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).map_err(
+            |e| match e.raw_os_error() {
+                Some(libc::ELOOP) => err(format!("{}: a symbolic link; refusing to write through it", path.display())),
+                _ => err(format!("{}: {e}", path.display())),
+            },
+        )?;
     let m = f.metadata().map_err(|e| err(format!("{}: {e}", path.display())))?;
     if !m.is_file() {
         return Err(err(format!("{}: not a regular file; refusing to write to it", path.display())));
@@ -175,7 +182,6 @@ pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
     let before = f.metadata().map_err(|e| err(format!("{}: {e}", list.display())))?.len();
     f.write_all(bytes).map_err(|e| err(format!("{}: {e}", list.display())))?;
     f.sync_data().map_err(|e| err(format!("{}: {e}", list.display())))?;
-    appendable(&lidx)?;
     if let Some(idx) = read(&lidx)? {
         let words: Vec<u64> = idx.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
         let fits = idx.len() % 8 == 0 && words.first() == Some(&LIDX_MAGIC) && {

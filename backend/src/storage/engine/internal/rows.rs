@@ -111,17 +111,22 @@ impl Rows for Conn {
         let mut o = self.overlay()?;
         // The user's files in every store directory on disk, and those this transaction
         // made and has not written yet (a store directory that does not exist yet).
-        let pending: Vec<PathBuf> = o.files.keys().chain(o.appends.keys()).cloned().collect();
-        let stores = entries
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-            .map(|e| e.path())
-            .chain(
-                pending.iter().filter_map(|p| p.parent()).filter(|d| d.parent() == Some(&dir)).map(Path::to_path_buf),
-            )
-            .collect::<BTreeSet<_>>();
+        let mut stores: BTreeSet<PathBuf> = o
+            .files
+            .keys()
+            .chain(o.appends.keys())
+            .filter_map(|p| p.parent())
+            .filter(|d| d.parent() == Some(&dir))
+            .map(Path::to_path_buf)
+            .collect();
+        stores.extend(
+            entries
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                .map(|e| e.path()),
+        );
         for store in stores {
             for ext in ["dat", "list", "lidx"] {
                 let p = store.join(format!("{name}.{ext}"));

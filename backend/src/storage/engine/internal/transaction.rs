@@ -178,8 +178,7 @@ impl Conn {
             let before = self.cache.epoch.load(Ordering::Acquire);
             let meta = match std::fs::metadata(dir) {
                 Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => return Ok(None),
+                Err(e) if absent(&e) => return Ok(None),
                 Err(e) => return Err(err(format!("{}: {e}", dir.display()))),
             };
             let names = std::sync::Arc::new(read_now()?);
