@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
@@ -11,6 +12,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, BOOTSTRAP_ADMIN};
 use crate::options::{self, LogFormat, On, Options, Source};
+use crate::sites::Server;
 use crate::tasks::{self, GroupCommand, InviteCommand};
 use crate::tls::Tls;
 use crate::{conn, http, monitor};
@@ -173,13 +175,23 @@ where
 {
     let matches = command().try_get_matches_from(args)?;
     let cli = Cli::from_arg_matches(&matches)?;
-    resolve_matches(&matches, &cli)
+    resolve_matches(&matches, &cli).map(|(mut all, c)| (all.swap_remove(0), c))
 }
 
-fn resolve_matches(matches: &ArgMatches, cli: &Cli) -> anyhow::Result<(Options, Config)> {
-    let (o, pc) = options::resolve(Some(leaf(matches)), cli.config.as_deref())?;
-    let config = Config::from_options(&o, pc.map(|pc| pc.path))?;
-    Ok((o, config))
+/// The options of every host the command acts on (`serve` and `config`: every enabled
+/// VirtualHost of a Prosody config, unless `--host` chooses one; the other commands act
+/// on one host, and with several a Prosody config's error names them), and the
+/// configuration they make.
+fn resolve_matches(matches: &ArgMatches, cli: &Cli) -> anyhow::Result<(Vec<Options>, Config)> {
+    let every_host = matches!(cli.command, Command::Serve | Command::Config { .. });
+    let (all, pc) = if every_host {
+        options::resolve_hosts(Some(leaf(matches)), cli.config.as_deref())?
+    } else {
+        let (o, pc) = options::resolve(Some(leaf(matches)), cli.config.as_deref())?;
+        (vec![o], pc)
+    };
+    let config = Config::from_hosts(&all, pc.map(|pc| pc.path))?;
+    Ok((all, config))
 }
 
 pub fn main() -> ExitCode {
@@ -189,7 +201,7 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let resolved = resolve_matches(&matches, &cli);
-    let json_logs = matches!(&resolved, Ok((o, _)) if o.log_format == LogFormat::Json);
+    let json_logs = matches!(&resolved, Ok((o, _)) if o.first().is_some_and(|o| o.log_format == LogFormat::Json));
     let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if json_logs {
         logger.format(|buf, record| {
@@ -216,7 +228,13 @@ pub fn main() -> ExitCode {
         });
     }
     logger.init();
-    match resolved.and_then(|(o, config)| run(cli, o, config)) {
+    // A reload (SIGHUP) resolves the same command line again: Prosody's config and our
+    // file are read afresh.
+    let again = move || {
+        let cli = Cli::from_arg_matches(&matches)?;
+        resolve_matches(&matches, &cli).map(|(_, c)| c)
+    };
+    match resolved.and_then(|(o, config)| run(cli, o, config, again)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("prosody-admin: {e:#}");
@@ -240,14 +258,21 @@ fn bounded(message: &str) -> std::borrow::Cow<'_, str> {
     format!("{}… ({} more bytes)", &message[..end], message.len() - end).into()
 }
 
-fn run(cli: Cli, options: Options, config: Config) -> anyhow::Result<()> {
+fn run(
+    cli: Cli,
+    options: Vec<Options>,
+    config: Config,
+    again: impl Fn() -> anyhow::Result<Config> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
     if let Command::Config { json } = cli.command {
-        print!("{}", options::render(&options, json));
+        print!("{}", options::render_hosts(&options, json));
         return Ok(());
     }
-    for (setting, source) in &options.sources {
-        if *source != Source::Default {
-            log::info!("{setting}: from {source}");
+    for o in &options {
+        for (setting, source) in &o.sources {
+            if *source != Source::Default {
+                log::info!("{}: {setting}: from {source}", o.host.0);
+            }
         }
     }
     let s = &config.settings;
@@ -260,7 +285,7 @@ fn run(cli: Cli, options: Options, config: Config) -> anyhow::Result<()> {
         command => Backend::for_cli(store, config.settings.clone(), cli_record(command)),
     };
     match cli.command {
-        Command::Serve => serve(config, backend),
+        Command::Serve => serve(config, backend, again),
         Command::Token(t) => token(&backend, t),
         Command::User(u) => user(&backend, u),
         Command::Audit { limit, before, json, actor, operation, since, until } => {
@@ -321,26 +346,31 @@ fn local_user() -> String {
     })
 }
 
-/// How often the service looks for commits by other processes (Prosody, the CLI): the
-/// longest time its read caches can lag behind them.
-const WATCH_INTERVAL: Duration = Duration::from_millis(10);
-
-fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
+fn serve(
+    config: Config,
+    backend: Backend,
+    again: impl Fn() -> anyhow::Result<Config> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
     // Beside an existing Prosody its own admins administer: no account of ours is made
     // in its database.
     if config.prosody_config.is_none() {
         bootstrap(&config, &backend)?;
     }
-    backend.store().watch(WATCH_INTERVAL)?;
+    // Every host served, each on its database (hosts naming one share it).
+    let server = Arc::new(Server::start(&config, backend)?);
+    let hosts: Vec<String> = server.sites().all.iter().map(|s| s.host().to_string()).collect();
+    if hosts.len() > 1 {
+        log::info!("serving {} VirtualHosts: {}", hosts.len(), hosts.join(", "));
+    }
     // SQLite work runs on the blocking pool; the connection pool has a few connections,
     // so more blocking threads would only wait for one (and each costs memory).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2)
+        .max_blocking_threads(backend::storage::POOL_SIZE as usize * 2 * hosts.len().clamp(1, 8))
         .build()?;
     // The last handle on the storage is dropped here, after the runtime: a PostgreSQL
     // connection closes with a blocking call, which must not run on a runtime thread.
-    let storage = backend.clone();
+    let storage = server.clone();
     let out = rt.block_on(async move {
         let tls = config.http.tls.as_ref().map(Tls::new).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -353,20 +383,20 @@ fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
                  set tls_cert/tls_key or put a TLS reverse proxy in front"
             );
         }
-        if let Some(tls) = tls.clone() {
-            tokio::spawn(reload_on_sighup(tls));
-        }
+        tokio::spawn(reload_on_sighup(tls.clone(), server.clone(), config.prosody_config.is_some(), again));
         if let Some(m) = config.metrics_listen {
             let l = tokio::net::TcpListener::bind(m).await.map_err(|e| anyhow::anyhow!("cannot listen on {m}: {e}"))?;
             let a = l.local_addr()?;
             println!("prosody-admin metrics on http://{a}/metrics");
-            tokio::spawn(monitor::serve(l, backend.clone()));
+            if let Some(first) = server.sites().first() {
+                tokio::spawn(monitor::serve(l, first.backend.clone()));
+            }
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         // Tests and scripts wait for this line (stdout).
         println!("prosody-admin listening on {scheme}://{addr}{}", http::BASE_PATH);
         let _ = std::io::stdout().flush();
-        let app = http::App::new(backend, config.http.clone());
+        let app = http::App::new(server, config.http.clone());
         conn::serve(listener, tls, app, config.http, conn::shutdown_signal(), Duration::from_secs(10))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -376,24 +406,61 @@ fn serve(config: Config, backend: Backend) -> anyhow::Result<()> {
     out
 }
 
-/// Reloads the certificate and key on each SIGHUP (new handshakes get them).
-async fn reload_on_sighup(tls: Tls) {
+/// On each SIGHUP (the unit's `systemctl reload`): the certificate and key are read
+/// again (new handshakes get them), and with a Prosody config, the settings are
+/// resolved again as `prosodyctl reload` makes Prosody re-read its config: hosts added
+/// or removed, admins, roles, invite pages take effect for new requests. A config that
+/// fails keeps what runs, and the log says why (the file and line, where Lua says it).
+async fn reload_on_sighup(
+    tls: Option<Tls>,
+    server: Arc<Server>,
+    settings_too: bool,
+    again: impl Fn() -> anyhow::Result<Config> + Send + Sync + 'static,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            log::warn!("cannot watch SIGHUP: certificates will not be reloaded");
+            log::warn!("cannot watch SIGHUP: nothing will be reloaded");
             return;
         };
+        let again = Arc::new(again);
         while hup.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => log::info!("TLS certificate reloaded"),
-                Err(e) => log::error!("TLS certificate not reloaded (keeping the previous one): {e}"),
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => log::info!("TLS certificate reloaded"),
+                    Err(e) => log::error!("TLS certificate not reloaded (keeping the previous one): {e}"),
+                }
+            }
+            if !settings_too {
+                continue;
+            }
+            // Evaluating the config and opening databases block: off the runtime.
+            let (server, again) = (server.clone(), again.clone());
+            let done = tokio::task::spawn_blocking(move || {
+                let config = again()?;
+                let old = server.reload(&config)?;
+                let hosts: Vec<String> = server.sites().all.iter().map(|s| s.host().to_string()).collect();
+                Ok::<_, anyhow::Error>((old, hosts))
+            })
+            .await;
+            match done {
+                Ok(Ok((old, hosts))) => {
+                    log::info!("reloaded: serving {}", hosts.join(", "));
+                    // Requests that started on the old set finish on it; its last
+                    // handles (a removed host's database) close off the runtime.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        let _ = tokio::task::spawn_blocking(move || drop(old)).await;
+                    });
+                }
+                Ok(Err(e)) => log::error!("not reloaded (the running settings stay): {e:#}"),
+                Err(e) => log::error!("not reloaded (the running settings stay): {e}"),
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = tls;
+    let _ = (tls, server, settings_too, again);
 }
 
 /// First start on a database without accounts on this host: an admin and its token.

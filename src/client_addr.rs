@@ -76,6 +76,32 @@ impl TrustedProxies {
     }
 }
 
+impl TrustedProxies {
+    /// The `Host` a trusted proxy says the client asked for: the right-most `host=` of
+    /// `Forwarded` (RFC 7239), else the right-most `X-Forwarded-Host` value (the one the
+    /// proxy talking to us set). None from a peer that is not a trusted proxy.
+    pub fn forwarded_host<'h>(&self, peer: IpAddr, headers: &'h HeaderMap) -> Option<&'h str> {
+        if !self.trusts(peer) {
+            return None;
+        }
+        let from_forwarded = values(headers, FORWARDED)?
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim().eq_ignore_ascii_case("host").then(|| v.trim().trim_matches('"'))
+                })
+            })
+            .next_back();
+        from_forwarded.or_else(|| {
+            values(headers, X_FORWARDED_HOST)?.into_iter().flat_map(|v| v.split(',')).map(str::trim).next_back()
+        })
+    }
+}
+
+const X_FORWARDED_HOST: &str = "x-forwarded-host";
+
 /// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) as the IPv4 address they carry.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

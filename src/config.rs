@@ -42,11 +42,29 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// One VirtualHost served: what the backend runs it with, its database, and the name
+/// HTTP requests reach it under.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub settings: Settings,
+    pub database: Location,
+    /// Prosody's `http_host`: the `Host` that reaches it (None: its own name).
+    pub http_host: Option<String>,
+}
+
+impl HostConfig {
+    /// The name a request's `Host` must carry to reach this host.
+    pub fn http_name(&self) -> &str {
+        self.http_host.as_deref().unwrap_or(&self.settings.host)
+    }
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Prosody's config file, when the settings came (partly) from it.
     pub prosody_config: Option<PathBuf>,
+    /// The first host's database and settings (the command line's tasks act on it).
     pub database: Location,
     /// None: detect from the database (13 for a new one).
     pub prosody_version: Option<ProsodyVersion>,
@@ -54,49 +72,30 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     pub http: HttpSettings,
     pub settings: Settings,
+    /// Every host served, the first one first (the same as `settings`/`database`).
+    pub hosts: Vec<HostConfig>,
+    /// Where a request whose `Host` names no served host goes (`http_default_host`).
+    pub default_host: Option<String>,
 }
 
 impl Config {
     /// The configuration the options give.
     pub fn from_options(o: &Options, prosody_config: Option<PathBuf>) -> Result<Config> {
-        let host = o.host.0.clone();
-        if host.is_empty() || host.contains(['@', '/', ' ']) {
-            bail!("invalid host {host:?}");
-        }
-        let mut settings = Settings::for_host(&host);
-        settings.admins = o.admins.clone();
-        settings.custom_roles = o.custom_roles.clone();
-        for r in &settings.custom_roles {
-            if r.len() > 1023 || r.chars().any(|c| c.is_control()) {
-                bail!("custom role {r:?}: 1 to 1023 characters, no control characters");
+        Config::from_hosts(std::slice::from_ref(o), prosody_config)
+    }
+
+    /// The configuration of a server of several hosts, one [`Options`] each (the
+    /// settings of the whole server are the same in each: the first one's are taken).
+    pub fn from_hosts(all: &[Options], prosody_config: Option<PathBuf>) -> Result<Config> {
+        let Some(o) = all.first() else { bail!("no host to serve") };
+        let hosts = all.iter().map(host_config).collect::<Result<Vec<_>>>()?;
+        let mut names = std::collections::HashSet::new();
+        for h in &hosts {
+            if !names.insert(h.http_name().to_string()) {
+                bail!("two hosts are reached under one HTTP name {:?} (http_host)", h.http_name());
             }
         }
-        settings.invites_page = o.invites_page.clone();
-        settings.invites_page_supports = o.invites_page_supports.clone();
-        settings.admin_socket = o.prosody_socket.clone();
-        if let Some(s) = &o.site_name {
-            settings.site_name = s.clone();
-        }
-        settings.account_invite_ttl = o.account_invite_ttl.0;
-        settings.reset_invite_ttl = o.reset_invite_ttl.0;
-        settings.landing_page = o.landing_page.clone();
-        if let Some(m) = &o.groups_muc_host {
-            settings.groups_muc_host = m.clone();
-        }
-        settings.metrics_url = o.prosody_metrics_url.as_ref().map(|u| u.0.clone());
-        settings.audit_max_age = o.audit_max_age.map(|a| a.0);
-        settings.audit_max_entries = o.audit_max_entries.map(|n| n.0);
-        settings.component = match (&o.component_jid, &o.component_secret) {
-            (Some(jid), Some(secret)) if !jid.is_empty() && !secret.0.is_empty() => {
-                Some(backend::settings::Component {
-                    jid: jid.clone(),
-                    secret: secret.0.clone(),
-                    address: o.component_address.clone(),
-                })
-            }
-            (None, None) => None,
-            _ => bail!("component_jid and component_secret go together (both set and non-empty)"),
-        };
+        let default_host = o.http_default_host.as_ref().map(|h| h.0.clone());
         let tls = match (&o.tls_cert, &o.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
             (None, None) => None,
@@ -119,15 +118,16 @@ impl Config {
             auth_failure_window: o.auth_failure_window.0,
             trusted_proxies: o.trusted_proxies.clone(),
         };
-        let database = o.database.clone().with_password(o.database_password.as_ref().map(|p| p.0.as_str()));
         Ok(Config {
             prosody_config,
-            database,
+            database: hosts[0].database.clone(),
             prosody_version: o.prosody_version,
             listen: o.listen,
             metrics_listen: o.metrics_listen,
             http,
-            settings,
+            settings: hosts[0].settings.clone(),
+            hosts,
+            default_host,
         })
     }
 
@@ -137,6 +137,48 @@ impl Config {
         let dir = self.database.sqlite_path().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty());
         dir.unwrap_or(Path::new(".")).join("admin-token")
     }
+}
+
+/// One host's settings and database, from its options.
+fn host_config(o: &Options) -> Result<HostConfig> {
+    let host = o.host.0.clone();
+    if host.is_empty() || host.contains(['@', '/', ' ']) {
+        bail!("invalid host {host:?}");
+    }
+    let mut settings = Settings::for_host(&host);
+    settings.admins = o.admins.clone();
+    settings.custom_roles = o.custom_roles.clone();
+    for r in &settings.custom_roles {
+        if r.len() > 1023 || r.chars().any(|c| c.is_control()) {
+            bail!("custom role {r:?}: 1 to 1023 characters, no control characters");
+        }
+    }
+    settings.invites_page = o.invites_page.clone();
+    settings.invites_page_supports = o.invites_page_supports.clone();
+    settings.admin_socket = o.prosody_socket.clone();
+    if let Some(s) = &o.site_name {
+        settings.site_name = s.clone();
+    }
+    settings.account_invite_ttl = o.account_invite_ttl.0;
+    settings.reset_invite_ttl = o.reset_invite_ttl.0;
+    settings.landing_page = o.landing_page.clone();
+    if let Some(m) = &o.groups_muc_host {
+        settings.groups_muc_host = m.clone();
+    }
+    settings.metrics_url = o.prosody_metrics_url.as_ref().map(|u| u.0.clone());
+    settings.audit_max_age = o.audit_max_age.map(|a| a.0);
+    settings.audit_max_entries = o.audit_max_entries.map(|n| n.0);
+    settings.component = match (&o.component_jid, &o.component_secret) {
+        (Some(jid), Some(secret)) if !jid.is_empty() && !secret.0.is_empty() => Some(backend::settings::Component {
+            jid: jid.clone(),
+            secret: secret.0.clone(),
+            address: o.component_address.clone(),
+        }),
+        (None, None) => None,
+        _ => bail!("component_jid and component_secret go together (both set and non-empty)"),
+    };
+    let database = o.database.clone().with_password(o.database_password.as_ref().map(|p| p.0.as_str()));
+    Ok(HostConfig { settings, database, http_host: o.http_host.as_ref().map(|h| h.0.clone()) })
 }
 
 #[cfg(test)]

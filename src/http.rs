@@ -33,9 +33,11 @@ use crate::config::HttpSettings;
 use crate::cors;
 use crate::respond::{cached, closing, error, failure, is_json, json_errors, too_large, Body, OPENMETRICS};
 use crate::response_cache::Cached;
+use crate::sites::{NoSite, Server, Site, Sites};
 use crate::throttle::{self, Throttle};
 
-type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
+/// The generated router over one host's backend.
+pub type Generated = prosody_admin_api::server::Service<Backend, Ctx>;
 
 /// Every route of the API lives under this prefix.
 pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;
@@ -78,29 +80,29 @@ pub struct App {
 }
 
 struct Inner {
-    backend: Backend,
-    api: Generated,
+    /// The hosts served (see [`crate::sites`]).
+    server: Arc<Server>,
+    /// The server's metrics registry (every host's).
+    metrics: Arc<backend::metrics::Metrics>,
+    /// Whole responses, keyed by host and path (see [`App::run`]).
     responses: crate::response_cache::ResponseCache,
     limits: HttpSettings,
+    /// Failed authentications per client address, whichever host they tried.
     throttle: Throttle,
-    realm: HeaderValue,
     next_id: AtomicU64,
 }
 
 impl App {
-    pub fn new(backend: Backend, limits: HttpSettings) -> App {
-        let realm = format!("Bearer realm=\"{}/admin_api\"", backend.settings().host);
-        let realm = HeaderValue::from_str(&realm).unwrap_or(HeaderValue::from_static("Bearer"));
-        let api = prosody_admin_api::server::Service::new(backend.clone(), false);
+    pub fn new(server: Arc<Server>, limits: HttpSettings) -> App {
         let throttle = Throttle::new(limits.auth_failure_limit, limits.auth_failure_window);
+        let metrics = server.sites().first().map(|s| s.backend.metrics_registry()).unwrap_or_default();
         App {
             inner: Arc::new(Inner {
-                backend,
-                api,
+                server,
+                metrics,
                 responses: Default::default(),
                 limits,
                 throttle,
-                realm,
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -117,19 +119,35 @@ impl App {
         let path = log::log_enabled!(log::Level::Info).then(|| req.uri().path().to_string());
         let origin = req.headers().get(ORIGIN).cloned();
         let mut operation = backend::metrics::NO_OPERATION;
-        let mut resp = self.try_route(req, client, &mut operation).await.unwrap_or_else(|refusal| refusal);
+        // The host asked for: the set served now (a reload swaps it whole), the name a
+        // trusted proxy forwarded or the `Host`.
+        let sites = self.inner.server.sites();
+        let forwarded = self.inner.limits.trusted_proxies.forwarded_host(peer.ip(), req.headers());
+        let picked = sites.pick(req.headers(), forwarded).cloned();
+        let mut site = None;
+        let mut resp = match picked {
+            Err(NoSite::Bad(why)) => error(StatusCode::BAD_REQUEST, why),
+            picked => self
+                .try_route(req, client, &sites, picked, &mut site, &mut operation)
+                .await
+                .unwrap_or_else(|refusal| refusal),
+        };
         self.finish(&mut resp, origin.as_ref(), head);
         // The spec's media type as the generator writes it, without the version
         // Prometheus negotiates on.
         if resp.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/openmetrics-text")) {
             resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));
         }
-        let metrics = self.inner.backend.metrics();
-        metrics.record(operation, resp.status().as_u16(), start.elapsed().as_secs_f64());
+        let (status, elapsed) = (resp.status().as_u16(), start.elapsed().as_secs_f64());
+        match &site {
+            Some(site) => site.backend.record(operation, status, elapsed),
+            None => self.inner.metrics.host(NO_HOST).record(operation, status, elapsed),
+        }
         // Paths carry usernames and ids, never token secrets.
         if let Some(path) = path {
+            let host = site.as_ref().map_or(NO_HOST, |s| s.host());
             log::info!(
-                "{} {path} {} {:.3}ms {}",
+                "{} {path} {} {:.3}ms {} {host}",
                 req_method,
                 resp.status().as_u16(),
                 start.elapsed().as_secs_f64() * 1e3,
@@ -174,7 +192,7 @@ impl App {
     }
 
     /// The caller, or the 401/403/429/500 response that refuses the request.
-    async fn authenticate(&self, req: &Request<Incoming>, client: IpAddr) -> Result<Caller, Refusal> {
+    async fn authenticate(&self, site: &Site, req: &Request<Incoming>, client: IpAddr) -> Result<Caller, Refusal> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
         let token = header.map(|h| h.trim().split_once(' ').map_or("", |(_, t)| t.trim()));
         let digest = token.map(throttle::digest);
@@ -182,14 +200,14 @@ impl App {
         // Only a presented credential can be a guess; without one the answer is a plain 401.
         let held = digest.and_then(|d| throttle.hold(client, Some(&d), std::time::Instant::now()));
         if let Some(wait) = held {
-            self.inner.backend.metrics().throttled.fetch_add(1, Ordering::Relaxed);
+            self.inner.metrics.throttled.fetch_add(1, Ordering::Relaxed);
             let mut r =
                 error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
             return Err(Refusal::Plain(r));
         }
-        match self.inner.backend.authenticate(header).await {
+        match site.backend.authenticate(header).await {
             Ok(c) => {
                 if let Some(d) = digest {
                     throttle.succeeded(d, std::time::Instant::now());
@@ -202,7 +220,7 @@ impl App {
                     throttle.failed(client, std::time::Instant::now());
                 }
                 let mut r = error(StatusCode::UNAUTHORIZED, t);
-                r.headers_mut().insert(WWW_AUTHENTICATE, self.inner.realm.clone());
+                r.headers_mut().insert(WWW_AUTHENTICATE, site.realm.clone());
                 Err(Refusal::Plain(r))
             }
             Err(Denied::Forbidden(t)) => {
@@ -226,8 +244,14 @@ impl App {
         &self,
         mut req: Request<Incoming>,
         client: IpAddr,
+        sites: &Sites,
+        picked: Result<Arc<Site>, NoSite>,
+        site_out: &mut Option<Arc<Site>>,
         operation_out: &mut &'static str,
     ) -> Result<Response<Body>, Response<Body>> {
+        if let Ok(site) = &picked {
+            *site_out = Some(site.clone());
+        }
         // HEAD is GET without the body (which `handle` drops).
         if req.method() == hyper::Method::HEAD {
             *req.method_mut() = hyper::Method::GET;
@@ -255,6 +279,19 @@ impl App {
             *operation_out = op;
         }
         let operation = op.unwrap_or("unknown").to_string();
+        // The contract, the docs page and health answer whatever the host; the rest
+        // only for a host served here (as Prosody answers 404 for another).
+        let site = match picked {
+            Ok(site) => site,
+            Err(_) if route.public(&method) || is_health(op) => match sites.first() {
+                Some(first) => first.clone(),
+                None => return Err(error(StatusCode::SERVICE_UNAVAILABLE, "no host is served".into())),
+            },
+            Err(NoSite::Unknown(why)) => return Err(error(StatusCode::NOT_FOUND, why)),
+            Err(NoSite::Bad(why)) => return Err(error(StatusCode::BAD_REQUEST, why)),
+        };
+        *site_out = Some(site.clone());
+        let site = &*site;
         let writes = matches!(
             req.method(),
             &hyper::Method::POST | &hyper::Method::PUT | &hyper::Method::PATCH | &hyper::Method::DELETE
@@ -273,25 +310,25 @@ impl App {
         let caller = if route.public(&method) {
             None
         } else {
-            match self.authenticate(&req, client).await {
+            match self.authenticate(site, &req, client).await {
                 Ok(c) => Some(c),
                 Err(Refusal::Plain(r)) => return Err(r),
                 Err(Refusal::Forbidden(r, who)) => {
                     if let Some((jid, token_id)) = who {
-                        self.record_refusal(record(jid, Some(token_id)), StatusCode::FORBIDDEN).await;
+                        self.record_refusal(site, record(jid, Some(token_id)), StatusCode::FORBIDDEN).await;
                     }
                     return Err(r);
                 }
             }
         };
-        let jid = |c: &Caller| format!("{}@{}", c.username, self.inner.backend.settings().host);
+        let jid = |c: &Caller| format!("{}@{}", c.username, site.host());
         let pending = match (&caller, writes) {
             (Some(c), true) => Some(audit::Pending::new(record(jid(c), Some(c.token_id.clone())))),
             _ => None,
         };
         let resp = match &pending {
-            Some(p) => p.scope(self.run(req, route, caller)).await,
-            None => self.run(req, route, caller).await,
+            Some(p) => p.scope(self.run(site, req, route, caller)).await,
+            None => self.run(site, req, route, caller).await,
         };
         if let Some(p) = pending {
             let status = match &resp {
@@ -300,7 +337,7 @@ impl App {
             match p.uncommitted() {
                 // A success that committed nothing (e.g. an announcement sent live).
                 Some(r) if status.is_success() => {
-                    if let Err(e) = self.inner.backend.record_audit(r).await {
+                    if let Err(e) = site.backend.record_audit(r).await {
                         log::error!("audit: {e}");
                         return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()));
                     }
@@ -312,10 +349,10 @@ impl App {
     }
 
     /// Records a refused admin action (the refusal stands whether or not this works).
-    async fn record_refusal(&self, mut r: AuditRecord, status: StatusCode) {
+    async fn record_refusal(&self, site: &Site, mut r: AuditRecord, status: StatusCode) {
         r.outcome = audit::REFUSED.to_string();
         r.status = Some(status.as_u16());
-        if let Err(e) = self.inner.backend.record_audit(r).await {
+        if let Err(e) = site.backend.record_audit(r).await {
             log::error!("audit: {e}");
         }
     }
@@ -324,6 +361,7 @@ impl App {
     /// cache for the operations the spec marks cacheable.
     async fn run(
         &self,
+        site: &Site,
         req: Request<Incoming>,
         route: &backend::contract::Route,
         caller: Option<Caller>,
@@ -331,24 +369,24 @@ impl App {
         let path = req.uri().path().to_string();
         let listing = route.listing(req.method().as_str());
         // Read before the request runs: a commit after this retires what we store.
-        let mut generation = self.inner.backend.store().generation();
-        // The query is part of what is asked (a listing's page).
+        let mut generation = site.backend.store().generation();
+        // The host and the query are part of what is asked (a listing's page).
         let cache_key =
             (route.cacheable(req.method().as_str()) || listing.is_some()).then(|| match req.uri().query() {
-                Some(q) => format!("{path}?{q}"),
-                None => path.clone(),
+                Some(q) => format!("{} {path}?{q}", site.host()),
+                None => format!("{} {path}", site.host()),
             });
         let mut _building = None;
         if let Some(key) = cache_key.as_deref() {
             let now = backend::now().unwrap_or(i64::MAX);
-            let m = self.inner.backend.metrics();
+            let m = &self.inner.metrics;
             if let Some(hit) = self.inner.responses.get(key, generation, now) {
                 m.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(cached(hit));
             }
             // One miss per key at a time; the others then find its answer.
             _building = Some(self.inner.responses.building(key).await);
-            generation = self.inner.backend.store().generation();
+            generation = site.backend.store().generation();
             if let Some(hit) = self.inner.responses.get(key, generation, now) {
                 m.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(cached(hit));
@@ -356,7 +394,7 @@ impl App {
             m.cache_misses.fetch_add(1, Ordering::Relaxed);
         }
         if let (Some(kind), Some(key)) = (listing, cache_key.as_deref()) {
-            return self.listing(kind, route.template(), req.uri().query(), key, generation).await;
+            return self.listing(site, kind, route.template(), req.uri().query(), key, generation).await;
         }
 
         let (parts, body) = req.into_parts();
@@ -403,7 +441,7 @@ impl App {
             span: XSpanIdString(format!("{id:x}")),
             auth: caller.map(|c| Authorization { subject: c.username, scopes: Scopes::All, issuer: None }),
         };
-        match self.inner.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
+        match site.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
             Ok(resp) if resp.status() == StatusCode::OK && cache_key.is_some() => {
                 let (parts, body) = resp.into_parts();
                 let body = match body.collect().await {
@@ -414,7 +452,7 @@ impl App {
                     let content_type = parts.headers.get(CONTENT_TYPE).cloned();
                     // A user's answer shows whether they are online: news for a second.
                     let valid_until = match route.operation("GET") {
-                        Some("getUserByName") => self.inner.backend.presence_valid_until(),
+                        Some("getUserByName") => site.backend.presence_valid_until(),
                         _ => None,
                     };
                     let c = Cached { content_type, link: None, body: body.clone(), valid_until };
@@ -440,6 +478,7 @@ impl App {
     /// first invite expires. `resource` is the path the `Link` of the next page names.
     async fn listing(
         &self,
+        site: &Site,
         kind: Listing,
         resource: &str,
         query: Option<&str>,
@@ -460,7 +499,7 @@ impl App {
             Some(Err(_)) => return Err(error(StatusCode::BAD_REQUEST, "limit must be an integer".into())),
         };
         let page = Page::parse(limit, after.as_deref()).map_err(failure)?;
-        let l = self.inner.backend.listing_json(kind, page.clone()).await.map_err(failure)?;
+        let l = site.backend.listing_json(kind, page.clone()).await.map_err(failure)?;
         let link = page.link_to(resource, l.next).and_then(|v| HeaderValue::from_str(&v).ok());
         let c = Cached {
             content_type: Some(HeaderValue::from_static("application/json")),
@@ -471,6 +510,15 @@ impl App {
         self.inner.responses.insert(key, generation, c.clone());
         Ok(cached(c))
     }
+}
+
+/// The metrics' host label of requests no host answered (a bad or unknown `Host`).
+const NO_HOST: &str = "";
+
+/// `/healthz` and `/readyz` answer whatever the `Host` (a load balancer's or container
+/// runtime's check asks by address).
+fn is_health(op: Option<&str>) -> bool {
+    matches!(op, Some("getHealth" | "getReadiness"))
 }
 
 /// Why authentication refused a request.

@@ -27,6 +27,7 @@ pub mod options;
 pub mod prosody_config;
 pub mod respond;
 pub mod response_cache;
+pub mod sites;
 pub mod tasks;
 pub mod throttle;
 pub mod tls;

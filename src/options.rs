@@ -604,7 +604,8 @@ options! {
     /// new one); set, it must match the database, or the start fails with nothing written
     Server All prosody_version: Option<ProsodyVersion> = (none "detected");
     /// The VirtualHost administered (with a Prosody config: one of its enabled
-    /// VirtualHosts, needed when it has several)
+    /// VirtualHosts; `serve` serves them all unless this chooses one, the other commands
+    /// need it when there are several)
     Host All host: HostName = "localhost", prosody |_, host| Ok(Some(HostName(host.to_string())));
     /// Admin JIDs, as Prosody's `admins` (besides accounts with role `prosody:admin`);
     /// comma-separated
@@ -632,6 +633,14 @@ options! {
     /// MUC component of group chats (Prosody's `groups_muc_host`)
     Host All groups_muc_host: Option<String> = (none "`groups.<host>`"),
         prosody |pc, host| key(pc, host, "groups_muc_host");
+    /// The name HTTP requests reach this host under (Prosody's `http_host`): a request
+    /// whose `Host` is this name is served for the host
+    Host Serve http_host: Option<HostName> = (none "the host"), prosody |pc, host| key(pc, host, "http_host");
+    /// The host a request goes to when its `Host` names no served host (Prosody's
+    /// `http_default_host`); without one such a request gets 404, as from Prosody
+    /// (a server of one host serves it whatever the `Host`)
+    Server Serve http_default_host: Option<HostName> = (none "none"),
+        prosody |pc, _| key(pc, "*", "http_default_host");
     /// Prosody's admin socket (mod_admin_socket), the live path (with a Prosody config:
     /// its `admin_socket`, else `<data_path>/prosody.sock`)
     Server All prosody_socket: Option<PathBuf> = (none "none"), prosody |pc, _| Ok(Some(Some(pc.admin_socket()?)));
@@ -719,6 +728,13 @@ impl Layers<'_> {
             return Ok(Some((v, source)));
         }
         if let Some((path, table)) = &self.toml {
+            // Our file's `[hosts."<host>"]` table beats its top level, for that host.
+            let per_host =
+                (d.scope == Scope::Host).then(|| table.get("hosts")?.get(self.host.as_str())?.get(d.name)).flatten();
+            if let Some(v) = per_host {
+                let source = Source::Toml(path.clone());
+                return Ok(Some((T::from_toml(v).map_err(|e| named(d, e, &source))?, source)));
+            }
             if let Some(v) = table.get(d.name) {
                 let source = Source::Toml(path.clone());
                 return Ok(Some((T::from_toml(v).map_err(|e| named(d, e, &source))?, source)));
@@ -763,10 +779,30 @@ fn named(d: &Decl, e: anyhow::Error, source: &Source) -> anyhow::Error {
     anyhow!("{}: {e} (from {source})", d.name)
 }
 
-/// Resolves every setting: the TOML file named by `config` (a flag or variable: it
-/// locates a layer, it is no setting), Prosody's config named by any layer above it,
-/// and the rest one setting at a time.
+/// Resolves every setting for one host: the TOML file named by `config` (a flag or
+/// variable: it locates a layer, it is no setting), Prosody's config named by any layer
+/// above it, and the rest one setting at a time. With a Prosody config of several
+/// enabled VirtualHosts, `host` must choose one (the command line's tasks act on one
+/// host; `serve` takes them all: [`resolve_hosts`]).
 pub fn resolve(matches: Option<&ArgMatches>, config: Option<&Path>) -> Result<(Options, Option<ProsodyConfig>)> {
+    let (mut all, pc) = resolve_some(matches, config, false)?;
+    Ok((all.remove(0), pc))
+}
+
+/// Every setting of every host served: with a Prosody config and no `host` chosen, each
+/// of its enabled VirtualHosts in the order it declares them; else the one host.
+pub fn resolve_hosts(
+    matches: Option<&ArgMatches>,
+    config: Option<&Path>,
+) -> Result<(Vec<Options>, Option<ProsodyConfig>)> {
+    resolve_some(matches, config, true)
+}
+
+fn resolve_some(
+    matches: Option<&ArgMatches>,
+    config: Option<&Path>,
+    every_host: bool,
+) -> Result<(Vec<Options>, Option<ProsodyConfig>)> {
     let toml = config.map(read_toml).transpose()?;
     let mut layers = Layers { matches, toml, prosody: None, host: String::new() };
     let decl = |name: &str| DECLS.iter().find(|d| d.name == name).ok_or_else(|| anyhow!("no setting {name}"));
@@ -774,32 +810,61 @@ pub fn resolve(matches: Option<&ArgMatches>, config: Option<&Path>) -> Result<(O
     let pc_path = layers.given::<PathBuf>(decl("prosody_config")?)?.map(|(p, _)| p);
     let wanted = layers.given::<HostName>(decl("host")?)?.map(|(h, _)| h.0);
     let pc = pc_path.as_deref().map(ProsodyConfig::load).transpose()?;
-    layers.host = match &pc {
-        Some(pc) => pc.host(wanted.as_deref())?,
-        None => wanted.unwrap_or_default(),
+    let hosts = match (&pc, wanted) {
+        (Some(pc), None) if every_host && pc.hosts().len() > 1 => pc.hosts().iter().map(|h| h.to_string()).collect(),
+        (Some(pc), wanted) => vec![pc.host(wanted.as_deref())?],
+        (None, wanted) => vec![wanted.unwrap_or_default()],
     };
     layers.prosody = pc.as_ref();
-    let mut o = Options::from_layers(&layers)?;
-    // The defaults derived from the host, shown as they apply.
-    let host = o.host.0.clone();
-    let derived = [
-        ("site_name", &mut o.site_name, host.clone()),
-        ("groups_muc_host", &mut o.groups_muc_host, format!("groups.{host}")),
-    ];
-    for (name, value, default) in derived {
-        if value.is_none() {
-            o.shown.insert(name, (default.clone(), Json::String(default.clone())));
-            *value = Some(default);
+    let mut all = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        layers.host = host;
+        let mut o = Options::from_layers(&layers).map_err(|e| match &pc {
+            Some(_) if !layers.host.is_empty() => anyhow!("VirtualHost {:?}: {e}", layers.host),
+            _ => e,
+        })?;
+        // The defaults derived from the host, shown as they apply.
+        let host = o.host.0.clone();
+        let derived = [
+            ("site_name", &mut o.site_name, host.clone()),
+            ("groups_muc_host", &mut o.groups_muc_host, format!("groups.{host}")),
+        ];
+        for (name, value, default) in derived {
+            if value.is_none() {
+                o.shown.insert(name, (default.clone(), Json::String(default.clone())));
+                *value = Some(default);
+            }
         }
+        all.push(o);
     }
-    Ok((o, pc))
+    Ok((all, pc))
 }
 
 fn read_toml(p: &Path) -> Result<(PathBuf, toml::Table)> {
     let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
     let table: toml::Table = toml::from_str(&text).with_context(|| format!("{}", p.display()))?;
-    for k in table.keys() {
-        if !DECLS.iter().any(|d| d.name == k) {
+    for (k, v) in &table {
+        if k == "hosts" {
+            // `[hosts."<host>"]`: per-host values of the settings a host may set.
+            let hosts = v.as_table().ok_or_else(|| anyhow!("{}: hosts must be a table of hosts", p.display()))?;
+            for (host, settings) in hosts {
+                let settings = settings
+                    .as_table()
+                    .ok_or_else(|| anyhow!("{}: hosts.{host:?} must be a table of settings", p.display()))?;
+                for k in settings.keys() {
+                    match DECLS.iter().find(|d| d.name == k) {
+                        Some(d) if d.scope == Scope::Host && d.name != "host" => {}
+                        Some(_) => {
+                            bail!("{}: hosts.{host:?}.{k} is a setting of the whole server, not of a host", p.display())
+                        }
+                        None => bail!(
+                            "{}: unknown setting hosts.{host:?}.{k} (the settings: `prosody-admin config`)",
+                            p.display()
+                        ),
+                    }
+                }
+            }
+        } else if !DECLS.iter().any(|d| d.name == k) {
             bail!("{}: unknown setting {k:?} (the settings: `prosody-admin config`)", p.display());
         }
     }
@@ -823,6 +888,27 @@ pub fn readme_table() -> String {
         ));
     }
     out
+}
+
+/// The settings of every host served, as `config` prints them: one host's as
+/// [`render`]; several, each under a heading (JSON: `{"hosts": {host: {...}}}`).
+pub fn render_hosts(all: &[Options], json: bool) -> String {
+    match all {
+        [one] => render(one, json),
+        _ if json => {
+            let mut hosts = serde_json::Map::new();
+            for o in all {
+                let one: Json = serde_json::from_str(&render(o, true)).unwrap_or(Json::Null);
+                hosts.insert(o.host.0.clone(), one);
+            }
+            serde_json::to_string_pretty(&serde_json::json!({ "hosts": hosts })).unwrap_or_default() + "\n"
+        }
+        _ => all
+            .iter()
+            .map(|o| format!("# VirtualHost {}\n{}", o.host.0, render(o, false)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// The resolved settings as `config` prints them: one line each, or one JSON object.

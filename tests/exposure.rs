@@ -656,7 +656,11 @@ fn monitoring_listener_serves_metrics_and_health_only() {
     let m = common::raw(addr, "GET", "/metrics", None, None);
     assert_eq!(m.status, 200);
     assert_eq!(m.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
-    assert!(m.body.contains("prosody_admin_requests_total{operation=\"listUsers\",status=\"200\"} 1"), "{}", m.body);
+    assert!(
+        m.body.contains("prosody_admin_requests_total{host=\"localhost\",operation=\"listUsers\",status=\"200\"} 1"),
+        "{}",
+        m.body
+    );
     assert!(m.body.ends_with("# EOF\n"));
     assert_eq!(common::raw(addr, "GET", "/readyz", None, None).status, 200);
     assert_eq!(common::raw(addr, "GET", "/healthz", None, None).status, 200);

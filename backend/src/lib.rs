@@ -82,12 +82,37 @@ struct Inner {
     store: Store,
     settings: Settings,
     caches: Caches,
-    metrics: metrics::Metrics,
+    /// The server's registry (shared by its hosts) and this host's table in it.
+    metrics: Arc<metrics::Metrics>,
+    requests: Arc<metrics::HostOps>,
+    /// What it shares with the other hosts of its server.
+    shared: Shared,
     /// The audit record of a command-line invocation: its writes are audited as the
     /// API's are (see [`Backend::for_cli`]).
     cli: Option<Arc<audit::Pending>>,
     /// Prosody's admin socket, when known (see [`live`]).
     live: Option<Arc<live::Live>>,
+}
+
+/// What the hosts of one server share: the metrics registry, and one live path per
+/// admin socket (its status and counters are the socket's, whichever host calls).
+#[derive(Clone, Default)]
+pub struct Shared {
+    pub metrics: Arc<metrics::Metrics>,
+    lives: Arc<std::sync::Mutex<Vec<Arc<live::Live>>>>,
+}
+
+impl Shared {
+    /// The live path through the admin socket at `path` (one per socket).
+    fn live(&self, path: std::path::PathBuf) -> Arc<live::Live> {
+        let Ok(mut lives) = self.lives.lock() else { return Arc::new(live::Live::new(path)) };
+        if let Some(l) = lives.iter().find(|l| l.socket() == path) {
+            return l.clone();
+        }
+        let l = Arc::new(live::Live::new(path));
+        lives.push(l.clone());
+        l
+    }
 }
 
 /// What the hot read paths keep (see [`cache`]).
@@ -100,36 +125,48 @@ pub(crate) struct Caches {
 }
 
 impl Backend {
-    /// The service's backend. With audit retention configured, the writer prunes the
-    /// log after each batch (see [`audit::Retention`]).
+    /// The service's backend of one host. With audit retention configured, the writer
+    /// prunes the log after each batch (see [`audit::Retention`]).
     pub fn new(store: Store, settings: Settings) -> Backend {
-        Self::with_cli(store, settings, None)
+        Self::with_cli(store, settings, None, Shared::default())
+    }
+
+    /// The backend of one host of a server that serves several: the metrics registry
+    /// and the live paths are the server's (see [`Shared`]).
+    pub fn in_server(store: Store, settings: Settings, shared: &Shared) -> Backend {
+        Self::with_cli(store, settings, None, shared.clone())
     }
 
     /// The backend of one command-line invocation: its writes carry `record` into the
     /// audit log (the first write that commits, as a request's).
     pub fn for_cli(store: Store, settings: Settings, record: audit::AuditRecord) -> Backend {
-        Self::with_cli(store, settings, Some(audit::Pending::new(record)))
+        Self::with_cli(store, settings, Some(audit::Pending::new(record)), Shared::default())
     }
 
-    fn with_cli(store: Store, settings: Settings, cli: Option<Arc<audit::Pending>>) -> Backend {
+    fn with_cli(store: Store, settings: Settings, cli: Option<Arc<audit::Pending>>, shared: Shared) -> Backend {
         if settings.audit_max_age.is_some() || settings.audit_max_entries.is_some() {
             let r = audit::Retention { max_age: settings.audit_max_age, max_entries: settings.audit_max_entries };
             if let Err(e) = store.set_maintenance(Arc::new(r)) {
                 log::warn!("audit retention: {e}");
             }
         }
-        let live = settings.admin_socket.clone().map(|p| Arc::new(live::Live::new(p)));
+        let live = settings.admin_socket.clone().map(|p| shared.live(p));
+        let requests = shared.metrics.host(&settings.host);
+        let metrics = shared.metrics.clone();
         Backend {
-            inner: Arc::new(Inner {
-                store,
-                settings,
-                caches: Caches::default(),
-                metrics: metrics::Metrics::default(),
-                cli,
-                live,
-            }),
+            inner: Arc::new(Inner { store, settings, caches: Caches::default(), metrics, requests, shared, cli, live }),
         }
+    }
+
+    /// What this backend shares with the other hosts of its server (for the next host's
+    /// [`Backend::in_server`]).
+    pub fn shared(&self) -> Shared {
+        self.inner.shared.clone()
+    }
+
+    /// Counts one answered request of this host.
+    pub fn record(&self, operation: &str, status: u16, seconds: f64) {
+        self.inner.requests.record(operation, status, seconds);
     }
 
     /// The live path to Prosody (its admin socket), if one is configured.
@@ -187,6 +224,11 @@ impl Backend {
     /// The service's own metrics (the HTTP layer records into them).
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// The metrics registry this backend records into (its server's).
+    pub fn metrics_registry(&self) -> Arc<metrics::Metrics> {
+        self.inner.metrics.clone()
     }
 
     /// `GET /service/metrics`, rendered.

@@ -68,6 +68,11 @@ struct Conn {
 }
 
 impl Live {
+    /// The admin socket's path.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub fn new(path: PathBuf) -> Live {
         Live {
             path,

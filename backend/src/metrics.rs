@@ -1,13 +1,14 @@
 //! The service's own metrics, rendered in the OpenMetrics text format for
 //! `GET /service/metrics`: requests by operation and status, latency histograms by
 //! operation, response-cache hits and misses, throttled requests, and the storage
-//! counters ([`crate::storage::stats`]). Labels are operation ids and status codes only:
-//! no usernames, ids or tokens.
+//! counters ([`crate::storage::stats`]). Labels are the VirtualHost asked, operation ids
+//! and status codes only: no usernames, ids or tokens. One registry serves every host of
+//! the server; each host records into its own table (no lock shared between hosts).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::storage::stats::Snapshot;
 
@@ -25,28 +26,44 @@ struct OpStats {
     sum: f64,
 }
 
-/// The registry; one per service.
+/// The registry; one per service, shared by its hosts.
+#[derive(Default)]
 pub struct Metrics {
-    /// One lock per operation (fixed set, from the spec): requests of different
-    /// operations never wait for each other here.
-    ops: Vec<(&'static str, Mutex<OpStats>)>,
+    /// Each host's table, by name; a host removed by a reload keeps its series
+    /// (counters never go back).
+    hosts: RwLock<BTreeMap<String, Arc<HostOps>>>,
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub throttled: AtomicU64,
 }
 
-impl Default for Metrics {
+/// One host's requests: one lock per operation (fixed set, from the spec), so requests
+/// of different operations never wait for each other here.
+pub struct HostOps {
+    ops: Vec<(&'static str, Mutex<OpStats>)>,
+}
+
+impl Default for HostOps {
     fn default() -> Self {
         let mut names = crate::contract::operation_ids();
         names.push(NO_OPERATION);
         names.sort_unstable();
         names.dedup();
-        Metrics {
-            ops: names.into_iter().map(|n| (n, Mutex::new(OpStats::default()))).collect(),
-            cache_hits: AtomicU64::new(0),
-            cache_misses: AtomicU64::new(0),
-            throttled: AtomicU64::new(0),
+        HostOps { ops: names.into_iter().map(|n| (n, Mutex::new(OpStats::default()))).collect() }
+    }
+}
+
+impl HostOps {
+    /// Counts one answered request.
+    pub fn record(&self, operation: &str, status: u16, seconds: f64) {
+        let Ok(i) = self.ops.binary_search_by(|(n, _)| (*n).cmp(operation)) else { return };
+        let Ok(mut s) = self.ops[i].1.lock() else { return };
+        *s.statuses.entry(status).or_insert(0) += 1;
+        if let Some(b) = BUCKETS.iter().position(|b| seconds <= *b) {
+            s.buckets[b] += 1;
         }
+        s.count += 1;
+        s.sum += seconds;
     }
 }
 
@@ -65,16 +82,15 @@ pub struct LiveFigures {
 }
 
 impl Metrics {
-    /// Counts one answered request.
-    pub fn record(&self, operation: &str, status: u16, seconds: f64) {
-        let Ok(i) = self.ops.binary_search_by(|(n, _)| (*n).cmp(operation)) else { return };
-        let Ok(mut s) = self.ops[i].1.lock() else { return };
-        *s.statuses.entry(status).or_insert(0) += 1;
-        if let Some(b) = BUCKETS.iter().position(|b| seconds <= *b) {
-            s.buckets[b] += 1;
+    /// The table `host` records into (made on first use, kept across reloads).
+    pub fn host(&self, host: &str) -> Arc<HostOps> {
+        if let Some(t) = self.hosts.read().ok().and_then(|h| h.get(host).cloned()) {
+            return t;
         }
-        s.count += 1;
-        s.sum += seconds;
+        match self.hosts.write() {
+            Ok(mut h) => h.entry(host.to_string()).or_default().clone(),
+            Err(_) => Arc::new(HostOps::default()),
+        }
     }
 
     pub fn render(&self, storage: Snapshot, build: Build<'_>, live: Option<LiveFigures>) -> String {
@@ -86,36 +102,49 @@ impl Metrics {
             out,
             "# TYPE prosody_admin_requests counter\n# HELP prosody_admin_requests Requests answered, by operation and status.\n"
         );
-        for (op, s) in &self.ops {
-            let Ok(s) = s.lock() else { continue };
-            for (status, n) in &s.statuses {
-                let _ = writeln!(out, "prosody_admin_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}");
+        let hosts: Vec<(String, Arc<HostOps>)> = match self.hosts.read() {
+            Ok(h) => h.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => Vec::new(),
+        };
+        for (host, table) in &hosts {
+            let host = label(host);
+            for (op, s) in &table.ops {
+                let Ok(s) = s.lock() else { continue };
+                for (status, n) in &s.statuses {
+                    let _ = writeln!(
+                        out,
+                        "prosody_admin_requests_total{{host=\"{host}\",operation=\"{op}\",status=\"{status}\"}} {n}"
+                    );
+                }
             }
         }
         let _ = write!(
             out,
             "# TYPE prosody_admin_request_duration_seconds histogram\n# HELP prosody_admin_request_duration_seconds Time to answer, by operation.\n# UNIT prosody_admin_request_duration_seconds seconds\n"
         );
-        for (op, s) in &self.ops {
-            let Ok(s) = s.lock() else { continue };
-            if s.count == 0 {
-                continue;
-            }
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(s.buckets.iter()) {
-                cumulative += n;
-                let _ = writeln!(
+        for (host, table) in &hosts {
+            let host = label(host);
+            for (op, s) in &table.ops {
+                let Ok(s) = s.lock() else { continue };
+                if s.count == 0 {
+                    continue;
+                }
+                let mut cumulative = 0;
+                for (bound, n) in BUCKETS.iter().zip(s.buckets.iter()) {
+                    cumulative += n;
+                    let _ = writeln!(
                     out,
-                    "prosody_admin_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {cumulative}"
+                    "prosody_admin_request_duration_seconds_bucket{{host=\"{host}\",operation=\"{op}\",le=\"{bound}\"}} {cumulative}"
                 );
-            }
-            let _ = writeln!(
+                }
+                let _ = writeln!(
                 out,
-                "prosody_admin_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}\n\
-                 prosody_admin_request_duration_seconds_sum{{operation=\"{op}\"}} {}\n\
-                 prosody_admin_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                "prosody_admin_request_duration_seconds_bucket{{host=\"{host}\",operation=\"{op}\",le=\"+Inf\"}} {}\n\
+                 prosody_admin_request_duration_seconds_sum{{host=\"{host}\",operation=\"{op}\"}} {}\n\
+                 prosody_admin_request_duration_seconds_count{{host=\"{host}\",operation=\"{op}\"}} {}",
                 s.count, s.sum, s.count
             );
+            }
         }
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
         counter(
@@ -198,4 +227,9 @@ impl Metrics {
         );
         out
     }
+}
+
+/// A label value as the text format escapes it (a host name is the operator's text).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

@@ -522,7 +522,12 @@ pub fn raw_bytes(
 ) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    // A `Host` among `extra` replaces the default one (several: each is sent).
+    let mut req = format!("{method} {path} HTTP/1.1\r\n");
+    if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    req.push_str("Connection: close\r\n");
     if let Some(a) = authorization {
         req.push_str(&format!("Authorization: {a}\r\n"));
     }

@@ -20,7 +20,8 @@ def scrape(server):
 
 
 def requests(samples, operation, status):
-    return samples.get(("prosody_admin_requests_total", (("operation", operation), ("status", str(status)))), 0)
+    key = ("prosody_admin_requests_total", (("host", "localhost"), ("operation", operation), ("status", str(status))))
+    return samples.get(key, 0)
 
 
 def get(server, path, token=None):
@@ -53,7 +54,7 @@ def test_counters_move_by_exactly_the_requests_made(server):
     # the first scrape is counted once the second is taken
     assert moved("getServiceMetrics", 200) == 1
     # the histogram counted the same requests
-    count = ("prosody_admin_request_duration_seconds_count", (("operation", "listUsers"),))
+    count = ("prosody_admin_request_duration_seconds_count", (("host", "localhost"), ("operation", "listUsers")))
     assert after[count] - before.get(count, 0) == 3
     # three GET /users: cached answers after the first build at most
     hits = after[("prosody_admin_response_cache_hits_total", ())] - before[("prosody_admin_response_cache_hits_total", ())]

@@ -58,6 +58,20 @@ impl Location {
         }
     }
 
+    /// Whether two locations name one database (then one engine serves both): the same
+    /// file or data directory, or the same PostgreSQL server, database and user.
+    pub fn same_database(&self, other: &Location) -> bool {
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        match (self, other) {
+            (Location::Sqlite(a), Location::Sqlite(b)) | (Location::Internal(a), Location::Internal(b)) => {
+                abs(a) == abs(b)
+            }
+            // Shown without the password: the same server, database and user.
+            (Location::Postgres(a), Location::Postgres(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+
     /// The SQLite file, if it is one.
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {

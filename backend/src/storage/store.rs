@@ -60,7 +60,7 @@ impl Store {
         let stats = Arc::new(Stats::default());
         let st = stats.clone();
         let maintenance = MaintenanceSlot::default();
-        let writer = writer::start(engine.writer()?, scope.clone(), maintenance.clone(), move |writes| {
+        let writer = writer::start(engine.writer()?, maintenance.clone(), move |writes| {
             st.commits.fetch_add(1, Ordering::Relaxed);
             st.writes.fetch_add(writes as u64, Ordering::Relaxed);
             g.fetch_add(1, Ordering::AcqRel);
@@ -68,9 +68,32 @@ impl Store {
         Ok(Store { engine, scope, generation, writer, maintenance, stats })
     }
 
-    /// Sets what the writer runs after each batch's writes (see [`Maintenance`]); once.
+    /// The same database (engine, writer, generation, counters) for another VirtualHost
+    /// and its group chats' component: hosts whose Prosody config names one database
+    /// share one engine and one writer, as Prosody's hosts share its connection.
+    pub fn for_host(&self, host: &str, muc_host: &str) -> Store {
+        let scope = Arc::new(Scope { host: host.to_string(), muc_host: muc_host.to_string(), version: self.version() });
+        Store { scope, ..self.clone() }
+    }
+
+    /// The VirtualHost this handle reads and writes.
+    pub fn host(&self) -> &str {
+        &self.scope.host
+    }
+
+    /// Sets what the writer runs after each batch for this handle's host (see
+    /// [`Maintenance`]), in place of what was set for it before (a reload).
     pub fn set_maintenance(&self, m: Arc<dyn Maintenance>) -> Result<(), StoreError> {
-        self.maintenance.set(m).map_err(|_| StoreError("the writer's maintenance is already set".into()))
+        let mut slot =
+            self.maintenance.write().map_err(|_| StoreError("the writer's maintenance is poisoned".into()))?;
+        slot.retain(|(s, _)| s.host != self.scope.host);
+        slot.push((self.scope.clone(), m));
+        Ok(())
+    }
+
+    /// Whether two handles share one database (and its writer).
+    pub fn same_database(&self, other: &Store) -> bool {
+        Arc::ptr_eq(&self.engine, &other.engine)
     }
 
     /// The Prosody version whose layout this database has.
@@ -150,7 +173,8 @@ impl Store {
         F: FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
     {
         let (answer, rx) = tokio::sync::oneshot::channel();
-        let job = Job { write: Box::new(Call { f: Some(f), result: None, answer }), companion };
+        let job =
+            Job { write: Box::new(Call { f: Some(f), result: None, answer }), scope: self.scope.clone(), companion };
         self.writer.send(job).map_err(|_| E::from(StoreError("the writer thread is gone".into())))?;
         rx.await.map_err(|_| E::from(StoreError("the writer thread dropped a write".into())))?
     }

@@ -54,12 +54,14 @@ pub trait Maintenance: Send + Sync {
     fn after_writes(&self, db: &Db<'_>, writes: usize) -> Result<(), StoreError>;
 }
 
-/// Where the writer finds the maintenance, once it is set.
-pub(super) type MaintenanceSlot = Arc<std::sync::OnceLock<Arc<dyn Maintenance>>>;
+/// Where the writer finds the maintenance of each host that set one (several hosts
+/// may share one database, and so one writer).
+pub(super) type MaintenanceSlot = Arc<std::sync::RwLock<Vec<(Arc<Scope>, Arc<dyn Maintenance>)>>>;
 
-/// A write and what rides with it.
+/// A write, the host it writes for, and what rides with it.
 pub(super) struct Job {
     pub write: Box<dyn Write>,
+    pub scope: Arc<Scope>,
     pub companion: Option<Arc<dyn Companion>>,
 }
 
@@ -101,25 +103,18 @@ where
 /// generation moves; the counters count).
 pub(super) fn start(
     mut conn: Box<dyn WriteConn>,
-    scope: Arc<Scope>,
     maintenance: MaintenanceSlot,
     after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("prosody-admin-writer".into())
-        .spawn(move || run(&mut *conn, &scope, &maintenance, &rx, &after_commit))
+        .spawn(move || run(&mut *conn, &maintenance, &rx, &after_commit))
         .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
     Ok(tx)
 }
 
-fn run(
-    conn: &mut dyn WriteConn,
-    scope: &Scope,
-    maintenance: &MaintenanceSlot,
-    rx: &Receiver<Job>,
-    after_commit: &dyn Fn(usize),
-) {
+fn run(conn: &mut dyn WriteConn, maintenance: &MaintenanceSlot, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -129,7 +124,8 @@ fn run(
             }
         }
         let writes = batch.len();
-        let answers = commit(conn, scope, maintenance.get(), batch);
+        let upkeep = maintenance.read().map(|m| m.clone()).unwrap_or_default();
+        let answers = commit(conn, &upkeep, batch);
         // Before anyone hears of the commit: caches filled before it are stale, so a
         // client reads its own write.
         after_commit(writes);
@@ -143,24 +139,19 @@ fn run(
 type Answers = Vec<(Box<dyn Write>, Option<StoreError>)>;
 
 /// Runs a batch in one transaction; the answers to give once it is over.
-fn commit(
-    conn: &mut dyn WriteConn,
-    scope: &Scope,
-    maintenance: Option<&Arc<dyn Maintenance>>,
-    batch: Vec<Job>,
-) -> Answers {
+fn commit(conn: &mut dyn WriteConn, maintenance: &[(Arc<Scope>, Arc<dyn Maintenance>)], batch: Vec<Job>) -> Answers {
     if let Err(e) = conn.begin() {
         return batch.into_iter().map(|j| (j.write, Some(e.clone()))).collect();
     }
     let conn = &*conn;
-    let db = Db::new(conn.rows(), scope);
     let mut ran = Vec::with_capacity(batch.len());
     for job in batch {
-        ran.push(one(conn, &db, job));
+        let scope = job.scope.clone();
+        ran.push(one(conn, &Db::new(conn.rows(), &scope), job));
     }
-    if let Some(m) = maintenance {
-        let writes = ran.iter().filter(|(_, failed, _)| failed.is_none()).count();
-        maintain(conn, &db, m.as_ref(), writes);
+    let writes = ran.iter().filter(|(_, failed, _)| failed.is_none()).count();
+    for (scope, m) in maintenance {
+        maintain(conn, &Db::new(conn.rows(), scope), m.as_ref(), writes);
     }
     match conn.end(true) {
         Ok(()) => ran
@@ -194,7 +185,7 @@ type Ran = (Box<dyn Write>, Option<StoreError>, Option<Arc<dyn Companion>>);
 /// One write in its savepoint: kept when it and its companion succeeded, rolled back
 /// otherwise.
 fn one(conn: &dyn WriteConn, db: &Db<'_>, job: Job) -> Ran {
-    let Job { mut write, companion } = job;
+    let Job { mut write, companion, .. } = job;
     if let Err(e) = conn.savepoint() {
         return (write, Some(e), None);
     }
