@@ -316,6 +316,50 @@ def peer_rows(tmp, users, secs, put_script, post_script, internal=False):
     return out, rss
 
 
+HOSTS = 10
+
+
+def hosts_rows(tmp, users, secs):
+    """One server of HOSTS VirtualHosts (a Prosody config naming them, on one SQLite
+    file seeded with `users` accounts per host) against the same file served for one
+    host (`--host`): GET /users/{u} and GET /users, each host's own admin token; on the
+    many-host server every request names the next host (a wrk script rotating `Host`).
+    Rows, and the spread / single ratios."""
+    db = os.path.join(tmp, "hosts.sqlite")
+    subprocess.run([str(BIN), "--database", db, "--prosody-version", "0.12", "token", "list"], check=True,
+                   capture_output=True)
+    names = [f"h{i}.example" for i in range(HOSTS)]
+    tokens = [seed.seed(db, users, host=h) for h in names]
+    cfg = os.path.join(tmp, "hosts.cfg.lua")
+    with open(cfg, "w") as f:
+        f.write(f'data_path = "{tmp}"\nstorage = "sql"\nsql = {{ driver = "SQLite3", database = "hosts.sqlite" }}\n'
+                + "".join(f'VirtualHost "{h}"\n' for h in names))
+    script = os.path.join(tmp, "hosts.lua")
+    with open(script, "w") as f:
+        f.write("local hosts = { " + ", ".join(f'"{h}"' for h in names) + " }\n"
+                "local tokens = { " + ", ".join(f'"{t}"' for t in tokens) + " }\n"
+                "local i = 0\nrequest = function()\n  i = i % #hosts + 1\n"
+                "  return wrk.format(\"GET\", wrk.path, { [\"Host\"] = hosts[i], "
+                "[\"Authorization\"] = \"Bearer \" .. tokens[i] })\nend\n")
+    many, many_addr = start([str(BIN), "--prosody-config", cfg, "serve", "--listen", "127.0.0.1:0"], "prosody-admin")
+    one, one_addr = start([str(BIN), "--prosody-config", cfg, "--host", names[0], "serve", "--listen",
+                           "127.0.0.1:0"], "prosody-admin")
+    rows, ratios = [], []
+    try:
+        for name, path, kw in [("GET /users/{u}", "/users/user42", {}),
+                               (f"GET /users ({users + 1} accounts)", "/users", {})]:
+            single = wrk(f"http://{one_addr}/admin_api{path}", tokens[0], secs=secs, **kw)
+            spread = wrk(f"http://{many_addr}/admin_api{path}", secs=secs, script=script, **kw)
+            rows.append((f"{name}, one host served", single))
+            rows.append((f"{name}, {HOSTS} hosts served, requests spread over all", spread))
+            ratios.append((name, spread["rps"] / single["rps"]))
+    finally:
+        for p in (many, one):
+            p.kill()
+            p.wait()
+    return rows, ratios
+
+
 def peer_lines(rows):
     lines = ["| request | peer req/s | peer p99 ms | ours req/s | ours p99 ms | ours / peer |",
              "|---|---:|---:|---:|---:|---:|"]
@@ -447,6 +491,10 @@ def main():
                 p.wait()
         pg.stop()
 
+    # Several VirtualHosts from one process, against one.
+    host_rows, host_ratios = hosts_rows(tmp, small, secs)
+    rows += host_rows
+
     # The peer: Prosody 13 with the community module, on the same seed.
     t2 = time.time()
     peer_table, peer_rss = peer_rows(tmp, small, secs, put, post)
@@ -489,6 +537,9 @@ def main():
         f"after such a change: median {flat_page[0]:.1f} ms, max {flat_page[1]:.1f} (target < 20); start-up on "
         f"{large} accounts {flat_startup:.2f} s (target < 10); peak RSS {flat_rss[0]:.1f} MB ({small}), "
         f"{flat_rss[1]:.1f} MB ({large}) (target < 100).",
+        f"{HOSTS} VirtualHosts from one process, requests spread over all (each host its own token, caches and "
+        f"{small} accounts, one SQLite file), against the same file served for one host: "
+        + ", ".join(f"{n} {r:.2f}x" for n, r in host_ratios) + " (target: within 10 %).",
         f"Non-2xx responses: {'none' if ok else 'SOME (see wrk)'}.",
         f"The peer's peak RSS {peer_rss[0]:.1f} MB, ours beside it {peer_rss[1]:.1f} MB (SQLite); on flat files "
         f"{flat_peer_rss[0]:.1f} and {flat_peer_rss[1]:.1f} MB.",

@@ -126,6 +126,10 @@ enum UserCommand {
         /// Print the list as the API's JSON
         #[arg(long)]
         json: bool,
+        /// Every enabled VirtualHost of the Prosody config, each account as user@host
+        /// (JSON: one array, each with its `jid`)
+        #[arg(long)]
+        all_hosts: bool,
     },
     /// Delete an account and its data
     Delete { name: String },
@@ -183,7 +187,10 @@ where
 /// on one host, and with several a Prosody config's error names them), and the
 /// configuration they make.
 fn resolve_matches(matches: &ArgMatches, cli: &Cli) -> anyhow::Result<(Vec<Options>, Config)> {
-    let every_host = matches!(cli.command, Command::Serve | Command::Config { .. });
+    let every_host = matches!(
+        cli.command,
+        Command::Serve | Command::Config { .. } | Command::User(UserCommand::List { all_hosts: true, .. })
+    );
     let (all, pc) = if every_host {
         options::resolve_hosts(Some(leaf(matches)), cli.config.as_deref())?
     } else {
@@ -275,6 +282,9 @@ fn run(
             }
         }
     }
+    if let Command::User(UserCommand::List { json, all_hosts: true }) = cli.command {
+        return tasks::user_list(&all_backends(&config)?, json);
+    }
     let s = &config.settings;
     let store = Store::open_at(&config.database, &s.host, &s.groups_muc_host, config.prosody_version)
         .with_context(|| config.database.to_string())?;
@@ -307,6 +317,26 @@ fn run(
         Command::Invite(i) => tasks::invite(&backend, i),
         Command::Group(g) => tasks::group(&backend, g),
     }
+}
+
+/// A backend for every host of `config`, hosts on one database sharing its engine.
+fn all_backends(config: &Config) -> anyhow::Result<Vec<Backend>> {
+    let mut open: Vec<(backend::storage::Location, Store)> = Vec::new();
+    let mut out = Vec::new();
+    for h in &config.hosts {
+        let s = &h.settings;
+        let store = match open.iter().find(|(l, _)| l.same_database(&h.database)) {
+            Some((_, st)) => st.for_host(&s.host, &s.groups_muc_host),
+            None => {
+                let st = Store::open_at(&h.database, &s.host, &s.groups_muc_host, config.prosody_version)
+                    .with_context(|| format!("{}: {}", s.host, h.database))?;
+                open.push((h.database.clone(), st.clone()));
+                st
+            }
+        };
+        out.push(Backend::new(store, s.clone()));
+    }
+    Ok(out)
 }
 
 /// The audit record of a command: who ran it (the local user), what and on what (never
@@ -569,7 +599,7 @@ fn user(backend: &Backend, cmd: UserCommand) -> anyhow::Result<()> {
             tasks::block(backend.set_password(u.clone(), &p))?;
             println!("password changed for {u}@{}", backend.settings().host);
         }
-        UserCommand::List { json } => tasks::user_list(backend, json)?,
+        UserCommand::List { json, .. } => tasks::user_list(std::slice::from_ref(backend), json)?,
         UserCommand::Delete { name } => tasks::user_delete(backend, &name)?,
         UserCommand::Role { name, role } => tasks::user_role(backend, &name, &role)?,
     }

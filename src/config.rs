@@ -88,7 +88,11 @@ impl Config {
     /// settings of the whole server are the same in each: the first one's are taken).
     pub fn from_hosts(all: &[Options], prosody_config: Option<PathBuf>) -> Result<Config> {
         let Some(o) = all.first() else { bail!("no host to serve") };
-        let hosts = all.iter().map(host_config).collect::<Result<Vec<_>>>()?;
+        let mut hosts = all.iter().map(host_config).collect::<Result<Vec<_>>>()?;
+        let served: Vec<String> = hosts.iter().map(|h| h.settings.host.clone()).collect();
+        for h in &mut hosts {
+            h.settings.served_hosts = served.clone();
+        }
         let mut names = std::collections::HashSet::new();
         for h in &hosts {
             if !names.insert(h.http_name().to_string()) {

@@ -820,7 +820,9 @@ fn resolve_some(
     for host in hosts {
         layers.host = host;
         let mut o = Options::from_layers(&layers).map_err(|e| match &pc {
-            Some(_) if !layers.host.is_empty() => anyhow!("VirtualHost {:?}: {e}", layers.host),
+            Some(pc) if !layers.host.is_empty() => {
+                anyhow!("VirtualHost {:?} (declared in {}): {e}", layers.host, pc.declared_in(&layers.host).display())
+            }
             _ => e,
         })?;
         // The defaults derived from the host, shown as they apply.

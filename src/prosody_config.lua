@@ -111,6 +111,8 @@ local sections = { ["*"] = {} }
 local order, kinds = {}, {}
 local current = "*"
 local file_dir
+-- The file being read (where a VirtualHost is declared, for errors about it).
+local current_file
 
 local function resolve(dir, p)
 	if p:sub(1, 1) == "/" then
@@ -179,7 +181,7 @@ local function declare(name, kind)
 	end
 	if not kinds[host] then
 		kinds[host] = kind
-		order[#order + 1] = { name = host, kind = kind }
+		order[#order + 1] = { name = host, kind = kind, file = current_file }
 	end
 	sections[host] = sections[host] or {}
 	current = host
@@ -226,10 +228,10 @@ local function load_file(path)
 	end
 	-- An included file starts in the global section; the includer's section goes on
 	-- after it.
-	local saved_section, saved_dir = current, file_dir
-	current, file_dir = "*", dirname(path)
+	local saved_section, saved_dir, saved_file = current, file_dir, current_file
+	current, file_dir, current_file = "*", dirname(path), path
 	chunk()
-	current, file_dir = saved_section, saved_dir
+	current, file_dir, current_file = saved_section, saved_dir, saved_file
 end
 
 function F.Include(pattern)

@@ -41,8 +41,9 @@ pub struct ProsodyConfig {
     pub path: PathBuf,
     /// Options per section: `"*"` is the global section.
     sections: HashMap<String, Map<String, Json>>,
-    /// VirtualHosts and Components in the order the file declares them.
-    declared: Vec<(String, Kind)>,
+    /// VirtualHosts and Components in the order the file declares them, and the file
+    /// that first declares each.
+    declared: Vec<(String, Kind, PathBuf)>,
 }
 
 /// Where a Prosody keeps the data of a host.
@@ -118,10 +119,15 @@ impl ProsodyConfig {
     pub fn hosts(&self) -> Vec<&str> {
         self.declared
             .iter()
-            .filter(|(_, k)| *k == Kind::Host)
-            .map(|(h, _)| h.as_str())
+            .filter(|(_, k, _)| *k == Kind::Host)
+            .map(|(h, _, _)| h.as_str())
             .filter(|h| self.get(h, "enabled") != Some(&Json::Bool(false)))
             .collect()
+    }
+
+    /// The file that declares `host` (the main file, or one it includes).
+    pub fn declared_in(&self, host: &str) -> &Path {
+        self.declared.iter().find(|(h, _, _)| h == host).map_or(self.path.as_path(), |(_, _, f)| f.as_path())
     }
 
     /// The host to administer: `wanted` if it is one of the config's enabled
@@ -326,7 +332,7 @@ fn read_bounded(p: &str, so_far: &AtomicU64) -> mlua::Result<Vec<u8>> {
 
 /// Runs the config in the sandbox; its sections and declarations.
 #[allow(clippy::type_complexity)]
-fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Vec<(String, Kind)>)> {
+fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Vec<(String, Kind, PathBuf)>)> {
     // The repo's one sandbox (backend::lua): what Prosody's config may use of the
     // standard libraries (`os` for os.getenv/os.date; the prelude takes away the rest).
     let sandbox = Sandbox::new(
@@ -397,7 +403,8 @@ fn evaluate(path: &Path) -> mlua::Result<(HashMap<String, Map<String, Json>>, Ve
     for d in order.sequence_values::<Table>() {
         let d = d?;
         let kind = if d.get::<String>("kind")? == "host" { Kind::Host } else { Kind::Component };
-        declared.push((d.get::<String>("name")?, kind));
+        let file = d.get::<Option<String>>("file")?.map_or_else(|| path.to_path_buf(), PathBuf::from);
+        declared.push((d.get::<String>("name")?, kind, file));
     }
     Ok((out, declared))
 }

@@ -77,13 +77,20 @@ fn user_name(name: &str) -> anyhow::Result<Username> {
     Username::parse(name).map_err(|e| anyhow::anyhow!("{name:?}: {e}"))
 }
 
-pub fn user_list(b: &Backend, json: bool) -> anyhow::Result<()> {
-    let (users, _) = block(b.list_users(Page::all()))?;
-    if json {
-        return print_json(&users);
+/// The accounts of one host, or of several (each line then names user@host; JSON: one
+/// array, each account with its `jid`).
+pub fn user_list(hosts: &[Backend], json: bool) -> anyhow::Result<()> {
+    let mut all = Vec::new();
+    for b in hosts {
+        let (users, _) = block(b.list_users(Page::all()))?;
+        all.extend(users.into_iter().map(|u| (b.settings().host.clone(), u)));
     }
-    for u in users {
+    if json {
+        return print_json(&all.into_iter().map(|(_, u)| u).collect::<Vec<_>>());
+    }
+    for (host, u) in all {
         let name = u.username.unwrap_or_default();
+        let name = if hosts.len() > 1 { format!("{name}@{host}") } else { name };
         let roles = u.roles.unwrap_or_default().join(",");
         let groups = u.groups.unwrap_or_default().join(",");
         println!("{name}\troles={roles}\tgroups={groups}");

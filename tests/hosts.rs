@@ -257,6 +257,9 @@ fn every_virtualhost_from_one_process() {
     }
     assert_eq!(s.at("127.0.0.1", "GET", "/admin_api/healthz", None, None).status, 200);
     assert_eq!(s.at("127.0.0.1", "GET", "/admin_api/openapi.json", None, None).status, 200);
+    // The docs page says which host it is and names the others.
+    let docs = s.at("b.example", "GET", "/admin_api/docs", None, None).body;
+    assert!(docs.contains("<strong>b.example</strong>, one of the 3") && docs.contains("a.example"), "{docs}");
 
     // Bad Host headers: 400, nothing written.
     let body = "{\"role\":\"prosody:operator\"}";
@@ -300,16 +303,22 @@ fn every_virtualhost_from_one_process() {
 
     // Reload: a host linked into conf.d, served within 1 s of SIGHUP; its admin's
     // token works there.
-    std::fs::write(d.join("conf.d/c.example.cfg.lua"), "VirtualHost \"c.example\"\nadmins = { \"boss@c.example\" }\n")
-        .unwrap();
+    std::fs::write(
+        d.join("conf.d/c.example.cfg.lua"),
+        "VirtualHost \"c.example\"\nadmins = { \"boss@c.example\" }\nhttp_host = \"web.c.example\"\n",
+    )
+    .unwrap();
     add_user(&data.join("prosody.sqlite").display().to_string(), "c.example", "boss");
     let c = cli(&main, "c.example", &["token", "create", "--user", "boss"], None);
     s.hup();
     assert!(
-        within(Duration::from_secs(1), || s.at("c.example", "GET", "/admin_api/users", None, Some(&c)).status == 200),
+        within(Duration::from_secs(1), || s.at("web.c.example", "GET", "/admin_api/users", None, Some(&c)).status
+            == 200),
         "c.example not served 1 s after SIGHUP: {}",
         s.log()
     );
+    // With http_host, Prosody serves the host under that name only.
+    assert_eq!(s.at("c.example", "GET", "/admin_api/users", None, Some(&c)).status, 404);
     // An admin added to a host, and a SIGHUP: accepted.
     add_user(&data.join("prosody.sqlite").display().to_string(), "a.example", "newboss");
     let n = cli(&main, "a.example", &["token", "create", "--user", "newboss", "--allow-non-admin"], None);
@@ -331,13 +340,17 @@ fn every_virtualhost_from_one_process() {
         within(Duration::from_secs(2), || s.at("127.0.0.1", "GET", "/admin_api/users", None, Some(&a)).status == 200)
     );
     // A syntax error and a SIGHUP: the hosts keep working; the log names file and line.
-    std::fs::write(d.join("conf.d/c.example.cfg.lua"), "VirtualHost \"c.example\"\nadmins = { \"x\"\n").unwrap();
+    std::fs::write(
+        d.join("conf.d/c.example.cfg.lua"),
+        "VirtualHost \"c.example\"\nhttp_host = \"web.c.example\"\nadmins = { \"x\"\n",
+    )
+    .unwrap();
     s.hup();
     assert!(within(Duration::from_secs(2), || s.log().contains("not reloaded")), "{}", s.log());
     let log = s.log();
     let line = log.lines().find(|l| l.contains("not reloaded")).unwrap();
-    assert!(line.contains("c.example.cfg.lua:3") || line.contains("c.example.cfg.lua:2"), "{line}");
-    assert_eq!(s.at("c.example", "GET", "/admin_api/users", None, Some(&c)).status, 200);
+    assert!(line.contains("c.example.cfg.lua:4") || line.contains("c.example.cfg.lua:3"), "{line}");
+    assert_eq!(s.at("web.c.example", "GET", "/admin_api/users", None, Some(&c)).status, 200);
     assert_eq!(s.at("a.example", "GET", "/admin_api/users", None, Some(&a)).status, 200);
 }
 
@@ -361,6 +374,24 @@ fn the_command_line_names_the_hosts() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["hosts"]["b.example"]["database"]["value"].as_str().unwrap().contains("flat files"), "{v}");
     assert_eq!(v["hosts"]["a.example"]["admins"]["value"], serde_json::json!(["boss@a.example"]));
+    // Every host's accounts at once.
+    let o = Command::new(BIN)
+        .args(["--prosody-config", main.to_str().unwrap(), "user", "list", "--all-hosts"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    for jid in ["only-localhost@localhost", "only-a@a.example", "only-b@b.example", "carol@b.example"] {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{jid}\t"))), "{jid}: {text}");
+    }
+    // A host section that fails: the error names the host and its file; nothing starts.
+    std::fs::write(d.join("conf.d/bad.cfg.lua"), "VirtualHost \"bad.example\"\nstorage = \"memory\"\n").unwrap();
+    let o = Command::new(BIN)
+        .args(["--prosody-config", main.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("bad.example") && err.contains("bad.cfg.lua") && err.contains("\"memory\""), "{err}");
 }
 
 /// Two hosts in one PostgreSQL database, as Prosody's `sql` table names it: one engine

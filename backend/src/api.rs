@@ -386,7 +386,8 @@ where
     }
 
     async fn get_docs_page(&self, _: &C) -> Result<GetDocsPageResponse, ApiError> {
-        Ok(GetDocsPageResponse::ThePage(crate::docs::PAGE.to_string()))
+        let s = self.settings();
+        Ok(GetDocsPageResponse::ThePage(crate::docs::page(&s.host, &s.served_hosts)))
     }
 
     async fn get_docs_style(&self, _: &C) -> Result<GetDocsStyleResponse, ApiError> {

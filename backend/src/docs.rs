@@ -26,6 +26,23 @@ window.ui = SwaggerUIBundle({
 </html>
 "##;
 
+/// The page as `host` serves it: with several hosts on the server, a line naming them
+/// first (plain HTML, no script: the policy's hash is of the one script).
+pub fn page(host: &str, served: &[String]) -> String {
+    if served.len() < 2 {
+        return PAGE.to_string();
+    }
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let others: Vec<String> = served.iter().map(|h| escape(h)).collect();
+    let line = format!(
+        "<p>VirtualHost <strong>{}</strong>, one of the {} this server serves: {} (the request's Host picks one)</p>\n",
+        escape(host),
+        served.len(),
+        others.join(", ")
+    );
+    PAGE.replacen("<body>\n", &format!("<body>\n{line}"), 1)
+}
+
 pub const STYLE: &str = include_str!("../assets/swagger-ui.css");
 pub const SCRIPT: &str = include_str!("../assets/swagger-ui-bundle.js");
 
@@ -53,6 +70,15 @@ pub const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_page_names_the_hosts_when_several() {
+        assert_eq!(super::page("a.example", &["a.example".into()]), super::PAGE);
+        let p = super::page("a.example", &["a.example".into(), "b<x>".into()]);
+        assert!(p.contains("<strong>a.example</strong>, one of the 2") && p.contains("b&lt;x&gt;"), "{p}");
+        // The inline script is the one the policy hashes.
+        assert!(p.contains(&super::PAGE[super::PAGE.find("<script>\n").unwrap()..]));
+    }
+
     #[test]
     fn the_policy_names_the_inline_script_by_its_hash() {
         let p = super::page_policy();

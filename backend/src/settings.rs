@@ -45,6 +45,8 @@ pub struct Settings {
     pub metrics_url: Option<String>,
     /// The live path to Prosody: an XEP-0114 external component connection.
     pub component: Option<Component>,
+    /// Every VirtualHost its server serves (the docs page names them when several).
+    pub served_hosts: Vec<String>,
 }
 
 /// An external component (XEP-0114) that Prosody accepts: `Component "<jid>"` with a
@@ -84,6 +86,7 @@ impl Settings {
             groups_muc_host: format!("groups.{host}"),
             metrics_url: None,
             component: None,
+            served_hosts: vec![host.to_string()],
         }
     }
 
