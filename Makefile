@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools pg lua generate build run check test lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg lua generate build run check test image lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -51,6 +51,19 @@ $(CARGO_DEB):
 deb: $(CARGO_DEB)
 	PROSODY_ADMIN_COMMIT=$(COMMIT) $(CARGO) build --locked --release --bin prosody-admin
 	$(CARGO_DEB) -p prosody-admin --no-build
+
+# The container image: an OCI archive (docker load / podman load) of the release binary
+# and the libraries ldd names on an empty root (contrib/image/build.py says why), read
+# back by Debian's skopeo in the test.
+IMAGE := target/prosody-admin-image.tar
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+SOURCE := $(shell git config --get remote.origin.url 2>/dev/null || echo unknown)
+image:
+	command -v skopeo >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends skopeo >/dev/null; }
+	PROSODY_ADMIN_COMMIT=$(COMMIT) $(CARGO) build --locked --release --bin prosody-admin
+	python3 contrib/image/build.py target/release/prosody-admin $(IMAGE) --version $(VERSION) --commit $(COMMIT) \
+	  --source "$(SOURCE)"
 
 # Installs it here with dpkg -i, verifies the unit, runs it as its user, purges it.
 test-deb: deb
@@ -160,7 +173,7 @@ test-docs: tests/docs/node_modules/.stamp $(BIN)
 docs-assets: tests/docs/node_modules/.stamp
 	cp tests/docs/node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE,NOTICE,swagger-ui-bundle.js.LICENSE.txt} backend/assets/
 
-test-interop: $(PYVENV)/.stamp $(BIN) pg
+test-interop: $(PYVENV)/.stamp $(BIN) pg image
 	tests/interop/install-prosody.sh
 	cd tests/interop && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) $(CURDIR)/$(PYVENV)/bin/pytest -v -p no:cacheprovider .
 

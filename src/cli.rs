@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Exit 0 when the service on `listen` answers GET /admin_api/readyz with 200 (the
+    /// container image's health check); opens no database
+    Health,
     /// Show the audit log, newest first (what GET /audit shows)
     Audit {
         /// Entries to show [default: 100, at most 1000]
@@ -160,6 +163,7 @@ pub fn command() -> clap::Command {
         .args(options::args(On::All))
         .mut_subcommand("serve", |c| c.args(options::args(On::Serve)))
         .mut_subcommand("config", |c| c.args(options::args(On::Serve)))
+        .mut_subcommand("health", |c| c.args(options::args(On::Serve)))
 }
 
 /// The matches of the subcommand run (global flags are visible there too).
@@ -282,6 +286,9 @@ fn run(
             }
         }
     }
+    if let Command::Health = cli.command {
+        return health(config.listen);
+    }
     if let Command::User(UserCommand::List { json, all_hosts: true }) = cli.command {
         return tasks::user_list(&all_backends(&config)?, json);
     }
@@ -301,7 +308,7 @@ fn run(
         Command::Audit { limit, before, json, actor, operation, since, until } => {
             audit(&backend, limit, before, json, backend::audit::Filter { actor, operation, since, until })
         }
-        Command::Config { .. } => Ok(()),
+        Command::Config { .. } | Command::Health => Ok(()),
         Command::Check => {
             let (n, bad) = backend.store().check()?;
             for b in &bad {
@@ -316,6 +323,33 @@ fn run(
         }
         Command::Invite(i) => tasks::invite(&backend, i),
         Command::Group(g) => tasks::group(&backend, g),
+    }
+}
+
+/// GET /admin_api/readyz on the service at `listen` (an unspecified address: loopback),
+/// within 3 s: Ok when it answers 200.
+fn health(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::Read as _;
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let limit = Duration::from_secs(3);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, limit).with_context(|| format!("{addr}"))?;
+    s.set_read_timeout(Some(limit))?;
+    s.set_write_timeout(Some(limit))?;
+    write!(s, "GET {}/readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", http::BASE_PATH)?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head)?;
+    if &head[9..12] == b"200" {
+        println!("ready");
+        Ok(())
+    } else {
+        Err(anyhow!("{addr}: not ready ({})", String::from_utf8_lossy(&head).trim()))
     }
 }
 
@@ -354,7 +388,9 @@ fn cli_record(command: &Command) -> backend::audit::AuditRecord {
         Command::User(UserCommand::List { .. }) => s("user list", String::new()),
         Command::Invite(i) => tasks::describe_invite(i),
         Command::Group(g) => tasks::describe_group(g),
-        Command::Audit { .. } | Command::Config { .. } | Command::Check | Command::Serve => s("", String::new()),
+        Command::Audit { .. } | Command::Config { .. } | Command::Check | Command::Serve | Command::Health => {
+            s("", String::new())
+        }
     };
     backend::audit::AuditRecord {
         actor: local_user(),

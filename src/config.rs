@@ -76,6 +76,8 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
     /// Where a request whose `Host` names no served host goes (`http_default_host`).
     pub default_host: Option<String>,
+    /// The writer's share of each database's time (`write_share`).
+    pub write_share: f64,
 }
 
 impl Config {
@@ -132,6 +134,7 @@ impl Config {
             settings: hosts[0].settings.clone(),
             hosts,
             default_host,
+            write_share: o.write_share.0,
         })
     }
 

@@ -173,6 +173,34 @@ impl Setting for PathBuf {
     }
 }
 
+/// A share of a whole: a number above 0 and at most 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share(pub f64);
+
+impl Setting for Share {
+    fn from_text(s: &str) -> Result<Self> {
+        let v: f64 = s.trim().parse().map_err(|_| anyhow!("{s:?} is not a number"))?;
+        if !(v > 0.0 && v <= 1.0) {
+            bail!("{s:?}: above 0 and at most 1");
+        }
+        Ok(Share(v))
+    }
+    fn from_toml(v: &toml::Value) -> Result<Self> {
+        match v {
+            toml::Value::Float(f) => Self::from_text(&f.to_string()),
+            toml::Value::Integer(i) => Self::from_text(&i.to_string()),
+            toml::Value::String(s) => Self::from_text(s),
+            other => bail!("{other} is not a number"),
+        }
+    }
+    fn show(&self) -> String {
+        self.0.to_string()
+    }
+    fn json(&self) -> Json {
+        Json::from(self.0)
+    }
+}
+
 impl<T: Setting> Setting for Option<T> {
     fn from_text(s: &str) -> Result<Self> {
         T::from_text(s).map(Some)
@@ -677,6 +705,10 @@ options! {
     Server Serve auth_failure_limit: Positive<u32> = "10";
     /// Seconds over which failed authentications are counted (and the longest wait)
     Server Serve auth_failure_window: Seconds = "60";
+    /// The most of the time the writer holds the database (0 to 1): after each batch of
+    /// writes it rests in proportion, so that Prosody's own writes to the same SQLite file
+    /// or data directory keep their turns under a flood of ours (see BENCHMARKS.md)
+    Server Serve write_share: Share = "1";
     /// Audit retention: entries older than this go (`90d`, `12h`, `30m`, `3600s` or
     /// seconds), pruned as writes go
     Server Serve audit_max_age: Option<Age> = (none "kept");

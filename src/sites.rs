@@ -145,6 +145,7 @@ pub struct Server {
     /// The databases open now (a reload reuses the ones its hosts still name).
     stores: Mutex<Vec<(Location, Store)>>,
     version: Option<ProsodyVersion>,
+    write_share: f64,
 }
 
 /// How often the service looks for commits by other processes (Prosody, the CLI): the
@@ -161,8 +162,10 @@ impl Server {
             shared,
             stores: Mutex::new(vec![(config.database.clone(), first.store().clone())]),
             version: config.prosody_version,
+            write_share: config.write_share,
         };
         first.store().watch(WATCH_INTERVAL)?;
+        first.store().set_write_share(config.write_share);
         let sites = server.build(config, Some(first))?;
         if let Ok(mut s) = server.sites.write() {
             *s = Arc::new(sites);
@@ -235,6 +238,7 @@ impl Server {
             Store::open_at(location, host, muc_host, self.version).with_context(|| format!("{host}: {location}"))?;
         log::info!("{host}: {location}, Prosody {} layout", store.version());
         store.watch(WATCH_INTERVAL)?;
+        store.set_write_share(self.write_share);
         stores.push((location.clone(), store.clone()));
         Ok(store)
     }

@@ -27,6 +27,8 @@ pub struct Store {
     writer: Sender<Job>,
     /// What the writer runs after each batch (retention), once the backend sets it.
     maintenance: MaintenanceSlot,
+    /// The writer's share of the database's time (see [`Store::set_write_share`]).
+    share: writer::WriteShare,
     stats: Arc<Stats>,
 }
 
@@ -60,12 +62,13 @@ impl Store {
         let stats = Arc::new(Stats::default());
         let st = stats.clone();
         let maintenance = MaintenanceSlot::default();
-        let writer = writer::start(engine.writer()?, maintenance.clone(), move |writes| {
+        let share = Arc::new(std::sync::atomic::AtomicU32::new(writer::FULL_SHARE));
+        let writer = writer::start(engine.writer()?, maintenance.clone(), share.clone(), move |writes| {
             st.commits.fetch_add(1, Ordering::Relaxed);
             st.writes.fetch_add(writes as u64, Ordering::Relaxed);
             g.fetch_add(1, Ordering::AcqRel);
         })?;
-        Ok(Store { engine, scope, generation, writer, maintenance, stats })
+        Ok(Store { engine, scope, generation, writer, maintenance, share, stats })
     }
 
     /// The same database (engine, writer, generation, counters) for another VirtualHost
@@ -89,6 +92,15 @@ impl Store {
         slot.retain(|(s, _)| s.host != self.scope.host);
         slot.push((self.scope.clone(), m));
         Ok(())
+    }
+
+    /// Bounds the time the writer holds the database to `share` of the whole (0 < share
+    /// ≤ 1): after each batch it rests in proportion to the batch's time. Under a flood of
+    /// writes Prosody's own writes to the same file (or disk) then keep their turns; a
+    /// lone write is not delayed (its answer goes before the rest).
+    pub fn set_write_share(&self, share: f64) {
+        let millionths = (share.clamp(0.01, 1.0) * f64::from(writer::FULL_SHARE)).round() as u32;
+        self.share.store(millionths, Ordering::Relaxed);
     }
 
     /// Whether two handles share one database (and its writer).

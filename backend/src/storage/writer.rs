@@ -54,6 +54,15 @@ pub trait Maintenance: Send + Sync {
     fn after_writes(&self, db: &Db<'_>, writes: usize) -> Result<(), StoreError>;
 }
 
+/// The most of the time the writer may hold the database, in millionths (see
+/// [`super::Store::set_write_share`]): after a batch that took `d`, it rests
+/// `d × (1/share − 1)` before the next, so that Prosody, which writes the same file (and
+/// waits for its lock by sleeping, SQLite's busy handler), gets its turns under a flood.
+pub(super) type WriteShare = Arc<std::sync::atomic::AtomicU32>;
+
+/// A writer that never rests: 1.0.
+pub(super) const FULL_SHARE: u32 = 1_000_000;
+
 /// Where the writer finds the maintenance of each host that set one (several hosts
 /// may share one database, and so one writer).
 pub(super) type MaintenanceSlot = Arc<std::sync::RwLock<Vec<(Arc<Scope>, Arc<dyn Maintenance>)>>>;
@@ -104,18 +113,26 @@ where
 pub(super) fn start(
     mut conn: Box<dyn WriteConn>,
     maintenance: MaintenanceSlot,
+    share: WriteShare,
     after_commit: impl Fn(usize) + Send + 'static,
 ) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("prosody-admin-writer".into())
-        .spawn(move || run(&mut *conn, &maintenance, &rx, &after_commit))
+        .spawn(move || run(&mut *conn, &maintenance, &share, &rx, &after_commit))
         .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
     Ok(tx)
 }
 
-fn run(conn: &mut dyn WriteConn, maintenance: &MaintenanceSlot, rx: &Receiver<Job>, after_commit: &dyn Fn(usize)) {
+fn run(
+    conn: &mut dyn WriteConn,
+    maintenance: &MaintenanceSlot,
+    share: &WriteShare,
+    rx: &Receiver<Job>,
+    after_commit: &dyn Fn(usize),
+) {
     while let Ok(first) = rx.recv() {
+        let started = std::time::Instant::now();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -131,6 +148,13 @@ fn run(conn: &mut dyn WriteConn, maintenance: &MaintenanceSlot, rx: &Receiver<Jo
         after_commit(writes);
         for (write, failed) in answers {
             write.tell(failed);
+        }
+        // The rest that bounds our share of the database (none at 1.0). The answers
+        // are out: only the next batch waits, and it grows meanwhile.
+        let share = share.load(std::sync::atomic::Ordering::Relaxed).clamp(1, FULL_SHARE);
+        if share < FULL_SHARE {
+            let held = started.elapsed();
+            std::thread::sleep(held.mul_f64(f64::from(FULL_SHARE) / f64::from(share) - 1.0));
         }
     }
 }
