@@ -33,6 +33,8 @@ pub struct HttpSettings {
     pub auth_failure_window: Duration,
     /// Proxies whose forwarding headers name the client (see `client_addr`).
     pub trusted_proxies: TrustedProxies,
+    /// Prosody's HTTP server, where paths outside `/admin_api` go (see `forward`).
+    pub prosody_http: Option<crate::forward::Forward>,
 }
 
 /// The certificate chain and key of the HTTPS listener.
@@ -123,6 +125,7 @@ impl Config {
             auth_failure_limit: o.auth_failure_limit.0,
             auth_failure_window: o.auth_failure_window.0,
             trusted_proxies: o.trusted_proxies.clone(),
+            prosody_http: o.prosody_http.as_ref().map(|u| crate::forward::Forward::parse(&u.0)).transpose()?,
         };
         Ok(Config {
             prosody_config,

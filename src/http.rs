@@ -113,6 +113,16 @@ impl App {
         // The client: the peer, or behind a trusted proxy whom its headers name.
         let client = self.inner.limits.trusted_proxies.client(peer.ip(), req.headers());
         let start = Instant::now();
+        // Outside the API: Prosody's own HTTP, when configured (one base URL).
+        if let Some(f) = self.inner.limits.prosody_http.as_ref().filter(|_| !in_api(req.uri().path())) {
+            let (method, path) = (req.method().clone(), req.uri().path().to_string());
+            let limits = &self.inner.limits;
+            let resp = f.forward(req, client, limits.tls.is_some(), limits.max_body_bytes).await;
+            let elapsed = start.elapsed().as_secs_f64();
+            self.inner.metrics.host(NO_HOST).record(FORWARDED, resp.status().as_u16(), elapsed);
+            log::info!("{method} {path} {} {:.3}ms {client} forwarded", resp.status().as_u16(), elapsed * 1e3);
+            return resp;
+        }
         let head = req.method() == hyper::Method::HEAD;
         let req_method = req.method().clone();
         // What the log line needs, only when it is written.
@@ -512,8 +522,16 @@ impl App {
     }
 }
 
-/// The metrics' host label of requests no host answered (a bad or unknown `Host`).
+/// The metrics' host label of requests no host answered (a bad or unknown `Host`, or
+/// forwarded to Prosody).
 const NO_HOST: &str = "";
+/// The metrics' operation of requests forwarded to Prosody's HTTP (counted as `none`).
+const FORWARDED: &str = backend::metrics::NO_OPERATION;
+
+/// Whether `path` is the API's (`/admin_api` and below).
+fn in_api(path: &str) -> bool {
+    path.strip_prefix(BASE_PATH).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
 
 /// `/healthz` and `/readyz` answer whatever the `Host` (a load balancer's or container
 /// runtime's check asks by address).

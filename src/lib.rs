@@ -13,6 +13,8 @@
 //!   itself (JSON errors, cached answers); [`cors`]: OPTIONS and CORS;
 //!   [`throttle`]: failed authentications per client address; [`client_addr`]: the
 //!   client's address behind trusted reverse proxies.
+//! - [`sites`]: the VirtualHosts served and which one a request is for; [`forward`]:
+//!   paths outside `/admin_api` to Prosody's own HTTP (`prosody_http`).
 //! - [`monitor`]: the optional monitoring-only listener (metrics, health).
 //! - [`response_cache`]: whole responses of the operations the spec marks cacheable.
 
@@ -21,6 +23,7 @@ pub mod client_addr;
 pub mod config;
 pub mod conn;
 pub mod cors;
+pub mod forward;
 pub mod http;
 pub mod monitor;
 pub mod options;

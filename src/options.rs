@@ -675,6 +675,10 @@ options! {
     /// Prosody 13's OpenMetrics endpoint (`mod_http_openmetrics`, e.g.
     /// `http://127.0.0.1:5280/metrics`): the process figures of `GET /server/metrics`
     Server Serve prosody_metrics_url: Option<HttpUrl> = (none "none");
+    /// Prosody's own HTTP server (e.g. `http://127.0.0.1:5280`): every request outside
+    /// `/admin_api` is forwarded there, so that clients given one Prosody URL (the Snikket
+    /// portal, Prose) reach `/oauth2`, `/rest`, `/register_api` through us
+    Server Serve prosody_http: Option<HttpUrl> = (none "none: other paths are 404");
     /// JID of an external component (XEP-0114) Prosody accepts: the live path for
     /// announcements (with `component_secret`)
     Host Serve component_jid: Option<String> = (none "none");

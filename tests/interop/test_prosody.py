@@ -194,8 +194,8 @@ def post(req):
         raise AssertionError(f"{req.full_url}: {e.code} {e.read()!r}")
 
 
-def oauth2_password_token(env, user, password):
-    base = f"http://127.0.0.1:{env.http}/oauth2"
+def oauth2_password_token(env, user, password, base=None):
+    base = (base or f"http://127.0.0.1:{env.http}") + "/oauth2"
     meta = {"client_name": "interop", "client_uri": "https://portal.example.org/",
             "redirect_uris": ["https://portal.example.org/callback"], "grant_types": ["password"],
             "token_endpoint_auth_method": "client_secret_post"}
@@ -780,3 +780,39 @@ def test_13_last_active_is_now_while_connected(env):
                                '.get_last_active("present_one")')
     one, listed = read()
     assert one == listed == int(float(stored)), (one, listed, stored)
+
+
+def test_13_one_base_url_forwards_prosodys_own_http(env):
+    """With prosody_http, clients given one Prosody URL (the Snikket portal, Prose) reach
+    Prosody's own HTTP through us: the portal's OAuth2 client registration and password
+    grant, Prosody's metrics, Prosody's own 404; bounded like our requests; a Prosody that
+    cannot be reached is a 502."""
+    only13(env)
+    api, url = env.start_api(["--prosody-http", f"http://127.0.0.1:{env.http}", "--max-body-bytes", "65536"])
+    env.extra_apis.append(api)
+    base = url[: -len("/admin_api")]
+    tok = oauth2_password_token(env, "admin", "adminpw", base=base)
+    assert env.call("GET", "/users", token=tok, url=url)[0] == 200
+    with urllib.request.urlopen(base + "/metrics", timeout=30) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("application/openmetrics-text")
+        assert b"prosody_" in r.read()
+    try:
+        urllib.request.urlopen(urllib.request.Request(base + "/no/such/page", headers={"Host": "localhost"}))
+        raise AssertionError("Prosody answers no such page")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404 and not e.read().startswith(b'{"type":"error"'), "Prosody's own 404, not ours"
+    big = urllib.request.Request(base + "/oauth2/register", data=b"x" * 100_000, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(big)
+        raise AssertionError("a body over max_body_bytes went through")
+    except urllib.error.HTTPError as e:
+        assert e.code == 413 and json.loads(e.read())["code"] == 413
+    from conftest import free_port
+    down, down_url = env.start_api(["--prosody-http", f"http://127.0.0.1:{free_port()}"])
+    env.extra_apis.append(down)
+    try:
+        urllib.request.urlopen(down_url[: -len("/admin_api")] + "/oauth2/token")
+        raise AssertionError("no Prosody, no answer")
+    except urllib.error.HTTPError as e:
+        assert e.code == 502 and json.loads(e.read())["code"] == 502
