@@ -27,6 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import fair  # noqa: E402
 import peer  # noqa: E402
 import seed  # noqa: E402
 
@@ -318,6 +319,15 @@ def peer_rows(tmp, users, secs, put_script, post_script, internal=False):
 
 HOSTS = 10
 
+FAIR_TEXT = (
+    "How much of Prosody 13's own write-heavy work a busy prosody-admin beside it takes (bench/fair.py): "
+    "registrations (usermanager.create_user, as mod_register does) then offline deliveries (appends to the "
+    "offline archive, as mod_offline does), timed inside Prosody (one chunk through its admin socket), alone, "
+    "beside prosody-admin answering POST /groups (an audited write each) from wrk at a fixed rate (10 connections, "
+    "each waiting 4 ms between requests), and beside saturation (16 connections, no wait); on the same SQLite "
+    "file (Prosody with mod_sql_busy_timeout) and on the same flat files. 'cores taken' is the CPU our server and "
+    "wrk used meanwhile: what differs between the rows is the database lock or the disk, not CPU.")
+
 
 def hosts_rows(tmp, users, secs):
     """One server of HOSTS VirtualHosts (a Prosody config naming them, on one SQLite
@@ -358,6 +368,12 @@ def hosts_rows(tmp, users, secs):
             p.kill()
             p.wait()
     return rows, ratios
+
+
+def fair_wrk(conns, secs, script, token, url):
+    """The load beside Prosody's work (stopped with SIGINT when the work is done)."""
+    return ["wrk", "-t2", f"-c{conns}", f"-d{secs}s", "--timeout", "30s", "-H", f"Authorization: Bearer {token}",
+            "-s", script, url]
 
 
 def peer_lines(rows):
@@ -495,6 +511,16 @@ def main():
     host_rows, host_ratios = hosts_rows(tmp, small, secs)
     rows += host_rows
 
+    # Prosody's fair share: its own writes alone, beside ours at a fixed rate, beside
+    # saturation (SQLite file and flat files).
+    t3 = time.time()
+    regs, msgs = (50, 300) if args.smoke else (300, 2000)
+    fair_lines = list(fair.HEADER)
+    for engine in ("sql", "internal"):
+        fair_lines += fair.lines(engine, fair.measure(tmp, BIN, start, fair_wrk, engine, regs, msgs, 600))
+    print(f"Prosody's fair share ({time.time() - t3:.0f}s):")
+    print("\n".join(fair_lines))
+
     # The peer: Prosody 13 with the community module, on the same seed.
     t2 = time.time()
     peer_table, peer_rss = peer_rows(tmp, small, secs, put, post)
@@ -577,7 +603,8 @@ def main():
                 f"after a write (so from the database, not the response cache), median and max of {rounds}. "
                 "(The table's PostgreSQL GET rows are answered from the response cache between writes, as "
                 "the SQLite ones are: their differences are this machine's noise, not the engines'.)\n\n"
-                + "\n".join(engine_lines) + "\n" + PROFILES)
+                + "\n".join(engine_lines) + "\n\n## Prosody's fair share\n\n" + FAIR_TEXT + "\n\n"
+                + "\n".join(fair_lines) + "\n" + PROFILES)
         (ROOT / "BENCHMARKS.md").write_text(text)
         print("wrote BENCHMARKS.md")
 

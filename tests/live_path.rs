@@ -85,3 +85,30 @@ fn no_socket_and_no_live_path_are_told_apart() {
     assert_eq!(live, serde_json::json!({"configured": false, "up": false}));
     assert!(!plain.admin("GET", "/service/metrics", None).body.contains("prosody_admin_live"));
 }
+
+/// Ending sessions needs the live path: 503 with the reason when it is missing or down,
+/// 404 for an account that does not exist, 400 for a resource no JID can have; nothing
+/// is audited for a request that ended nothing.
+#[test]
+fn ending_sessions_without_a_live_path_is_503() {
+    let plain = Server::start();
+    plain.add_user("kicked", "pw");
+    // 503 is what is meant here: `raw`, not the harness that refuses every 5xx.
+    let end = |s: &Server, path: &str| {
+        common::raw(s.addr, "DELETE", &format!("/admin_api{path}"), None, Some(&format!("Bearer {}", s.token)))
+    };
+    let r = end(&plain, "/users/kicked/sessions");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.json()["error"]["text"].as_str().unwrap().contains("not configured"), "{}", r.body);
+    assert_eq!(plain.admin("DELETE", "/users/nobody/sessions", None).status, 404);
+    assert_eq!(plain.admin("DELETE", "/users/kicked/sessions?resource=a%01b", None).status, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such.sock");
+    let s = Server::start_with(&["--prosody-socket", missing.to_str().unwrap()]);
+    s.add_user("kicked", "pw");
+    let r = end(&s, "/users/kicked/sessions?resource=phone");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.json()["error"]["text"].as_str().unwrap().contains("no-such.sock"), "{}", r.body);
+    let audit = s.admin("GET", "/audit", None).json();
+    assert!(!audit.to_string().contains("endUserSessions"), "{audit}");
+}

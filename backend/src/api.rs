@@ -13,12 +13,12 @@ use prosody_admin_api::models;
 use prosody_admin_api::{
     AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, GetDocsPageResponse, GetDocsScriptResponse,
-    GetDocsStyleResponse, GetGroupByIdResponse, GetHealthResponse, GetInviteByIdResponse, GetOpenApiJsonResponse,
-    GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse, GetServerMetricsResponse,
-    GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse, GetUserGroupsResponse,
-    ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse, PatchUserResponse,
-    PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
+    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, EndUserSessionsResponse, GetDocsPageResponse,
+    GetDocsScriptResponse, GetDocsStyleResponse, GetGroupByIdResponse, GetHealthResponse, GetInviteByIdResponse,
+    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
+    GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
+    GetUserGroupsResponse, ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
+    PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -507,6 +507,27 @@ where
         respond("getUserDebugInfo", r, GetUserDebugInfoResponse::SuccessfulOperation, |s, e| match s {
             Status::BadRequest => Some(GetUserDebugInfoResponse::BadRequest(e)),
             Status::NotFound => Some(GetUserDebugInfoResponse::UserNotFound(e)),
+            Status::Conflict => None,
+        })
+    }
+
+    async fn end_user_sessions(
+        &self,
+        username: String,
+        resource: Option<String>,
+        _: &C,
+    ) -> Result<EndUserSessionsResponse, ApiError> {
+        let r = match self::username(&username) {
+            Ok(u) => self.end_sessions(u, resource).await,
+            Err(e) => Err(e),
+        };
+        let ok = |outcome: Result<i64, String>| match outcome {
+            Ok(n) => EndUserSessionsResponse::TheSessionsEnded(models::EndedSessions::new(n)),
+            Err(why) => EndUserSessionsResponse::TheLivePathIsNotConfigured(error_body(503, why)),
+        };
+        respond("endUserSessions", r, ok, |s, e| match s {
+            Status::BadRequest => Some(EndUserSessionsResponse::BadRequest(e)),
+            Status::NotFound => Some(EndUserSessionsResponse::UserNotFound(e)),
             Status::Conflict => None,
         })
     }

@@ -131,4 +131,26 @@ impl Backend {
         }
         Ok(info)
     }
+
+    /// Ends the account's live sessions (or one resource's) through the live path:
+    /// `Ok(Ok(n))` ended, `Ok(Err(why))` the live path cannot do it (503).
+    pub async fn end_sessions(&self, user: Username, resource: Option<String>) -> Result<Result<i64, String>, Failure> {
+        if let Some(r) = &resource {
+            if r.is_empty() || r.len() > 1023 || r.chars().any(char::is_control) {
+                return Err(Failure::BadRequest("resource: 1 to 1023 characters, no control characters".into()));
+            }
+        }
+        let name = user.as_str().to_string();
+        let exists = self.store().read(move |db| db.accounts().exists(user.as_str())).await?;
+        if !exists {
+            return Err(Failure::NotFound(format!("user {name} not found")));
+        }
+        let Some(live) = self.live() else {
+            return Ok(Err("the live path is not configured (prosody_socket: Prosody's admin socket)".into()));
+        };
+        Ok(live
+            .end_sessions(&name, &self.settings().host, resource.as_deref())
+            .await
+            .map_err(|e| format!("Prosody does not answer on its admin socket: {e}")))
+    }
 }

@@ -233,6 +233,15 @@ impl Live {
         Ok(names.into_iter().collect())
     }
 
+    /// Ends the sessions of `username`@`host` (or only the one of `resource`) as an
+    /// administrator's kick (stream error `policy-violation`); how many it ended.
+    pub async fn end_sessions(&self, username: &str, host: &str, resource: Option<&str>) -> Result<i64, String> {
+        let r = resource.map_or_else(|| "nil".to_string(), lua_string);
+        let chunk = format!("local u, h, r = {}, {}, {r};\n{END_LUA}", lua_string(username), lua_string(host));
+        let n = self.lua(&chunk).await?;
+        n.trim().parse().map_err(|_| format!("unexpected answer {n:?}"))
+    }
+
     /// The sessions of an account, as the later module's debug info shows them (JSON).
     pub async fn sessions(&self, username: &str, host: &str) -> Result<String, String> {
         let chunk = format!("local u, h = {}, {};\n{SESSIONS_LUA}", lua_string(username), lua_string(host));
@@ -326,6 +335,19 @@ for _, session in pairs(user and user.sessions or {}) do
 end
 if #out == 0 then return "[]" end
 return json.encode(out)"#;
+
+/// Closes the sessions of `u`@`h` (only resource `r` unless it is nil) with the stream
+/// error an administrator's kick gives (a fixed chunk: `u`, `h`, `r` are the only values).
+const END_LUA: &str = r#"local host = prosody.hosts[h];
+local user = host and host.sessions and host.sessions[u];
+local ending = {};
+for resource, s in pairs(user and user.sessions or {}) do
+  if r == nil or resource == r then ending[#ending + 1] = s end
+end
+for _, s in ipairs(ending) do
+  s:close({ condition = "policy-violation", text = "Session ended by an administrator" });
+end
+return #ending"#;
 
 /// The usernames of `h` that have a session, JSON-encoded (a fixed chunk: `h` is the
 /// only value).

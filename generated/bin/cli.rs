@@ -36,6 +36,7 @@ use prosody_admin_api::{
     PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
+    EndUserSessionsResponse,
     GetUserByNameResponse,
     GetUserDebugInfoResponse,
     GetUserGroupsResponse,
@@ -254,6 +255,13 @@ enum Operation {
     DeleteUser {
         /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
+    },
+    /// End the user's live sessions
+    EndUserSessions {
+        /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
+        username: String,
+        /// Only the session of this resource
+        resource: Option<String>,
     },
     /// Get user by user name
     GetUserByName {
@@ -1798,6 +1806,73 @@ async fn main() -> Result<()> {
                 DeleteUserResponse::UserNotFound
                 (body)
                 => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::EndUserSessions {
+            username,
+            resource,
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a EndUserSessions request on {:?}", (
+                &username
+            ));
+
+            let result = client.end_user_sessions(
+                username,
+                resource,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                EndUserSessionsResponse::TheSessionsEnded
+                (body)
+                => "TheSessionsEnded\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                EndUserSessionsResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                EndUserSessionsResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                EndUserSessionsResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
+                EndUserSessionsResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                EndUserSessionsResponse::UserNotFound
+                (body)
+                => "UserNotFound\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                EndUserSessionsResponse::TheLivePathIsNotConfigured
+                (body)
+                => "TheLivePathIsNotConfigured\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

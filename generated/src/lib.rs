@@ -983,6 +983,50 @@ pub enum DeleteUserResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum EndUserSessionsResponse {
+    /// The sessions ended
+    TheSessionsEnded
+    (models::EndedSessions)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+    ,
+    /// User not found
+    UserNotFound
+    (models::Error)
+    ,
+    /// The live path is not configured, or Prosody does not answer on it
+    TheLivePathIsNotConfigured
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum GetUserByNameResponse {
     /// successful operation
     SuccessfulOperation
@@ -1395,6 +1439,13 @@ pub trait Api<C: Send + Sync> {
         username: String,
         context: &C) -> Result<DeleteUserResponse, ApiError>;
 
+    /// End the user's live sessions
+    async fn end_user_sessions(
+        &self,
+        username: String,
+        resource: Option<String>,
+        context: &C) -> Result<EndUserSessionsResponse, ApiError>;
+
     /// Get user by user name
     async fn get_user_by_name(
         &self,
@@ -1617,6 +1668,13 @@ pub trait ApiNoContext<C: Send + Sync> {
         &self,
         username: String,
         ) -> Result<DeleteUserResponse, ApiError>;
+
+    /// End the user's live sessions
+    async fn end_user_sessions(
+        &self,
+        username: String,
+        resource: Option<String>,
+        ) -> Result<EndUserSessionsResponse, ApiError>;
 
     /// Get user by user name
     async fn get_user_by_name(
@@ -1962,6 +2020,17 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().delete_user(username, &context).await
+    }
+
+    /// End the user's live sessions
+    async fn end_user_sessions(
+        &self,
+        username: String,
+        resource: Option<String>,
+        ) -> Result<EndUserSessionsResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().end_user_sessions(username, resource, &context).await
     }
 
     /// Get user by user name

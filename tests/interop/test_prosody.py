@@ -816,3 +816,27 @@ def test_13_one_base_url_forwards_prosodys_own_http(env):
         raise AssertionError("no Prosody, no answer")
     except urllib.error.HTTPError as e:
         assert e.code == 502 and json.loads(e.read())["code"] == 502
+
+
+def test_live_sessions_ended_by_an_administrator(env):
+    """DELETE /users/{u}/sessions: Prosody closes the account's sessions (or one
+    resource's) with policy-violation through its admin socket; the account logs in
+    again; audited."""
+    env.prosodyctl("register", "kickme", "localhost", "pw")
+    phone = xmpp.Stream(env.c2s).login("kickme", "pw")
+    laptop = xmpp.Stream(env.c2s).login("kickme", "pw")
+    sessions = env.call("GET", "/users/kickme/debug")[1]["sessions"]
+    assert len(sessions) == 2, sessions
+    one = sessions[0]["full_jid"].split("/", 1)[1]
+    status, body = env.call("DELETE", f"/users/kickme/sessions?resource={urllib.parse.quote(one)}")
+    assert (status, body) == (200, {"ended": 1}), body
+    left = env.call("GET", "/users/kickme/debug")[1]["sessions"]
+    assert [s["full_jid"] for s in left] == [s["full_jid"] for s in sessions[1:]], left
+    status, body = env.call("DELETE", "/users/kickme/sessions")
+    assert (status, body) == (200, {"ended": 1}), body
+    for s in (phone, laptop):
+        err = stream_error_within(s, 1.0)
+        assert err and "policy-violation" in err[0] and "administrator" in err[1], err
+    assert xmpp.can_login(env.c2s, "kickme", "pw")
+    entries = env.call("GET", "/audit?operation=endUserSessions")[1]["entries"]
+    assert len(entries) == 2 and entries[0]["target"] == "/admin_api/users/kickme/sessions", entries

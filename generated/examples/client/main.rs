@@ -34,6 +34,7 @@ use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, mo
                       PostServerAnnouncementResponse,
                       ListUsersResponse,
                       DeleteUserResponse,
+                      EndUserSessionsResponse,
                       GetUserByNameResponse,
                       GetUserDebugInfoResponse,
                       GetUserGroupsResponse,
@@ -365,6 +366,15 @@ fn main() {
         Some("DeleteUser") => {
             let result = rt.block_on(client.delete_user(
                   ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        /* Disabled because there's no example.
+        Some("EndUserSessions") => {
+            let result = rt.block_on(client.end_user_sessions(
+                  ???,
+                  None
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

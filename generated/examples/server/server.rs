@@ -166,6 +166,7 @@ use prosody_admin_api::{
     PostServerAnnouncementResponse,
     ListUsersResponse,
     DeleteUserResponse,
+    EndUserSessionsResponse,
     GetUserByNameResponse,
     GetUserDebugInfoResponse,
     GetUserGroupsResponse,
@@ -469,6 +470,17 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<DeleteUserResponse, ApiError>
     {
         info!("delete_user({:?}) - X-Span-ID: {:?}", username, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// End the user's live sessions
+    async fn end_user_sessions(
+        &self,
+        username: String,
+        resource: Option<String>,
+        context: &C) -> Result<EndUserSessionsResponse, ApiError>
+    {
+        info!("end_user_sessions({:?}, {:?}) - X-Span-ID: {:?}", username, resource, context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 
