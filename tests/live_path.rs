@@ -87,7 +87,7 @@ fn no_socket_and_no_live_path_are_told_apart() {
 }
 
 /// Ending sessions needs the live path: 503 with the reason when it is missing or down,
-/// 404 for an account that does not exist, 400 for a resource no JID can have; nothing
+/// 404 for an account that does not exist, 400 for an empty or over-long resource; nothing
 /// is audited for a request that ended nothing.
 #[test]
 fn ending_sessions_without_a_live_path_is_503() {
@@ -101,7 +101,9 @@ fn ending_sessions_without_a_live_path_is_503() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.json()["error"]["text"].as_str().unwrap().contains("not configured"), "{}", r.body);
     assert_eq!(plain.admin("DELETE", "/users/nobody/sessions", None).status, 404);
-    assert_eq!(plain.admin("DELETE", "/users/kicked/sessions?resource=a%01b", None).status, 400);
+    assert_eq!(plain.admin("DELETE", "/users/kicked/sessions?resource=", None).status, 400);
+    let long = "x".repeat(1024);
+    assert_eq!(plain.admin("DELETE", &format!("/users/kicked/sessions?resource={long}"), None).status, 400);
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such.sock");
     let s = Server::start_with(&["--prosody-socket", missing.to_str().unwrap()]);

@@ -260,7 +260,7 @@ enum Operation {
     EndUserSessions {
         /// The user's name: the node part of the JID. Nodeprep applies (so `Alice` is `alice`). The pattern states the ASCII part of nodeprep's rules (400 for what breaks it); a name nodeprep refuses otherwise (unassigned or prohibited Unicode code points, bidi rules), which no JSON Schema pattern can state, names no account that can exist: 404. 
         username: String,
-        /// Only the session of this resource
+        /// Only the session of this resource (one no session has ends nothing)
         resource: Option<String>,
     },
     /// Get user by user name

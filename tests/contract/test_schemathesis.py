@@ -19,10 +19,11 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "100"))
 def test_schemathesis_finds_nothing(server, tmp_path):
     st = pathlib.Path(os.environ.get("SCHEMATHESIS", ROOT / ".tools" / "pytest" / "bin" / "st"))
     cmd = [
-        str(st), "run", str(SPEC),
+        # schemathesis.toml: every check (schemathesis 4's default), but for the one
+        # documented 5xx this server gives by design.
+        str(st), "--config-file", str(pathlib.Path(__file__).parent / "schemathesis.toml"), "run", str(SPEC),
         "--url", server.url,
         "-H", f"Authorization: Bearer {server.token}",
-        "--checks", "all",
         "--max-examples", str(MAX_EXAMPLES),
         "--workers", "1",
         "--generation-database", "none",
