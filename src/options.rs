@@ -709,10 +709,11 @@ options! {
     Server Serve auth_failure_limit: Positive<u32> = "10";
     /// Seconds over which failed authentications are counted (and the longest wait)
     Server Serve auth_failure_window: Seconds = "60";
-    /// The most of the time the writer holds the database (0 to 1): after each batch of
-    /// writes it rests in proportion, so that Prosody's own writes to the same SQLite file
-    /// or data directory keep their turns under a flood of ours (see BENCHMARKS.md)
-    Server Serve write_share: Share = "1";
+    /// The most of the time the writer holds a SQLite database while Prosody writes to it
+    /// too (0 to 1; 1: never rest): after each batch it rests in proportion, so that
+    /// Prosody's own writes keep their turns under a flood of ours; alone it runs flat
+    /// out (see BENCHMARKS.md, "Prosody's fair share")
+    Server Serve write_share: Share = "0.25";
     /// Audit retention: entries older than this go (`90d`, `12h`, `30m`, `3600s` or
     /// seconds), pruned as writes go
     Server Serve audit_max_age: Option<Age> = (none "kept");

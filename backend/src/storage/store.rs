@@ -95,9 +95,10 @@ impl Store {
     }
 
     /// Bounds the time the writer holds the database to `share` of the whole (0 < share
-    /// ≤ 1): after each batch it rests in proportion to the batch's time. Under a flood of
-    /// writes Prosody's own writes to the same file (or disk) then keep their turns; a
-    /// lone write is not delayed (its answer goes before the rest).
+    /// ≤ 1) while another process writes to it (SQLite: Prosody's commits seen in the last
+    /// 2 s): after each batch it rests in proportion to the batch's time, so that Prosody's
+    /// own writes keep their turns under a flood of ours. Alone it never rests; a lone
+    /// write is never delayed (its answer goes before the rest).
     pub fn set_write_share(&self, share: f64) {
         let millionths = (share.clamp(0.01, 1.0) * f64::from(writer::FULL_SHARE)).round() as u32;
         self.share.store(millionths, Ordering::Relaxed);

@@ -54,14 +54,18 @@ pub trait Maintenance: Send + Sync {
     fn after_writes(&self, db: &Db<'_>, writes: usize) -> Result<(), StoreError>;
 }
 
-/// The most of the time the writer may hold the database, in millionths (see
-/// [`super::Store::set_write_share`]): after a batch that took `d`, it rests
-/// `d × (1/share − 1)` before the next, so that Prosody, which writes the same file (and
-/// waits for its lock by sleeping, SQLite's busy handler), gets its turns under a flood.
+/// The most of the time the writer may hold the database while another process writes
+/// to it, in millionths (see [`super::Store::set_write_share`]): after a batch that took
+/// `d`, it rests `d × (1/share − 1)` before the next, so that Prosody, which writes the
+/// same file (and waits for its lock by sleeping, SQLite's busy handler), gets its turns
+/// under a flood.
 pub(super) type WriteShare = Arc<std::sync::atomic::AtomicU32>;
 
 /// A writer that never rests: 1.0.
 pub(super) const FULL_SHARE: u32 = 1_000_000;
+
+/// How long after another process's commit the writer keeps resting between batches.
+const POLITE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where the writer finds the maintenance of each host that set one (several hosts
 /// may share one database, and so one writer).
@@ -131,6 +135,7 @@ fn run(
     rx: &Receiver<Job>,
     after_commit: &dyn Fn(usize),
 ) {
+    let mut polite_until: Option<std::time::Instant> = None;
     while let Ok(first) = rx.recv() {
         let started = std::time::Instant::now();
         let mut batch = vec![first];
@@ -149,10 +154,18 @@ fn run(
         for (write, failed) in answers {
             write.tell(failed);
         }
-        // The rest that bounds our share of the database (none at 1.0). The answers
-        // are out: only the next batch waits, and it grows meanwhile.
+        // The rest that bounds our share of the database (none at 1.0), while someone
+        // else writes to it (Prosody: seen by SQLite's data_version). Alone, the writer
+        // runs flat out. Engines that cannot tell never rest: on flat files there is no
+        // lock to share (BENCHMARKS.md: resting did not give Prosody its throughput
+        // back there; the disk is what both use). The answers are out: only the next
+        // batch waits, and it grows meanwhile.
+        let now = std::time::Instant::now();
+        if conn.others_wrote() == Some(true) {
+            polite_until = Some(now + POLITE_FOR);
+        }
         let share = share.load(std::sync::atomic::Ordering::Relaxed).clamp(1, FULL_SHARE);
-        if share < FULL_SHARE {
+        if share < FULL_SHARE && polite_until.is_some_and(|u| now < u) {
             let held = started.elapsed();
             std::thread::sleep(held.mul_f64(f64::from(FULL_SHARE) / f64::from(share) - 1.0));
         }

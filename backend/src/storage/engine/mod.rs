@@ -351,6 +351,12 @@ pub(super) trait WriteConn: Send {
     fn end(&self, commit: bool) -> R<()>;
     /// The primitives, inside the transaction.
     fn rows(&self) -> &dyn Rows;
+    /// Whether another connection or process (Prosody) committed since the last call:
+    /// `None` when the engine cannot tell. The writer rests between batches only while
+    /// someone else writes (see `writer`).
+    fn others_wrote(&mut self) -> Option<bool> {
+        None
+    }
 }
 
 /// What an engine's watch holds of its store's generation: moving it retires every

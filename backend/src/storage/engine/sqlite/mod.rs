@@ -201,7 +201,7 @@ impl Engine for Sqlite {
         // (the operating system's) before it is acknowledged, so a killed process loses
         // nothing; the WAL is fsynced at checkpoints.
         c.execute_batch("PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;")?;
-        Ok(Box::new(Writer(c)))
+        Ok(Box::new(Writer(c, None)))
     }
 
     fn watch(&self, generation: Generation, interval: Duration) -> R<()> {
@@ -248,8 +248,9 @@ fn data_version(c: &Connection) -> R<i64> {
     Ok(c.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?)
 }
 
-/// The writer's connection.
-struct Writer(Connection);
+/// The writer's connection, and the `data_version` it last saw (on this connection it
+/// moves only for other connections' commits: Prosody's, the CLI's, another replica's).
+struct Writer(Connection, Option<i64>);
 
 impl WriteConn for Writer {
     fn begin(&mut self) -> R<()> {
@@ -274,5 +275,11 @@ impl WriteConn for Writer {
 
     fn rows(&self) -> &dyn Rows {
         &self.0
+    }
+
+    fn others_wrote(&mut self) -> Option<bool> {
+        let now = data_version(&self.0).ok()?;
+        let before = self.1.replace(now);
+        Some(before.is_some_and(|b| b != now))
     }
 }
