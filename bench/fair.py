@@ -5,8 +5,9 @@ Prosody's work runs inside Prosody (one chunk through its admin socket, so no cl
 CPU is in the figure): registrations (usermanager.create_user, as mod_register does) and
 offline deliveries (appends to the `offline` archive, as mod_offline does), each timed
 with util.time. It runs alone, then beside prosody-admin answering POST /groups (a new
-group and its audit entry each: a write of the same small size on either storage) at a fixed rate that leaves CPU to spare (wrk with a per-
-connection delay), then beside prosody-admin at full saturation (wrk without a delay).
+group and its audit entry each: a write of the same small size on either storage) at a
+fixed rate that leaves CPU to spare (wrk with a per-connection delay), then beside
+prosody-admin at full saturation (wrk without a delay).
 What differs between the runs is the write lock (SQLite) or the files (internal), not CPU.
 Prosody loads mod_sql_busy_timeout (this repository's prosody/), as the README tells
 operators to."""
@@ -142,19 +143,19 @@ def cpu_seconds(pid):
 
 
 def measure(tmp, bin_, start, wrk_cmd, engine, regs, msgs, load_secs, extra=()):
-    """Prosody's work alone, beside ~2 000 audited writes/s, and beside saturation:
+    """Prosody's work alone, beside a fixed rate of audited writes, and beside saturation:
     [(label, prosody figures, our writes/s, cores the load took: ours + wrk's)]."""
     b = Beside(tmp, engine, bin_)
     rows = []
     try:
         rows.append(("alone", b.work(regs, msgs), 0.0, 0.0))
         base = b.start_api(start, extra)
-        for label, script in (("beside ~2 000 audited writes/s", RATE_LUA % 4),
-                              ("beside saturation (wrk -c16, no delay)", SATURATE_LUA)):
+        for label, script in (("beside a fixed rate (wrk -c10, 4 ms apart)", RATE_LUA % 4),
+                              ("beside saturation (wrk -c16, no pause)", SATURATE_LUA)):
             path = os.path.join(tmp, f"fair-{engine}-{len(rows)}.lua")
             with open(path, "w") as f:
                 f.write(script)
-            conns = 10 if "2 000" in label else 16
+            conns = 10 if "fixed" in label else 16
             load = subprocess.Popen(wrk_cmd(conns, load_secs, path, b.token, base + "/admin_api/groups"),
                                     stdout=subprocess.PIPE, text=True)
             time.sleep(1)  # the load is steady before Prosody's work starts
