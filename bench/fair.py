@@ -142,6 +142,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# A busy loop taking `cores` of one CPU (busy, then idle, every 10 ms): the control row.
+BURN = """import sys, time
+c = float(sys.argv[1])
+while True:
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.010 * c:
+        pass
+    time.sleep(0.010 * (1 - c))
+"""
+
+
 def measure(tmp, bin_, start, wrk_cmd, engine, regs, msgs, load_secs, extra=()):
     """Prosody's work alone, beside a fixed rate of audited writes, and beside saturation:
     [(label, prosody figures, our writes/s, cores the load took: ours + wrk's)]."""
@@ -169,6 +180,17 @@ def measure(tmp, bin_, start, wrk_cmd, engine, regs, msgs, load_secs, extra=()):
             if bad:
                 raise RuntimeError(f"the load got {bad.group(1)} non-2xx answers")
             rows.append((label, figures, rps, cores))
+        # The control: the CPU the fixed rate took, without any database work. What
+        # Prosody loses here is this machine's CPU sharing, not our writes.
+        fixed_cores = min(rows[1][3], 1.0)
+        burner = subprocess.Popen(["python3", "-c", BURN, str(fixed_cores)])
+        try:
+            time.sleep(0.5)
+            rows.append((f"control: a busy loop taking {fixed_cores:.2f} cores, no database", b.work(regs, msgs), 0.0,
+                         fixed_cores))
+        finally:
+            burner.kill()
+            burner.wait()
     finally:
         b.stop()
     return rows
