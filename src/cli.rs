@@ -355,22 +355,16 @@ fn health(listen: std::net::SocketAddr) -> anyhow::Result<()> {
 
 /// A backend for every host of `config`, hosts on one database sharing its engine.
 fn all_backends(config: &Config) -> anyhow::Result<Vec<Backend>> {
-    let mut open: Vec<(backend::storage::Location, Store)> = Vec::new();
-    let mut out = Vec::new();
-    for h in &config.hosts {
-        let s = &h.settings;
-        let store = match open.iter().find(|(l, _)| l.same_database(&h.database)) {
-            Some((_, st)) => st.for_host(&s.host, &s.groups_muc_host),
-            None => {
-                let st = Store::open_at(&h.database, &s.host, &s.groups_muc_host, config.prosody_version)
-                    .with_context(|| format!("{}: {}", s.host, h.database))?;
-                open.push((h.database.clone(), st.clone()));
-                st
-            }
-        };
-        out.push(Backend::new(store, s.clone()));
-    }
-    Ok(out)
+    let mut dbs = crate::sites::Databases::default();
+    config
+        .hosts
+        .iter()
+        .map(|h| {
+            let s = &h.settings;
+            let (store, _) = dbs.handle(&h.database, &s.host, &s.groups_muc_host, config.prosody_version)?;
+            Ok(Backend::new(store, s.clone()))
+        })
+        .collect()
 }
 
 /// The audit record of a command: who ran it (the local user), what and on what (never

@@ -84,6 +84,8 @@ struct Inner {
     server: Arc<Server>,
     /// The server's metrics registry (every host's).
     metrics: Arc<backend::metrics::Metrics>,
+    /// Its table of the requests no host answered (a bad or unknown `Host`, forwarded).
+    unrouted: Arc<backend::metrics::HostOps>,
     /// Whole responses, keyed by host and path (see [`App::run`]).
     responses: crate::response_cache::ResponseCache,
     limits: HttpSettings,
@@ -95,11 +97,13 @@ struct Inner {
 impl App {
     pub fn new(server: Arc<Server>, limits: HttpSettings) -> App {
         let throttle = Throttle::new(limits.auth_failure_limit, limits.auth_failure_window);
-        let metrics = server.sites().first().map(|s| s.backend.metrics_registry()).unwrap_or_default();
+        let metrics = server.metrics();
+        let unrouted = metrics.host(NO_HOST);
         App {
             inner: Arc::new(Inner {
                 server,
                 metrics,
+                unrouted,
                 responses: Default::default(),
                 limits,
                 throttle,
@@ -119,7 +123,7 @@ impl App {
             let limits = &self.inner.limits;
             let resp = f.forward(req, client, limits.tls.is_some(), limits.max_body_bytes).await;
             let elapsed = start.elapsed().as_secs_f64();
-            self.inner.metrics.host(NO_HOST).record(FORWARDED, resp.status().as_u16(), elapsed);
+            self.inner.unrouted.record(FORWARDED, resp.status().as_u16(), elapsed);
             log::info!("{method} {path} {} {:.3}ms {client} forwarded", resp.status().as_u16(), elapsed * 1e3);
             return resp;
         }
@@ -133,14 +137,15 @@ impl App {
         // trusted proxy forwarded or the `Host`.
         let sites = self.inner.server.sites();
         let forwarded = self.inner.limits.trusted_proxies.forwarded_host(peer.ip(), req.headers());
-        let picked = sites.pick(req.headers(), forwarded).cloned();
         let mut site = None;
-        let mut resp = match picked {
+        let mut resp = match sites.pick(req.headers(), forwarded) {
             Err(NoSite::Bad(why)) => error(StatusCode::BAD_REQUEST, why),
-            picked => self
-                .try_route(req, client, &sites, picked, &mut site, &mut operation)
-                .await
-                .unwrap_or_else(|refusal| refusal),
+            picked => {
+                let picked = picked.cloned().map_err(|(NoSite::Unknown(why) | NoSite::Bad(why))| why);
+                self.try_route(req, client, &sites, picked, &mut site, &mut operation)
+                    .await
+                    .unwrap_or_else(|refusal| refusal)
+            }
         };
         self.finish(&mut resp, origin.as_ref(), head);
         // The spec's media type as the generator writes it, without the version
@@ -151,7 +156,7 @@ impl App {
         let (status, elapsed) = (resp.status().as_u16(), start.elapsed().as_secs_f64());
         match &site {
             Some(site) => site.backend.record(operation, status, elapsed),
-            None => self.inner.metrics.host(NO_HOST).record(operation, status, elapsed),
+            None => self.inner.unrouted.record(operation, status, elapsed),
         }
         // Paths carry usernames and ids, never token secrets.
         if let Some(path) = path {
@@ -255,7 +260,7 @@ impl App {
         mut req: Request<Incoming>,
         client: IpAddr,
         sites: &Sites,
-        picked: Result<Arc<Site>, NoSite>,
+        picked: Result<Arc<Site>, String>,
         site_out: &mut Option<Arc<Site>>,
         operation_out: &mut &'static str,
     ) -> Result<Response<Body>, Response<Body>> {
@@ -294,13 +299,15 @@ impl App {
         let site = match picked {
             Ok(site) => site,
             Err(_) if route.public(&method) || is_health(op) => match sites.first() {
-                Some(first) => first.clone(),
+                Some(first) => {
+                    *site_out = Some(first.clone());
+                    first.clone()
+                }
                 None => return Err(error(StatusCode::SERVICE_UNAVAILABLE, "no host is served".into())),
             },
-            Err(NoSite::Unknown(why)) => return Err(error(StatusCode::NOT_FOUND, why)),
-            Err(NoSite::Bad(why)) => return Err(error(StatusCode::BAD_REQUEST, why)),
+            // No host of that name: 404, as Prosody answers.
+            Err(why) => return Err(error(StatusCode::NOT_FOUND, why)),
         };
-        *site_out = Some(site.clone());
         let site = &*site;
         let writes = matches!(
             req.method(),

@@ -937,8 +937,7 @@ pub fn render_hosts(all: &[Options], json: bool) -> String {
         _ if json => {
             let mut hosts = serde_json::Map::new();
             for o in all {
-                let one: Json = serde_json::from_str(&render(o, true)).unwrap_or(Json::Null);
-                hosts.insert(o.host.0.clone(), one);
+                hosts.insert(o.host.0.clone(), render_json(o));
             }
             serde_json::to_string_pretty(&serde_json::json!({ "hosts": hosts })).unwrap_or_default() + "\n"
         }
@@ -950,21 +949,26 @@ pub fn render_hosts(all: &[Options], json: bool) -> String {
     }
 }
 
+/// One host's settings as `config --json` shows them: `{name: {value, source, from, scope}}`.
+fn render_json(options: &Options) -> Json {
+    let mut all = serde_json::Map::new();
+    for d in DECLS {
+        let (_, value) = options.shown.get(d.name).cloned().unwrap_or_default();
+        let source = options.sources.get(d.name).cloned().unwrap_or(Source::Default);
+        let mut o = serde_json::Map::new();
+        o.insert("value".into(), value);
+        o.insert("source".into(), source.kind().into());
+        o.insert("from".into(), source.to_string().into());
+        o.insert("scope".into(), if d.scope == Scope::Host { "host" } else { "server" }.into());
+        all.insert(d.name.into(), Json::Object(o));
+    }
+    Json::Object(all)
+}
+
 /// The resolved settings as `config` prints them: one line each, or one JSON object.
 pub fn render(options: &Options, json: bool) -> String {
     if json {
-        let mut all = serde_json::Map::new();
-        for d in DECLS {
-            let (_, value) = options.shown.get(d.name).cloned().unwrap_or_default();
-            let source = options.sources.get(d.name).cloned().unwrap_or(Source::Default);
-            let mut o = serde_json::Map::new();
-            o.insert("value".into(), value);
-            o.insert("source".into(), source.kind().into());
-            o.insert("from".into(), source.to_string().into());
-            o.insert("scope".into(), if d.scope == Scope::Host { "host" } else { "server" }.into());
-            all.insert(d.name.into(), Json::Object(o));
-        }
-        return serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default() + "\n";
+        return serde_json::to_string_pretty(&render_json(options)).unwrap_or_default() + "\n";
     }
     let mut out = String::new();
     for d in DECLS {

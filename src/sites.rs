@@ -138,12 +138,38 @@ pub fn host_name(raw: &[u8]) -> Result<String, NoSite> {
     Ok(name.to_ascii_lowercase())
 }
 
+/// The databases open, one engine each: hosts whose config names one database get
+/// handles on its one engine (and writer), as Prosody's hosts share its connection.
+#[derive(Default)]
+pub struct Databases {
+    open: Vec<(Location, Store)>,
+}
+
+impl Databases {
+    /// `host`'s handle on the database at `location` (opened now if no host had it:
+    /// then `true`). Blocking.
+    pub fn handle(
+        &mut self,
+        location: &Location,
+        host: &str,
+        muc_host: &str,
+        version: Option<ProsodyVersion>,
+    ) -> Result<(Store, bool)> {
+        if let Some((_, s)) = self.open.iter().find(|(l, _)| l.same_database(location)) {
+            return Ok((s.for_host(host, muc_host), false));
+        }
+        let store = Store::open_at(location, host, muc_host, version).with_context(|| format!("{host}: {location}"))?;
+        self.open.push((location.clone(), store.clone()));
+        Ok((store, true))
+    }
+}
+
 /// The hosts of a running server and what they share; swapped whole on reload.
 pub struct Server {
     sites: RwLock<Arc<Sites>>,
     shared: Shared,
     /// The databases open now (a reload reuses the ones its hosts still name).
-    stores: Mutex<Vec<(Location, Store)>>,
+    databases: Mutex<Databases>,
     version: Option<ProsodyVersion>,
     write_share: f64,
 }
@@ -160,12 +186,11 @@ impl Server {
         let server = Server {
             sites: RwLock::new(Arc::new(Sites { by_name: HashMap::new(), all: Vec::new(), default: None })),
             shared,
-            stores: Mutex::new(vec![(config.database.clone(), first.store().clone())]),
+            databases: Mutex::new(Databases { open: vec![(config.database.clone(), first.store().clone())] }),
             version: config.prosody_version,
             write_share: config.write_share,
         };
-        first.store().watch(WATCH_INTERVAL)?;
-        first.store().set_write_share(config.write_share);
+        server.serve_database(first.store())?;
         let sites = server.build(config, Some(first))?;
         if let Ok(mut s) = server.sites.write() {
             *s = Arc::new(sites);
@@ -191,8 +216,8 @@ impl Server {
             Err(_) => anyhow::bail!("the hosts' lock is poisoned"),
         };
         // Databases no host names any more close with the last request using them.
-        if let Ok(mut stores) = self.stores.lock() {
-            stores.retain(|(_, s)| sites.all.iter().any(|site| site.backend.store().same_database(s)));
+        if let Ok(mut dbs) = self.databases.lock() {
+            dbs.open.retain(|(_, s)| sites.all.iter().any(|site| site.backend.store().same_database(s)));
         }
         Ok(old)
     }
@@ -230,17 +255,26 @@ impl Server {
     /// `host`'s handle on the database at `location`: the engine already open there, or
     /// a new one (its watch started).
     fn store_for(&self, location: &Location, host: &str, muc_host: &str) -> Result<Store> {
-        let mut stores = self.stores.lock().map_err(|_| anyhow::anyhow!("the stores' lock is poisoned"))?;
-        if let Some((_, s)) = stores.iter().find(|(l, _)| l.same_database(location)) {
-            return Ok(s.for_host(host, muc_host));
+        let mut dbs = self.databases.lock().map_err(|_| anyhow::anyhow!("the databases' lock is poisoned"))?;
+        let (store, new) = dbs.handle(location, host, muc_host, self.version)?;
+        if new {
+            log::info!("{host}: {location}, Prosody {} layout", store.version());
+            self.serve_database(&store)?;
         }
-        let store =
-            Store::open_at(location, host, muc_host, self.version).with_context(|| format!("{host}: {location}"))?;
-        log::info!("{host}: {location}, Prosody {} layout", store.version());
+        Ok(store)
+    }
+
+    /// What a database the server opens gets: the watch for other processes' commits,
+    /// and the writer's share of it.
+    fn serve_database(&self, store: &Store) -> Result<()> {
         store.watch(WATCH_INTERVAL)?;
         store.set_write_share(self.write_share);
-        stores.push((location.clone(), store.clone()));
-        Ok(store)
+        Ok(())
+    }
+
+    /// The server's metrics registry (every host's, and the requests no host answered).
+    pub fn metrics(&self) -> Arc<backend::metrics::Metrics> {
+        self.shared.metrics.clone()
     }
 }
 

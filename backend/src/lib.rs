@@ -226,11 +226,6 @@ impl Backend {
         &self.inner.metrics
     }
 
-    /// The metrics registry this backend records into (its server's).
-    pub fn metrics_registry(&self) -> Arc<metrics::Metrics> {
-        self.inner.metrics.clone()
-    }
-
     /// `GET /service/metrics`, rendered.
     pub fn render_metrics(&self) -> String {
         let layout = self.store().version().to_string();
