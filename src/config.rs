@@ -171,6 +171,8 @@ fn host_config(o: &Options) -> Result<HostConfig> {
     }
     settings.account_invite_ttl = o.account_invite_ttl.0;
     settings.reset_invite_ttl = o.reset_invite_ttl.0;
+    settings.console = o.console.0;
+    settings.console_session_ttl = o.console_session_ttl.0;
     settings.landing_page = o.landing_page.clone();
     if let Some(m) = &o.groups_muc_host {
         settings.groups_muc_host = m.clone();

@@ -23,7 +23,7 @@ use crate::respond::{error, Body};
 /// Response headers a page may read.
 pub const EXPOSED: &str = "WWW-Authenticate, Retry-After, Allow, Link";
 /// Request headers a page may send.
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, X-Prosody-Host";
 /// How long a browser may reuse a preflight answer, seconds.
 const MAX_AGE: u32 = 600;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use backend::audit::{self, AuditRecord};
-use backend::auth::{Caller, Denied};
+use backend::auth::{Caller, Denied, Presented};
 use backend::contract::Listing;
 use backend::paging::Page;
 use backend::token::Bearer;
@@ -47,6 +47,20 @@ pub const BASE_PATH: &str = prosody_admin_api::BASE_PATH;
 pub struct Ctx {
     span: XSpanIdString,
     auth: Option<Authorization>,
+    /// The bearer token itself, only for the operation that acts on it (sign-out).
+    token: Option<Presented>,
+}
+
+impl Has<Option<Presented>> for Ctx {
+    fn get(&self) -> &Option<Presented> {
+        &self.token
+    }
+    fn get_mut(&mut self) -> &mut Option<Presented> {
+        &mut self.token
+    }
+    fn set(&mut self, v: Option<Presented>) {
+        self.token = v;
+    }
 }
 
 impl Has<XSpanIdString> for Ctx {
@@ -147,7 +161,7 @@ impl App {
                     .unwrap_or_else(|refusal| refusal)
             }
         };
-        self.finish(&mut resp, origin.as_ref(), head);
+        self.finish(&mut resp, origin.as_ref(), head, operation == CONSOLE_PAGE);
         // The spec's media type as the generator writes it, without the version
         // Prometheus negotiates on.
         if resp.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/openmetrics-text")) {
@@ -178,12 +192,16 @@ impl App {
 
     /// What every answer gets: no caching by intermediaries or browsers (they carry
     /// account data), CORS headers for an allowed origin, a length for HEAD.
-    fn finish(&self, resp: &mut Response<Body>, origin: Option<&HeaderValue>, head: bool) {
+    fn finish(&self, resp: &mut Response<Body>, origin: Option<&HeaderValue>, head: bool, console: bool) {
         let h = resp.headers_mut();
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         // Never framed, never sniffed; the docs page runs only its own scripts.
         let html = h.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-        let policy = if html { backend::docs::page_policy() } else { backend::docs::API_POLICY };
+        let policy = match (html, console) {
+            (true, true) => backend::console::POLICY,
+            (true, false) => backend::docs::page_policy(),
+            (false, _) => backend::docs::API_POLICY,
+        };
         if let Ok(v) = HeaderValue::from_str(policy) {
             h.insert(CONTENT_SECURITY_POLICY, v);
         }
@@ -206,6 +224,15 @@ impl App {
         }
     }
 
+    /// The 429 of a client on hold for `wait`.
+    fn too_many(&self, wait: std::time::Duration) -> Response<Body> {
+        self.inner.metrics.throttled.fetch_add(1, Ordering::Relaxed);
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        r
+    }
+
     /// The caller, or the 401/403/429/500 response that refuses the request.
     async fn authenticate(&self, site: &Site, req: &Request<Incoming>, client: IpAddr) -> Result<Caller, Refusal> {
         let header = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok());
@@ -215,12 +242,7 @@ impl App {
         // Only a presented credential can be a guess; without one the answer is a plain 401.
         let held = digest.and_then(|d| throttle.hold(client, Some(&d), std::time::Instant::now()));
         if let Some(wait) = held {
-            self.inner.metrics.throttled.fetch_add(1, Ordering::Relaxed);
-            let mut r =
-                error(StatusCode::TOO_MANY_REQUESTS, "too many failed authentications from this address".into());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            return Err(Refusal::Plain(r));
+            return Err(Refusal::Plain(self.too_many(wait)));
         }
         match site.backend.authenticate(header).await {
             Ok(c) => {
@@ -298,7 +320,8 @@ impl App {
         // only for a host served here (as Prosody answers 404 for another).
         let site = match picked {
             Ok(site) => site,
-            Err(_) if route.public(&method) || is_health(op) => match sites.first() {
+            // (not a sign-in: its token is for one host)
+            Err(_) if (route.public(&method) && op != Some(SIGN_IN)) || is_health(op) => match sites.first() {
                 Some(first) => {
                     *site_out = Some(first.clone());
                     first.clone()
@@ -338,9 +361,18 @@ impl App {
                 }
             }
         };
+        // A password sign-in is an authentication: held like one, and counted when it fails.
+        let sign_in = op == Some(SIGN_IN);
+        if sign_in {
+            if let Some(wait) = self.inner.throttle.hold(client, None, Instant::now()) {
+                return Err(self.too_many(wait));
+            }
+        }
         let jid = |c: &Caller| format!("{}@{}", c.username, site.host());
         let pending = match (&caller, writes) {
             (Some(c), true) => Some(audit::Pending::new(record(jid(c), Some(c.token_id.clone())))),
+            // The sign-in names its actor once the password is right.
+            (None, true) if sign_in => Some(audit::Pending::new(record(String::new(), None))),
             _ => None,
         };
         let resp = match &pending {
@@ -359,7 +391,19 @@ impl App {
                         return Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string()));
                     }
                 }
+                // The right password of an account that may not administer.
+                Some(r) if sign_in && status == StatusCode::FORBIDDEN && !r.actor.is_empty() => {
+                    self.record_refusal(site, r, StatusCode::FORBIDDEN).await;
+                }
                 _ => {}
+            }
+        }
+        if sign_in {
+            let status = match &resp {
+                Ok(r) | Err(r) => r.status(),
+            };
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                self.inner.throttle.failed(client, Instant::now());
             }
         }
         resp
@@ -454,9 +498,15 @@ impl App {
             return Err(error(StatusCode::BAD_REQUEST, "request body must be a JSON object".to_string()));
         }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        // Sign-out revokes the token it presents: only that operation is given it.
+        let token = (caller.is_some() && route.operation(parts.method.as_str()) == Some(SIGN_OUT))
+            .then(|| parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok()))
+            .flatten()
+            .and_then(|h| h.trim().split_once(' ').map(|(_, t)| Presented(t.trim().to_string())));
         let ctx = Ctx {
             span: XSpanIdString(format!("{id:x}")),
             auth: caller.map(|c| Authorization { subject: c.username, scopes: Scopes::All, issuer: None }),
+            token,
         };
         match site.api.call((Request::from_parts(parts, Full::new(bytes)), ctx)).await {
             Ok(resp) if resp.status() == StatusCode::OK && cache_key.is_some() => {
@@ -532,6 +582,10 @@ impl App {
 /// The metrics' host label of requests no host answered (a bad or unknown `Host`, or
 /// forwarded to Prosody).
 const NO_HOST: &str = "";
+/// The operations of the console that the HTTP layer treats apart.
+const SIGN_IN: &str = "createConsoleSession";
+const SIGN_OUT: &str = "endConsoleSession";
+const CONSOLE_PAGE: &str = "getConsolePage";
 /// The metrics' operation of requests forwarded to Prosody's HTTP (counted as `none`).
 const FORWARDED: &str = backend::metrics::NO_OPERATION;
 

@@ -173,6 +173,26 @@ impl Setting for PathBuf {
     }
 }
 
+/// On or off: `true`/`false` (TOML's booleans, or `on`/`off`, `yes`/`no`, `1`/`0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Switch(pub bool);
+
+impl Setting for Switch {
+    fn from_text(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Ok(Switch(true)),
+            "false" | "off" | "no" | "0" => Ok(Switch(false)),
+            _ => bail!("{s:?}: true or false"),
+        }
+    }
+    fn show(&self) -> String {
+        self.0.to_string()
+    }
+    fn json(&self) -> Json {
+        Json::Bool(self.0)
+    }
+}
+
 /// A share of a whole: a number above 0 and at most 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Share(pub f64);
@@ -705,6 +725,11 @@ options! {
     Server Serve max_connections: Positive<usize> = "512";
     /// Largest request head (request line and headers), bytes; 431 beyond it; at least 8192
     Server Serve max_header_bytes: Positive<usize> = "65536";
+    /// The web console at `/admin_api/console/` and its password sign-in (`false`: both
+    /// answer 404)
+    Host Serve console: Switch = "true";
+    /// Lifetime of the token a console sign-in mints, seconds (sign-out revokes it sooner)
+    Host Serve console_session_ttl: Positive<i64> = "3600";
     /// Failed authentications from one client address within the window before it gets 429
     Server Serve auth_failure_limit: Positive<u32> = "10";
     /// Seconds over which failed authentications are counted (and the longest wait)

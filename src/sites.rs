@@ -28,6 +28,9 @@ use crate::config::Config;
 /// Longest host name a request may carry (a DNS name is at most 253 characters).
 pub const MAX_HOST: usize = 253;
 
+/// The request header that names the VirtualHost where `Host` cannot (browsers).
+pub const PROSODY_HOST: &str = "x-prosody-host";
+
 /// One host served.
 pub struct Site {
     pub backend: Backend,
@@ -71,6 +74,23 @@ pub enum NoSite {
 impl Sites {
     /// The host a request is for: the name a trusted proxy forwarded, else the `Host`.
     pub fn pick(&self, headers: &HeaderMap, forwarded: Option<&str>) -> Result<&Arc<Site>, NoSite> {
+        // A browser cannot set `Host`: the console (and any client) names the VirtualHost
+        // in `X-Prosody-Host` instead, one of those served (by its own name or the name it
+        // is reached under). It selects no more than `Host` could: tokens are per host.
+        let mut chosen = headers.get_all(PROSODY_HOST).iter();
+        if let Some(v) = chosen.next() {
+            if chosen.next().is_some() {
+                return Err(NoSite::Bad(format!("more than one {PROSODY_HOST} header")));
+            }
+            let name = host_name(v.as_bytes())?;
+            let site = self.by_name.get(&name).or_else(|| self.all.iter().find(|s| s.host() == name));
+            return site.ok_or_else(|| {
+                NoSite::Unknown(format!(
+                    "no VirtualHost {name:?} is served here (this server serves: {})",
+                    self.names().join(", ")
+                ))
+            });
+        }
         let mut hosts = headers.get_all(HOST).iter();
         let host = hosts.next();
         if hosts.next().is_some() {

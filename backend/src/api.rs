@@ -11,9 +11,10 @@
 use async_trait::async_trait;
 use prosody_admin_api::models;
 use prosody_admin_api::{
-    AddGroupMemberResponse, Api, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
+    AddGroupMemberResponse, Api, CreateConsoleSessionResponse, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
     CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, EndUserSessionsResponse, GetDocsPageResponse,
+    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, EndConsoleSessionResponse, EndUserSessionsResponse,
+    GetConsolePageResponse, GetConsoleScriptResponse, GetConsoleStyleResponse, GetDocsPageResponse,
     GetDocsScriptResponse, GetDocsStyleResponse, GetGroupByIdResponse, GetHealthResponse, GetInviteByIdResponse,
     GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
     GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
@@ -107,6 +108,10 @@ fn caller<C: Has<Option<Authorization>>>(context: &C) -> Result<String, Failure>
         .ok_or_else(|| Failure::Internal("no authenticated caller in the request context".into()))
 }
 
+fn console_off() -> models::Error {
+    error_body(404, "the console is switched off on this server (setting `console`)")
+}
+
 /// A username from a path: a name that cannot exist is 404 (see [`Username::lookup`]).
 fn username(raw: &str) -> Result<Username, Failure> {
     Username::lookup(raw)
@@ -115,7 +120,7 @@ fn username(raw: &str) -> Result<Username, Failure> {
 #[async_trait]
 impl<C> Api<C> for Backend
 where
-    C: Has<Option<Authorization>> + Send + Sync,
+    C: Has<Option<Authorization>> + Has<Option<crate::auth::Presented>> + Send + Sync,
 {
     async fn create_group(&self, new_group: models::NewGroup, _: &C) -> Result<CreateGroupResponse, ApiError> {
         let r = self.create_group_with_id(new_group.id, new_group.name, new_group.create_muc.unwrap_or(false)).await;
@@ -383,6 +388,65 @@ where
             Status::BadRequest => Some(ListAuditEntriesResponse::BadRequest(e)),
             _ => None,
         })
+    }
+
+    async fn get_console_page(&self, _: &C) -> Result<GetConsolePageResponse, ApiError> {
+        Ok(match self.settings().console {
+            true => {
+                let s = self.settings();
+                GetConsolePageResponse::ThePage(crate::console::page(&s.host, &s.served_hosts))
+            }
+            false => GetConsolePageResponse::TheConsoleIsSwitchedOff(console_off()),
+        })
+    }
+
+    async fn get_console_script(&self, _: &C) -> Result<GetConsoleScriptResponse, ApiError> {
+        Ok(match self.settings().console {
+            true => GetConsoleScriptResponse::TheScript(crate::console::SCRIPT.to_string()),
+            false => GetConsoleScriptResponse::TheConsoleIsSwitchedOff(console_off()),
+        })
+    }
+
+    async fn get_console_style(&self, _: &C) -> Result<GetConsoleStyleResponse, ApiError> {
+        Ok(match self.settings().console {
+            true => GetConsoleStyleResponse::TheStyleSheet(crate::console::STYLE.to_string()),
+            false => GetConsoleStyleResponse::TheConsoleIsSwitchedOff(console_off()),
+        })
+    }
+
+    async fn create_console_session(
+        &self,
+        sign_in: models::ConsoleSignIn,
+        _: &C,
+    ) -> Result<CreateConsoleSessionResponse, ApiError> {
+        use crate::console::SignIn;
+        let r = self.console_sign_in(&sign_in.username, sign_in.password).await;
+        let ok = |s: SignIn| match s {
+            SignIn::Signed { token, jid, role, expires } => {
+                CreateConsoleSessionResponse::SignedIn(models::ConsoleSession::new(token, jid, role, expires))
+            }
+            SignIn::Wrong => CreateConsoleSessionResponse::WrongUsernameOrPassword(error_body(
+                401,
+                "wrong username or password",
+            )),
+            SignIn::NotAdmin(why) => CreateConsoleSessionResponse::TheAccountMayNotAdministerThisHost(error_body(403, why)),
+            SignIn::Off => CreateConsoleSessionResponse::TheConsoleIsSwitchedOff(console_off()),
+        };
+        respond("createConsoleSession", r, ok, |s, e| match s {
+            Status::BadRequest => Some(CreateConsoleSessionResponse::BadRequest(e)),
+            _ => None,
+        })
+    }
+
+    async fn end_console_session(&self, context: &C) -> Result<EndConsoleSessionResponse, ApiError> {
+        let presented = Has::<Option<crate::auth::Presented>>::get(context).clone();
+        let r = match presented {
+            Some(t) => self.revoke_token_async(&t.0).await,
+            None => Err(Failure::Internal("no presented token in the request context".into())),
+        };
+        // A token that authenticated this request and is gone already was revoked by
+        // another request meanwhile: signed out all the same.
+        respond("endConsoleSession", r, |_| EndConsoleSessionResponse::TheTokenIsRevoked, |_, _| None)
     }
 
     async fn get_docs_page(&self, _: &C) -> Result<GetDocsPageResponse, ApiError> {

@@ -63,6 +63,17 @@ impl Pending {
         }
     }
 
+    /// Names the actor once the request itself learns who it is (a password sign-in:
+    /// the account, and the token minted).
+    pub(crate) fn name_actor(&self, actor: String, token_id: Option<String>) {
+        if let Ok(mut g) = self.record.lock() {
+            if let Some(r) = g.as_mut() {
+                r.actor = actor;
+                r.token_id = token_id;
+            }
+        }
+    }
+
     /// The record, if no commit carried it.
     pub fn uncommitted(&self) -> Option<AuditRecord> {
         self.take()

@@ -27,6 +27,18 @@ pub struct Caller {
     pub token_id: String,
 }
 
+/// The bearer token a request presented, as the HTTP layer passes it in the context
+/// (for the one operation that acts on the token itself: sign-out revokes it). Never
+/// shown in debug output.
+#[derive(Clone, PartialEq)]
+pub struct Presented(pub String);
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Presented(…)")
+    }
+}
+
 /// Why a request is refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Denied {

@@ -33,6 +33,7 @@
 //!   through its admin socket (events after our changes, live sessions).
 //! - [`metrics`]: the service's own metrics (OpenMetrics).
 //! - [`docs`]: the documentation page (Swagger UI, vendored).
+//! - [`console`]: the web console's files and its password sign-in.
 //! - [`contract`]: the embedded spec, served as YAML and JSON.
 //! - [`settings`], [`error`]: configuration and the error body.
 
@@ -42,6 +43,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod component;
+pub mod console;
 pub mod contract;
 pub mod debug;
 pub mod docs;

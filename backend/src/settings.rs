@@ -47,6 +47,10 @@ pub struct Settings {
     pub component: Option<Component>,
     /// Every VirtualHost its server serves (the docs page names them when several).
     pub served_hosts: Vec<String>,
+    /// Whether the web console (and its password sign-in) is served.
+    pub console: bool,
+    /// Lifetime of a token the console's password sign-in mints, in seconds.
+    pub console_session_ttl: i64,
 }
 
 /// An external component (XEP-0114) that Prosody accepts: `Component "<jid>"` with a
@@ -87,6 +91,8 @@ impl Settings {
             metrics_url: None,
             component: None,
             served_hosts: vec![host.to_string()],
+            console: true,
+            console_session_ttl: 3600,
         }
     }
 

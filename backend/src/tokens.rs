@@ -28,13 +28,18 @@ pub struct Listed {
 pub struct Minted {
     pub token: String,
     pub warning: Option<String>,
+    /// 13: the token's role; 0.12: its scope.
+    pub role: String,
+    /// The id the audit log names the token by ([`Bearer::public_id`]).
+    pub public_id: String,
+    pub expires: Option<i64>,
 }
 
 fn expiry(now: i64, ttl: Option<u64>) -> Option<i64> {
     ttl.map(|t| now.saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
 }
 
-fn mint(
+pub(crate) fn mint(
     db: &Db,
     user: &Username,
     host: &str,
@@ -59,7 +64,7 @@ fn mint(
     }
     let warning =
         (!admin).then(|| format!("{jid} is not an admin: the API will refuse this token (403) until it is one"));
-    let token = match db.version() {
+    let (token, role, public_id) = match db.version() {
         crate::storage::ProsodyVersion::V0_12 => {
             let r = TokenRef { username: name.to_string(), host: host.to_string(), id: ids::long()? };
             let t = LegacyToken {
@@ -76,7 +81,8 @@ fn mint(
                 other: BTreeMap::new(),
             };
             db.auth_tokens().put(name, &r.id, &Stored::Legacy(t))?;
-            r.encode()
+            let public_id = Bearer::V012(r.clone()).public_id();
+            (r.encode(), ADMIN_SCOPE.to_string(), public_id)
         }
         crate::storage::ProsodyVersion::V13 => {
             // The most powerful admin role the account may assume (a token with a role
@@ -105,10 +111,10 @@ fn mint(
                 other: BTreeMap::new(),
             };
             db.auth_tokens().put(name, &t.grant_id, &Stored::Grant(grant))?;
-            t.encode()
+            (t.encode(), role.to_string(), t.public_id())
         }
     };
-    Ok(Minted { token, warning })
+    Ok(Minted { token, warning, role, public_id, expires: expiry(now, ttl) })
 }
 
 impl Backend {
@@ -155,7 +161,21 @@ impl Backend {
     /// Revokes a token given as the string clients send; false when it did not exist.
     pub fn revoke_token(&self, token: &str) -> Result<bool, Failure> {
         let bearer = Bearer::parse(token).ok_or_else(|| Failure::BadRequest("not a Prosody bearer token".into()))?;
-        self.write_blocking(|db| match bearer {
+        self.write_blocking(|db| revoke(db, bearer))
+    }
+
+    /// [`Backend::revoke_token`] through the async writer (a request's own token, at
+    /// sign-out: audited with the request).
+    pub async fn revoke_token_async(&self, token: &str) -> Result<bool, Failure> {
+        let bearer = Bearer::parse(token).ok_or_else(|| Failure::BadRequest("not a Prosody bearer token".into()))?;
+        self.write(move |db| revoke(db, bearer)).await
+    }
+}
+
+/// mod_tokenauth's `revoke_token`: a 0.12 token row goes; a 13 token leaves its grant.
+fn revoke(db: &Db, bearer: Bearer) -> Result<bool, Failure> {
+    {
+        match bearer {
             Bearer::V012(t) => Ok(db.auth_tokens().delete(&t.username, &t.id)?),
             // mod_tokenauth's revoke_token: the token leaves its grant.
             Bearer::V13(t) => {
@@ -168,6 +188,6 @@ impl Backend {
                 db.auth_tokens().put(&t.username, &t.grant_id, &Stored::Grant(g))?;
                 Ok(true)
             }
-        })
+        }
     }
 }

@@ -8,6 +8,11 @@ use log::{debug, info};
 use prosody_admin_api::{
     models, ApiNoContext, Client, ContextWrapperExt,
     ListAuditEntriesResponse,
+    CreateConsoleSessionResponse,
+    EndConsoleSessionResponse,
+    GetConsolePageResponse,
+    GetConsoleScriptResponse,
+    GetConsoleStyleResponse,
     CreateGroupResponse,
     ListGroupsResponse,
     CreateGroupChatResponse,
@@ -115,6 +120,23 @@ enum Operation {
         since: Option<u64>,
         /// Only entries at or before this time (Unix seconds).
         until: Option<u64>,
+    },
+    /// Sign in with an account's password
+    CreateConsoleSession {
+        #[clap(value_parser = parse_json::<models::ConsoleSignIn>)]
+        console_sign_in: models::ConsoleSignIn,
+    },
+    /// Sign out
+    EndConsoleSession {
+    },
+    /// The web console
+    GetConsolePage {
+    },
+    /// The console's script
+    GetConsoleScript {
+    },
+    /// The console's style sheet
+    GetConsoleStyle {
     },
     /// Create group
     CreateGroup {
@@ -421,6 +443,163 @@ async fn main() -> Result<()> {
                 ListAuditEntriesResponse::Forbidden
                 (body)
                 => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::CreateConsoleSession {
+            console_sign_in,
+        } => {
+            info!("Performing a CreateConsoleSession request");
+
+            let result = client.create_console_session(
+                console_sign_in,
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                CreateConsoleSessionResponse::SignedIn
+                (body)
+                => "SignedIn\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateConsoleSessionResponse::BadRequest
+                (body)
+                => "BadRequest\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateConsoleSessionResponse::WrongUsernameOrPassword
+                (body)
+                => "WrongUsernameOrPassword\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateConsoleSessionResponse::TheAccountMayNotAdministerThisHost
+                (body)
+                => "TheAccountMayNotAdministerThisHost\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateConsoleSessionResponse::TheConsoleIsSwitchedOff
+                (body)
+                => "TheConsoleIsSwitchedOff\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                CreateConsoleSessionResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
+            }
+        }
+        Operation::EndConsoleSession {
+        } => {
+            prompt(args.force, "This will delete the given entry, are you sure?")?;
+            info!("Performing a EndConsoleSession request");
+
+            let result = client.end_console_session(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                EndConsoleSessionResponse::TheTokenIsRevoked
+                => "TheTokenIsRevoked\n".to_string()
+                    ,
+                EndConsoleSessionResponse::Unauthorized
+                {
+                    body,
+                    www_authenticate,
+                }
+                => "Unauthorized\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "www_authenticate: {}\n",
+                        serde_json::to_string_pretty(&www_authenticate)?
+                    ),
+                EndConsoleSessionResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                {
+                    body,
+                    retry_after,
+                }
+                => "TooManyFailedAuthenticationsFromThisClientAddress\n".to_string()
+                   +
+                    &format!("body: {}\n", serde_json::to_string_pretty(&body)?) +
+                    &format!(
+                        "retry_after: {}\n",
+                        serde_json::to_string_pretty(&retry_after)?
+                    ),
+                EndConsoleSessionResponse::Forbidden
+                (body)
+                => "Forbidden\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetConsolePage {
+        } => {
+            info!("Performing a GetConsolePage request");
+
+            let result = client.get_console_page(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetConsolePageResponse::ThePage
+                (body)
+                => "ThePage\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetConsolePageResponse::TheConsoleIsSwitchedOff
+                (body)
+                => "TheConsoleIsSwitchedOff\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetConsoleScript {
+        } => {
+            info!("Performing a GetConsoleScript request");
+
+            let result = client.get_console_script(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetConsoleScriptResponse::TheScript
+                (body)
+                => "TheScript\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetConsoleScriptResponse::TheConsoleIsSwitchedOff
+                (body)
+                => "TheConsoleIsSwitchedOff\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+            }
+        }
+        Operation::GetConsoleStyle {
+        } => {
+            info!("Performing a GetConsoleStyle request");
+
+            let result = client.get_console_style(
+            ).await?;
+            debug!("Result: {:?}", result);
+
+            match result {
+                GetConsoleStyleResponse::TheStyleSheet
+                (body)
+                => "TheStyleSheet\n".to_string()
+                   +
+                    &serde_json::to_string_pretty(&body)?,
+                GetConsoleStyleResponse::TheConsoleIsSwitchedOff
+                (body)
+                => "TheConsoleIsSwitchedOff\n".to_string()
                    +
                     &serde_json::to_string_pretty(&body)?,
             }

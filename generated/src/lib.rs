@@ -59,6 +59,107 @@ pub enum ListAuditEntriesResponse {
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[must_use]
+pub enum CreateConsoleSessionResponse {
+    /// Signed in
+    SignedIn
+    (models::ConsoleSession)
+    ,
+    /// Bad request
+    BadRequest
+    (models::Error)
+    ,
+    /// Wrong username or password
+    WrongUsernameOrPassword
+    (models::Error)
+    ,
+    /// The account may not administer this host
+    TheAccountMayNotAdministerThisHost
+    (models::Error)
+    ,
+    /// The console is switched off
+    TheConsoleIsSwitchedOff
+    (models::Error)
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum EndConsoleSessionResponse {
+    /// The token is revoked
+    TheTokenIsRevoked
+    ,
+    /// Unauthorized
+    Unauthorized
+    {
+        body: models::Error,
+        www_authenticate:
+        Option<
+        String
+        >
+    }
+    ,
+    /// Too many failed authentications from this client address; try again after `Retry-After` seconds. Tokens that authenticated recently keep working.
+    TooManyFailedAuthenticationsFromThisClientAddress
+    {
+        body: models::Error,
+        retry_after:
+        Option<
+        i64
+        >
+    }
+    ,
+    /// Forbidden
+    Forbidden
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetConsolePageResponse {
+    /// The page
+    ThePage
+    (String)
+    ,
+    /// The console is switched off (`console = false`)
+    TheConsoleIsSwitchedOff
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetConsoleScriptResponse {
+    /// The script
+    TheScript
+    (String)
+    ,
+    /// The console is switched off
+    TheConsoleIsSwitchedOff
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub enum GetConsoleStyleResponse {
+    /// The style sheet
+    TheStyleSheet
+    (String)
+    ,
+    /// The console is switched off
+    TheConsoleIsSwitchedOff
+    (models::Error)
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[must_use]
 pub enum CreateGroupResponse {
     /// successful operation
     SuccessfulOperation
@@ -1273,6 +1374,32 @@ pub trait Api<C: Send + Sync> {
         until: Option<u64>,
         context: &C) -> Result<ListAuditEntriesResponse, ApiError>;
 
+    /// Sign in with an account's password
+    async fn create_console_session(
+        &self,
+        console_sign_in: models::ConsoleSignIn,
+        context: &C) -> Result<CreateConsoleSessionResponse, ApiError>;
+
+    /// Sign out
+    async fn end_console_session(
+        &self,
+        context: &C) -> Result<EndConsoleSessionResponse, ApiError>;
+
+    /// The web console
+    async fn get_console_page(
+        &self,
+        context: &C) -> Result<GetConsolePageResponse, ApiError>;
+
+    /// The console's script
+    async fn get_console_script(
+        &self,
+        context: &C) -> Result<GetConsoleScriptResponse, ApiError>;
+
+    /// The console's style sheet
+    async fn get_console_style(
+        &self,
+        context: &C) -> Result<GetConsoleStyleResponse, ApiError>;
+
     /// Create group
     async fn create_group(
         &self,
@@ -1502,6 +1629,32 @@ pub trait ApiNoContext<C: Send + Sync> {
         since: Option<u64>,
         until: Option<u64>,
         ) -> Result<ListAuditEntriesResponse, ApiError>;
+
+    /// Sign in with an account's password
+    async fn create_console_session(
+        &self,
+        console_sign_in: models::ConsoleSignIn,
+        ) -> Result<CreateConsoleSessionResponse, ApiError>;
+
+    /// Sign out
+    async fn end_console_session(
+        &self,
+        ) -> Result<EndConsoleSessionResponse, ApiError>;
+
+    /// The web console
+    async fn get_console_page(
+        &self,
+        ) -> Result<GetConsolePageResponse, ApiError>;
+
+    /// The console's script
+    async fn get_console_script(
+        &self,
+        ) -> Result<GetConsoleScriptResponse, ApiError>;
+
+    /// The console's style sheet
+    async fn get_console_style(
+        &self,
+        ) -> Result<GetConsoleStyleResponse, ApiError>;
 
     /// Create group
     async fn create_group(
@@ -1742,6 +1895,52 @@ impl<T: Api<C> + Send + Sync, C: Clone + Send + Sync> ApiNoContext<C> for Contex
     {
         let context = self.context().clone();
         self.api().list_audit_entries(limit, before, actor, operation, since, until, &context).await
+    }
+
+    /// Sign in with an account's password
+    async fn create_console_session(
+        &self,
+        console_sign_in: models::ConsoleSignIn,
+        ) -> Result<CreateConsoleSessionResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().create_console_session(console_sign_in, &context).await
+    }
+
+    /// Sign out
+    async fn end_console_session(
+        &self,
+        ) -> Result<EndConsoleSessionResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().end_console_session(&context).await
+    }
+
+    /// The web console
+    async fn get_console_page(
+        &self,
+        ) -> Result<GetConsolePageResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_console_page(&context).await
+    }
+
+    /// The console's script
+    async fn get_console_script(
+        &self,
+        ) -> Result<GetConsoleScriptResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_console_script(&context).await
+    }
+
+    /// The console's style sheet
+    async fn get_console_style(
+        &self,
+        ) -> Result<GetConsoleStyleResponse, ApiError>
+    {
+        let context = self.context().clone();
+        self.api().get_console_style(&context).await
     }
 
     /// Create group

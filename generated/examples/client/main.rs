@@ -6,6 +6,11 @@ use futures::{future, Stream, stream};
 #[allow(unused_imports)]
 use prosody_admin_api::{Api, ApiNoContext, Claims, Client, ContextWrapperExt, models,
                       ListAuditEntriesResponse,
+                      CreateConsoleSessionResponse,
+                      EndConsoleSessionResponse,
+                      GetConsolePageResponse,
+                      GetConsoleScriptResponse,
+                      GetConsoleStyleResponse,
                       CreateGroupResponse,
                       ListGroupsResponse,
                       CreateGroupChatResponse,
@@ -69,6 +74,10 @@ fn main() {
             .help("Sets the operation to run")
             .value_parser(Vec::<&str>::from([
                 "ListAuditEntries",
+                "EndConsoleSession",
+                "GetConsolePage",
+                "GetConsoleScript",
+                "GetConsoleStyle",
                 "ListGroups",
                 "CreateInviteForAccount",
                 "CreateInviteForGroup",
@@ -175,6 +184,34 @@ fn main() {
                   None,
                   Some(0),
                   Some(0)
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        /* Disabled because there's no example.
+        Some("CreateConsoleSession") => {
+            let result = rt.block_on(client.create_console_session(
+                  ???
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        */
+        Some("EndConsoleSession") => {
+            let result = rt.block_on(client.end_console_session(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetConsolePage") => {
+            let result = rt.block_on(client.get_console_page(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetConsoleScript") => {
+            let result = rt.block_on(client.get_console_script(
+            ));
+            info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
+        },
+        Some("GetConsoleStyle") => {
+            let result = rt.block_on(client.get_console_style(
             ));
             info!("{:?} (X-Span-ID: {:?})", result, (client.context() as &dyn Has<XSpanIdString>).get().clone());
         },

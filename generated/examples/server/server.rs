@@ -138,6 +138,11 @@ use crate::server_auth;
 use prosody_admin_api::{
     Api,
     ListAuditEntriesResponse,
+    CreateConsoleSessionResponse,
+    EndConsoleSessionResponse,
+    GetConsolePageResponse,
+    GetConsoleScriptResponse,
+    GetConsoleStyleResponse,
     CreateGroupResponse,
     ListGroupsResponse,
     CreateGroupChatResponse,
@@ -192,6 +197,52 @@ impl<C> Api<C> for Server<C> where C: Has<XSpanIdString> + Send + Sync
         context: &C) -> Result<ListAuditEntriesResponse, ApiError>
     {
         info!("list_audit_entries({:?}, {:?}, {:?}, {:?}, {:?}, {:?}) - X-Span-ID: {:?}", limit, before, actor, operation, since, until, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Sign in with an account's password
+    async fn create_console_session(
+        &self,
+        console_sign_in: models::ConsoleSignIn,
+        context: &C) -> Result<CreateConsoleSessionResponse, ApiError>
+    {
+        info!("create_console_session({:?}) - X-Span-ID: {:?}", console_sign_in, context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// Sign out
+    async fn end_console_session(
+        &self,
+        context: &C) -> Result<EndConsoleSessionResponse, ApiError>
+    {
+        info!("end_console_session() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// The web console
+    async fn get_console_page(
+        &self,
+        context: &C) -> Result<GetConsolePageResponse, ApiError>
+    {
+        info!("get_console_page() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// The console's script
+    async fn get_console_script(
+        &self,
+        context: &C) -> Result<GetConsoleScriptResponse, ApiError>
+    {
+        info!("get_console_script() - X-Span-ID: {:?}", context.get().0.clone());
+        Err(ApiError("Api-Error: Operation is NOT implemented".into()))
+    }
+
+    /// The console's style sheet
+    async fn get_console_style(
+        &self,
+        context: &C) -> Result<GetConsoleStyleResponse, ApiError>
+    {
+        info!("get_console_style() - X-Span-ID: {:?}", context.get().0.clone());
         Err(ApiError("Api-Error: Operation is NOT implemented".into()))
     }
 

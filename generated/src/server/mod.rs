@@ -26,6 +26,11 @@ type ServiceFuture = BoxFuture<'static, Result<Response<BoxBody<Bytes, Infallibl
 
 use crate::{Api,
      ListAuditEntriesResponse,
+     CreateConsoleSessionResponse,
+     EndConsoleSessionResponse,
+     GetConsolePageResponse,
+     GetConsoleScriptResponse,
+     GetConsoleStyleResponse,
      CreateGroupResponse,
      ListGroupsResponse,
      CreateGroupChatResponse,
@@ -70,6 +75,10 @@ mod paths {
     lazy_static! {
         pub static ref GLOBAL_REGEX_SET: regex::RegexSet = regex::RegexSet::new(vec![
             r"^/admin_api/audit$",
+            r"^/admin_api/console/$",
+            r"^/admin_api/console/app.css$",
+            r"^/admin_api/console/app.js$",
+            r"^/admin_api/console/session$",
             r"^/admin_api/docs$",
             r"^/admin_api/docs/swagger-ui-bundle.js$",
             r"^/admin_api/docs/swagger-ui.css$",
@@ -100,80 +109,84 @@ mod paths {
         .expect("Unable to create global regex set");
     }
     pub(crate) static ID_AUDIT: usize = 0;
-    pub(crate) static ID_DOCS: usize = 1;
-    pub(crate) static ID_DOCS_SWAGGER_UI_BUNDLE_JS: usize = 2;
-    pub(crate) static ID_DOCS_SWAGGER_UI_CSS: usize = 3;
-    pub(crate) static ID_GROUPS: usize = 4;
-    pub(crate) static ID_GROUPS_ID: usize = 5;
+    pub(crate) static ID_CONSOLE_: usize = 1;
+    pub(crate) static ID_CONSOLE_APP_CSS: usize = 2;
+    pub(crate) static ID_CONSOLE_APP_JS: usize = 3;
+    pub(crate) static ID_CONSOLE_SESSION: usize = 4;
+    pub(crate) static ID_DOCS: usize = 5;
+    pub(crate) static ID_DOCS_SWAGGER_UI_BUNDLE_JS: usize = 6;
+    pub(crate) static ID_DOCS_SWAGGER_UI_CSS: usize = 7;
+    pub(crate) static ID_GROUPS: usize = 8;
+    pub(crate) static ID_GROUPS_ID: usize = 9;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID");
     }
-    pub(crate) static ID_GROUPS_ID_CHATS: usize = 6;
+    pub(crate) static ID_GROUPS_ID_CHATS: usize = 10;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_CHATS: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/chats$")
                 .expect("Unable to create regex for GROUPS_ID_CHATS");
     }
-    pub(crate) static ID_GROUPS_ID_CHATS_CHAT_ID: usize = 7;
+    pub(crate) static ID_GROUPS_ID_CHATS_CHAT_ID: usize = 11;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_CHATS_CHAT_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/chats/(?P<chat_id>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID_CHATS_CHAT_ID");
     }
-    pub(crate) static ID_GROUPS_ID_MEMBERS_USERNAME: usize = 8;
+    pub(crate) static ID_GROUPS_ID_MEMBERS_USERNAME: usize = 12;
     lazy_static! {
         pub static ref REGEX_GROUPS_ID_MEMBERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/groups/(?P<id>[^/?#]*)/members/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for GROUPS_ID_MEMBERS_USERNAME");
     }
-    pub(crate) static ID_HEALTHZ: usize = 9;
-    pub(crate) static ID_INVITES: usize = 10;
-    pub(crate) static ID_INVITES_ACCOUNT: usize = 11;
-    pub(crate) static ID_INVITES_GROUP: usize = 12;
-    pub(crate) static ID_INVITES_RESET: usize = 13;
-    pub(crate) static ID_INVITES_ID: usize = 14;
+    pub(crate) static ID_HEALTHZ: usize = 13;
+    pub(crate) static ID_INVITES: usize = 14;
+    pub(crate) static ID_INVITES_ACCOUNT: usize = 15;
+    pub(crate) static ID_INVITES_GROUP: usize = 16;
+    pub(crate) static ID_INVITES_RESET: usize = 17;
+    pub(crate) static ID_INVITES_ID: usize = 18;
     lazy_static! {
         pub static ref REGEX_INVITES_ID: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/invites/(?P<id>[^/?#]*)$")
                 .expect("Unable to create regex for INVITES_ID");
     }
-    pub(crate) static ID_OPENAPI_JSON: usize = 15;
-    pub(crate) static ID_OPENAPI_YAML: usize = 16;
-    pub(crate) static ID_READYZ: usize = 17;
-    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 18;
-    pub(crate) static ID_SERVER_INFO: usize = 19;
-    pub(crate) static ID_SERVER_METRICS: usize = 20;
-    pub(crate) static ID_SERVICE_METRICS: usize = 21;
-    pub(crate) static ID_USERS: usize = 22;
-    pub(crate) static ID_USERS_USERNAME: usize = 23;
+    pub(crate) static ID_OPENAPI_JSON: usize = 19;
+    pub(crate) static ID_OPENAPI_YAML: usize = 20;
+    pub(crate) static ID_READYZ: usize = 21;
+    pub(crate) static ID_SERVER_ANNOUNCEMENT: usize = 22;
+    pub(crate) static ID_SERVER_INFO: usize = 23;
+    pub(crate) static ID_SERVER_METRICS: usize = 24;
+    pub(crate) static ID_SERVICE_METRICS: usize = 25;
+    pub(crate) static ID_USERS: usize = 26;
+    pub(crate) static ID_USERS_USERNAME: usize = 27;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)$")
                 .expect("Unable to create regex for USERS_USERNAME");
     }
-    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 24;
+    pub(crate) static ID_USERS_USERNAME_DEBUG: usize = 28;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_DEBUG: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/debug$")
                 .expect("Unable to create regex for USERS_USERNAME_DEBUG");
     }
-    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 25;
+    pub(crate) static ID_USERS_USERNAME_GROUPS: usize = 29;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_GROUPS: regex::Regex =
             #[allow(clippy::invalid_regex)]
             regex::Regex::new(r"^/admin_api/users/(?P<username>[^/?#]*)/groups$")
                 .expect("Unable to create regex for USERS_USERNAME_GROUPS");
     }
-    pub(crate) static ID_USERS_USERNAME_SESSIONS: usize = 26;
+    pub(crate) static ID_USERS_USERNAME_SESSIONS: usize = 30;
     lazy_static! {
         pub static ref REGEX_USERS_USERNAME_SESSIONS: regex::Regex =
             #[allow(clippy::invalid_regex)]
@@ -362,6 +375,31 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
                 handle_list_audit_entries(api_impl, uri, headers, body, context, validation).await
             },
 
+            // CreateConsoleSession - POST /console/session
+            hyper::Method::POST if path.matched(paths::ID_CONSOLE_SESSION) => {
+                handle_create_console_session(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // EndConsoleSession - DELETE /console/session
+            hyper::Method::DELETE if path.matched(paths::ID_CONSOLE_SESSION) => {
+                handle_end_console_session(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetConsolePage - GET /console/
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_) => {
+                handle_get_console_page(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetConsoleScript - GET /console/app.js
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_APP_JS) => {
+                handle_get_console_script(api_impl, uri, headers, body, context, validation).await
+            },
+
+            // GetConsoleStyle - GET /console/app.css
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_APP_CSS) => {
+                handle_get_console_style(api_impl, uri, headers, body, context, validation).await
+            },
+
             // CreateGroup - POST /groups
             hyper::Method::POST if path.matched(paths::ID_GROUPS) => {
                 handle_create_group(api_impl, uri, headers, body, context, validation).await
@@ -533,6 +571,10 @@ impl<T, C, ReqBody> hyper::service::Service<(Request<ReqBody>, C)> for Service<T
             },
 
             _ if path.matched(paths::ID_AUDIT) => method_not_allowed(),
+            _ if path.matched(paths::ID_CONSOLE_) => method_not_allowed(),
+            _ if path.matched(paths::ID_CONSOLE_APP_CSS) => method_not_allowed(),
+            _ if path.matched(paths::ID_CONSOLE_APP_JS) => method_not_allowed(),
+            _ if path.matched(paths::ID_CONSOLE_SESSION) => method_not_allowed(),
             _ if path.matched(paths::ID_DOCS) => method_not_allowed(),
             _ if path.matched(paths::ID_DOCS_SWAGGER_UI_BUNDLE_JS) => method_not_allowed(),
             _ if path.matched(paths::ID_DOCS_SWAGGER_UI_CSS) => method_not_allowed(),
@@ -821,6 +863,526 @@ where
                                                     (body)
                                                 => {
                                                     *response.status_mut() = StatusCode::from_u16(403).expect("Unable to turn 403 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_create_console_session<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                // Handle body parameters (note that non-required body parameters will ignore garbage
+                // values, rather than causing a 400 response). Produce warning header and logs for
+                // any unused fields.
+                let result = http_body_util::BodyExt::collect(body).await.map(|f| f.to_bytes().to_vec());
+                match result {
+                     Ok(body) => {
+                                let mut unused_elements : Vec<String> = vec![];
+                                let param_console_sign_in: Option<models::ConsoleSignIn> = if !body.is_empty() {
+                                    let deserializer = &mut serde_json::Deserializer::from_slice(&body);
+                                    match serde_ignored::deserialize(deserializer, |path| {
+                                            warn!("Ignoring unknown field in body: {path}");
+                                            unused_elements.push(path.to_string());
+                                    }) {
+                                        Ok(param_console_sign_in) => param_console_sign_in,
+                                        Err(e) => return Ok(Response::builder()
+                                                        .status(StatusCode::BAD_REQUEST)
+                                                        .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                        .body(BoxBody::new(format!("Couldn't parse body parameter ConsoleSignIn - doesn't match schema: {e}")))
+                                                        .expect("Unable to create Bad Request response for invalid body parameter ConsoleSignIn due to schema")),
+                                    }
+
+                                } else {
+                                    None
+                                };
+                                let param_console_sign_in = match param_console_sign_in {
+                                    Some(param_console_sign_in) => param_console_sign_in,
+                                    None => return Ok(Response::builder()
+                                                        .status(StatusCode::BAD_REQUEST)
+                                                        .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                        .body(BoxBody::new("Missing required body parameter ConsoleSignIn".to_string()))
+                                                        .expect("Unable to create Bad Request response for missing body parameter ConsoleSignIn")),
+                                };
+        #[cfg(not(feature = "validate"))]
+                                run_validation!(param_console_sign_in, "ConsoleSignIn", validation);
+
+                                let result = api_impl.create_console_session(
+                                            param_console_sign_in,
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        if !unused_elements.is_empty() {
+                                            response.headers_mut().insert(
+                                                HeaderName::from_static("warning"),
+                                                HeaderValue::from_str(format!("Ignoring unknown fields in body: {unused_elements:?}").as_str())
+                                                    .expect("Unable to create Warning header value"));
+                                        }
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                CreateConsoleSessionResponse::SignedIn
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(201).expect("Unable to turn 201 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                CreateConsoleSessionResponse::BadRequest
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(400).expect("Unable to turn 400 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                CreateConsoleSessionResponse::WrongUsernameOrPassword
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(401).expect("Unable to turn 401 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                CreateConsoleSessionResponse::TheAccountMayNotAdministerThisHost
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(403).expect("Unable to turn 403 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                CreateConsoleSessionResponse::TheConsoleIsSwitchedOff
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(404).expect("Unable to turn 404 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                CreateConsoleSessionResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                                                    {
+                                                        body,
+                                                        retry_after
+                                                    }
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(429).expect("Unable to turn 429 into a StatusCode");
+
+                                                    if let Some(retry_after) = retry_after {
+                                                    let retry_after = match header::IntoHeaderValue(retry_after).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling retry_after header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("retry-after"),
+                                                        retry_after
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+                            },
+                            Err(e) => Ok(Response::builder()
+                                                .status(StatusCode::BAD_REQUEST)
+                                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                .body(body_from_string(format!("Unable to read body: {}", e.into())))
+                                                .expect("Unable to create Bad Request response due to unable to read body")),
+                        }
+}
+
+#[allow(unused_variables)]
+async fn handle_end_console_session<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString> + Has<Option<Authorization>> + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                {
+                    let authorization = match *(&context as &dyn Has<Option<Authorization>>).get() {
+                        Some(ref authorization) => authorization,
+                        None => return Ok(Response::builder()
+                                                .status(StatusCode::FORBIDDEN)
+                                                .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                .body(body_from_str("Unauthenticated"))
+                                                .expect("Unable to create Authentication Forbidden response")),
+                    };
+                }
+
+                                let result = api_impl.end_console_session(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                EndConsoleSessionResponse::TheTokenIsRevoked
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(204).expect("Unable to turn 204 into a StatusCode");
+
+                                                },
+                                                EndConsoleSessionResponse::Unauthorized
+                                                    {
+                                                        body,
+                                                        www_authenticate
+                                                    }
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(401).expect("Unable to turn 401 into a StatusCode");
+
+                                                    if let Some(www_authenticate) = www_authenticate {
+                                                    let www_authenticate = match header::IntoHeaderValue(www_authenticate).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling www_authenticate header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("www-authenticate"),
+                                                        www_authenticate
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                EndConsoleSessionResponse::TooManyFailedAuthenticationsFromThisClientAddress
+                                                    {
+                                                        body,
+                                                        retry_after
+                                                    }
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(429).expect("Unable to turn 429 into a StatusCode");
+
+                                                    if let Some(retry_after) = retry_after {
+                                                    let retry_after = match header::IntoHeaderValue(retry_after).try_into() {
+                                                        Ok(val) => val,
+                                                        Err(e) => {
+                                                            return Ok(Response::builder()
+                                                                    .status(StatusCode::INTERNAL_SERVER_ERROR)
+                                                                    .header(CONTENT_TYPE, mime::TEXT_PLAIN.as_ref())
+                                                                    .body(body_from_string(format!("An internal server error occurred handling retry_after header - {e}")))
+                                                                    .expect("Unable to create Internal Server Error for invalid response header"))
+                                                        }
+                                                    };
+
+                                                    response.headers_mut().insert(
+                                                        HeaderName::from_static("retry-after"),
+                                                        retry_after
+                                                    );
+                                                    }
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                EndConsoleSessionResponse::Forbidden
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(403).expect("Unable to turn 403 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_console_page<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_console_page(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetConsolePageResponse::ThePage
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("text/html"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                GetConsolePageResponse::TheConsoleIsSwitchedOff
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(404).expect("Unable to turn 404 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_console_script<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_console_script(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetConsoleScriptResponse::TheScript
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/javascript"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                GetConsoleScriptResponse::TheConsoleIsSwitchedOff
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(404).expect("Unable to turn 404 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("application/json"));
+                                                    // JSON Body
+                                                    let body = serde_json::to_string(&body).expect("impossible to fail to serialize");
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                            },
+                                            Err(_) => {
+                                                // Application code returned an error. This should not happen, as the implementation should
+                                                // return a valid response.
+                                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                                                response.headers_mut().insert(
+                                                    CONTENT_TYPE,
+                                                    HeaderValue::from_static("text/plain"),
+                                                );
+                                                *response.body_mut() = body_from_str("An internal error occurred");
+                                            },
+                                        }
+
+                                        Ok(response)
+}
+
+#[allow(unused_variables)]
+async fn handle_get_console_style<T, C, ReqBody>(
+    mut api_impl: T,
+    uri: hyper::Uri,
+    headers: HeaderMap,
+    body: ReqBody,
+    context: C,
+    validation: bool,
+) -> Result<Response<BoxBody<Bytes, Infallible>>, crate::ServiceError>
+where
+    T: Api<C> + Clone + Send + 'static,
+    C: Has<XSpanIdString>  + Send + Sync + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Error: Into<Box<dyn Error + Send + Sync>> + Send,
+    ReqBody::Data: Send,
+{
+                                let result = api_impl.get_console_style(
+                                        &context
+                                    ).await;
+                                let mut response = Response::new(BoxBody::new(http_body_util::Empty::new()));
+                                response.headers_mut().insert(
+                                            HeaderName::from_static("x-span-id"),
+                                            HeaderValue::from_str((&context as &dyn Has<XSpanIdString>).get().0.clone().as_str())
+                                                .expect("Unable to create X-Span-ID header value"));
+
+                                        match result {
+                                            Ok(rsp) => match rsp {
+                                                GetConsoleStyleResponse::TheStyleSheet
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(200).expect("Unable to turn 200 into a StatusCode");
+                                                    response.headers_mut().insert(
+                                                        CONTENT_TYPE,
+                                                        HeaderValue::from_static("text/css"));
+                                                    // Plain text Body
+                                                    *response.body_mut() = body_from_string(body);
+
+                                                },
+                                                GetConsoleStyleResponse::TheConsoleIsSwitchedOff
+                                                    (body)
+                                                => {
+                                                    *response.status_mut() = StatusCode::from_u16(404).expect("Unable to turn 404 into a StatusCode");
                                                     response.headers_mut().insert(
                                                         CONTENT_TYPE,
                                                         HeaderValue::from_static("application/json"));
@@ -6989,6 +7551,16 @@ impl<T> RequestParser<T> for ApiRequestParser {
         match *request.method() {
             // ListAuditEntries - GET /audit
             hyper::Method::GET if path.matched(paths::ID_AUDIT) => Some("ListAuditEntries"),
+            // CreateConsoleSession - POST /console/session
+            hyper::Method::POST if path.matched(paths::ID_CONSOLE_SESSION) => Some("CreateConsoleSession"),
+            // EndConsoleSession - DELETE /console/session
+            hyper::Method::DELETE if path.matched(paths::ID_CONSOLE_SESSION) => Some("EndConsoleSession"),
+            // GetConsolePage - GET /console/
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_) => Some("GetConsolePage"),
+            // GetConsoleScript - GET /console/app.js
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_APP_JS) => Some("GetConsoleScript"),
+            // GetConsoleStyle - GET /console/app.css
+            hyper::Method::GET if path.matched(paths::ID_CONSOLE_APP_CSS) => Some("GetConsoleStyle"),
             // CreateGroup - POST /groups
             hyper::Method::POST if path.matched(paths::ID_GROUPS) => Some("CreateGroup"),
             // ListGroups - GET /groups
