@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools pg lua generate build run check test image lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg lua generate build run check test image console test-console lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -74,6 +74,22 @@ test-deb: deb
 run:
 	$(CARGO) run --release --bin prosody-admin -- serve
 
+# The web console (backend/console/ -> backend/assets/console/, committed so that
+# `cargo build` needs no Node): type-checked against the TypeScript client generated
+# from the spec, bundled by esbuild (pinned, npm). Run after changing the spec or the
+# console's sources, and commit the result; `make test` checks it is current.
+backend/console/node_modules/.stamp: backend/console/package.json backend/console/package-lock.json
+	cd backend/console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console: backend/console/node_modules/.stamp clients/typescript/.stamp
+	cd backend/console && node build.mjs
+
+# The committed build equals a rebuild; a spec without a field the console reads
+# breaks the console's build.
+test-console: backend/console/node_modules/.stamp clients/typescript/.stamp
+	cd backend/console && GENERATOR=$(CURDIR)/$(GENERATOR) node check.mjs
+
 # Clients in other languages, regenerated from the spec into clients/ (git-ignored).
 clients: clients/python/.stamp clients/typescript/.stamp
 clients/python/.stamp: $(SPEC) | tools
@@ -99,8 +115,9 @@ check: lint
 
 # The whole test suite: formatting and lints, Rust (unit, black-box on both layouts,
 # generation pipeline), then schemathesis and the generated Python and TypeScript
-# clients against a live server, then real Prosody 0.12 and 13 on the same database.
-test: lint lint-spec test-rust test-contract test-ts test-docs test-interop bench-smoke test-deb
+# clients against a live server, the console's build and the console and docs page in
+# Chromium, then real Prosody 0.12 and 13 on the same database.
+test: lint lint-spec test-rust test-contract test-ts test-console test-docs test-interop bench-smoke test-deb
 
 # generated/ is the generator's output: its rustfmt.toml keeps
 # rustfmt off it and its manifest allows clippy's lints (both written by build.rs).
@@ -158,8 +175,9 @@ test-ts: tests/ts/node_modules/.stamp clients/typescript/.stamp $(BIN)
 
 # Prosody 0.12 and 13 from Debian's packages (installed if missing), driven over XMPP
 # and HTTP on loopback.
-# The docs page in Debian's Chromium (installed here if missing), driven by playwright-core
-# (pinned, npm); the screenshot lands in tests/docs/output/.
+# The docs page and the console in Debian's Chromium (installed here if missing), driven
+# by playwright-core (pinned, npm); the docs page's screenshot lands in tests/docs/output/,
+# the console's in docs/ (the README shows them).
 tests/docs/node_modules/.stamp: tests/docs/package.json tests/docs/package-lock.json
 	cd tests/docs && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -196,4 +214,4 @@ bench-smoke: bench-tools pg
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(PYVENV) clients generated.tmp tests/ts/node_modules tests/ts/build tests/lint/node_modules
+	rm -rf $(VENV) $(PYVENV) clients generated.tmp tests/ts/node_modules tests/ts/build tests/lint/node_modules backend/console/node_modules

@@ -452,7 +452,7 @@ fn serves_its_own_contract_without_auth() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 35);
+    assert_eq!(checked, 40);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! ARCHITECTURE.md's code map names every file of the binary (`src/`), the backend
-//! (`backend/src/`, `backend/tests/`), the tests (`tests/`), the benchmarks (`bench/`,
+//! (`backend/src/`, `backend/tests/`), the console's sources (`backend/console/`), the tests (`tests/`), the benchmarks (`bench/`,
 //! `benches/`), the packaging (`contrib/`), Prosody's module (`prosody/`) and CI's
 //! (`.ci/`, `.cargo/`), and no file that is gone: a newcomer reads the map first, so a
 //! file without a line is a file nobody will find. (Lock files go with their manifest;
@@ -58,6 +58,7 @@ const MAPPED: &[&str] = &[
     "src/",
     "backend/src/",
     "backend/tests/",
+    "backend/console/",
     "tests/",
     "bench/",
     "benches/",

@@ -54,7 +54,8 @@ fn a_password_signs_an_admin_in_and_sign_out_revokes_the_token() {
             _ => assert_eq!(session["role"], "prosody:scope:admin"),
         }
         // The token is Prosody's own: stored where mod_tokenauth keeps tokens.
-        let rows: i64 = s.sql().one("SELECT COUNT(*) FROM prosody WHERE store = 'auth_tokens' AND \"user\" = ?", &["boss"]);
+        let rows: i64 =
+            s.sql().one("SELECT COUNT(*) FROM prosody WHERE store = 'auth_tokens' AND \"user\" = ?", &["boss"]);
         assert_eq!(rows, 1, "{version}");
         let users = s.request("GET", "/admin_api/users", None, Some(&token));
         assert_eq!(users.status, 200, "{version}: {}", users.body);

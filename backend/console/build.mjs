@@ -32,15 +32,18 @@ writeFileSync(
     compilerOptions: { paths: { client: [relative(here, join(client, "index.ts"))] } },
   }),
 );
+let typed = true;
 try {
   execFileSync(process.execPath, [join(here, "node_modules/typescript/bin/tsc"), "-p", tsconfig], {
     stdio: "inherit",
   });
 } catch {
+  typed = false;
+}
+rmSync(tsconfig, { force: true });
+if (!typed) {
   console.error("console: the type check failed (against the client in " + client + ")");
   process.exit(1);
-} finally {
-  rmSync(tsconfig, { force: true });
 }
 
 mkdirSync(out, { recursive: true });

@@ -11,15 +11,15 @@
 use async_trait::async_trait;
 use prosody_admin_api::models;
 use prosody_admin_api::{
-    AddGroupMemberResponse, Api, CreateConsoleSessionResponse, CreateGroupChatResponse, CreateGroupResponse, CreateInviteForAccountResetResponse,
-    CreateInviteForAccountResponse, CreateInviteForGroupResponse, DeleteGroupChatResponse, DeleteGroupMemberResponse,
-    DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse, EndConsoleSessionResponse, EndUserSessionsResponse,
-    GetConsolePageResponse, GetConsoleScriptResponse, GetConsoleStyleResponse, GetDocsPageResponse,
-    GetDocsScriptResponse, GetDocsStyleResponse, GetGroupByIdResponse, GetHealthResponse, GetInviteByIdResponse,
-    GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse, GetServerInfoResponse,
-    GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse, GetUserDebugInfoResponse,
-    GetUserGroupsResponse, ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse, ListUsersResponse,
-    PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
+    AddGroupMemberResponse, Api, CreateConsoleSessionResponse, CreateGroupChatResponse, CreateGroupResponse,
+    CreateInviteForAccountResetResponse, CreateInviteForAccountResponse, CreateInviteForGroupResponse,
+    DeleteGroupChatResponse, DeleteGroupMemberResponse, DeleteGroupResponse, DeleteInviteResponse, DeleteUserResponse,
+    EndConsoleSessionResponse, EndUserSessionsResponse, GetConsolePageResponse, GetConsoleScriptResponse,
+    GetConsoleStyleResponse, GetDocsPageResponse, GetDocsScriptResponse, GetDocsStyleResponse, GetGroupByIdResponse,
+    GetHealthResponse, GetInviteByIdResponse, GetOpenApiJsonResponse, GetOpenApiYamlResponse, GetReadinessResponse,
+    GetServerInfoResponse, GetServerMetricsResponse, GetServiceMetricsResponse, GetUserByNameResponse,
+    GetUserDebugInfoResponse, GetUserGroupsResponse, ListAuditEntriesResponse, ListGroupsResponse, ListInvitesResponse,
+    ListUsersResponse, PatchUserResponse, PostServerAnnouncementResponse, UpdateGroupResponse, UpdateUserResponse,
 };
 use swagger::auth::Authorization;
 use swagger::{ApiError, Has};
@@ -425,11 +425,12 @@ where
             SignIn::Signed { token, jid, role, expires } => {
                 CreateConsoleSessionResponse::SignedIn(models::ConsoleSession::new(token, jid, role, expires))
             }
-            SignIn::Wrong => CreateConsoleSessionResponse::WrongUsernameOrPassword(error_body(
-                401,
-                "wrong username or password",
-            )),
-            SignIn::NotAdmin(why) => CreateConsoleSessionResponse::TheAccountMayNotAdministerThisHost(error_body(403, why)),
+            SignIn::Wrong => {
+                CreateConsoleSessionResponse::WrongUsernameOrPassword(error_body(401, "wrong username or password"))
+            }
+            SignIn::NotAdmin(why) => {
+                CreateConsoleSessionResponse::TheAccountMayNotAdministerThisHost(error_body(403, why))
+            }
             SignIn::Off => CreateConsoleSessionResponse::TheConsoleIsSwitchedOff(console_off()),
         };
         respond("createConsoleSession", r, ok, |s, e| match s {

@@ -45,7 +45,12 @@ const MAX_ITERATIONS: i64 = 1_000_000;
 
 /// What a sign-in came to.
 pub enum SignIn {
-    Signed { token: String, jid: String, role: String, expires: i64 },
+    Signed {
+        token: String,
+        jid: String,
+        role: String,
+        expires: i64,
+    },
     /// 401: no such account, a wrong password, or an account that cannot log in
     /// (disabled; no credentials). The answer does not say which.
     Wrong,

@@ -24,6 +24,9 @@ def test_schemathesis_finds_nothing(server, tmp_path):
         str(st), "--config-file", str(pathlib.Path(__file__).parent / "schemathesis.toml"), "run", str(SPEC),
         "--url", server.url,
         "-H", f"Authorization: Bearer {server.token}",
+        # Sign-out revokes the token it is sent with: run here it would revoke this
+        # suite's only token mid-run. tests/console.rs and tests/interop cover it.
+        "--exclude-operation-id", "endConsoleSession",
         "--max-examples", str(MAX_EXAMPLES),
         "--workers", "1",
         "--generation-database", "none",

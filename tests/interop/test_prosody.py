@@ -840,3 +840,79 @@ def test_live_sessions_ended_by_an_administrator(env):
     assert xmpp.can_login(env.c2s, "kickme", "pw")
     entries = env.call("GET", "/audit?operation=endUserSessions")[1]["entries"]
     assert len(entries) == 2 and entries[0]["target"] == "/admin_api/users/kickme/sessions", entries
+
+
+# --- The web console's sign-in --------------------------------------------------------
+
+def sign_in(env, user, password):
+    """POST /console/session, as the console sends it (no token); (status, body)."""
+    req = urllib.request.Request(env.url + "/console/session", method="POST",
+                                 data=json.dumps({"username": user, "password": password}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def make_admin(env, user):
+    body = {"role": "prosody:admin"} if env.version == "13" else {"roles": ["prosody:admin"]}
+    assert env.call("PUT", f"/users/{user}", body)[0] == 200
+
+
+def test_console_password_sign_in(env):
+    """The console's password sign-in on Prosody's own credentials (set by prosodyctl,
+    SASLprep'd), on every engine and both versions: wrong password 401, a non-admin 403,
+    an admin gets a token in the database's format, which Prosody 13 itself validates;
+    sign-out revokes it there too; a password Prosody changes is the one that counts."""
+    env.prosodyctl("register", "signme", "localhost", "Pässwörd\u00a0one")
+    env.prosodyctl("register", "plainsign", "localhost", "plain pw")
+    assert sign_in(env, "signme", "wrong")[0] == 401
+    assert sign_in(env, "plainsign", "plain pw")[0] == 403
+    assert sign_in(env, "signme", "Pässwörd one")[0] == 403  # right (SASLprep: NBSP is a space), not admin yet
+    make_admin(env, "signme")
+    status, session = sign_in(env, "signme", "Pässwörd one")
+    assert status == 201, session
+    token = session["token"]
+    assert session["jid"] == "signme@localhost"
+    assert env.call("GET", "/users", token=token)[0] == 200
+    check = ('local tm = prosody.hosts["localhost"].modules.tokenauth; '
+             f'local info = tm.get_token_info("{token}"); return info and info.role or "none"')
+    if env.version == "13":
+        # Prosody's own mod_tokenauth knows the token, with its role.
+        assert env.prosody_shell(check) == "prosody:admin"
+        grants = env.prosody_shell('local tm = prosody.hosts["localhost"].modules.tokenauth; local n = 0; '
+                                   'for _ in pairs(tm.get_user_grants("signme") or {}) do n = n + 1 end; return n')
+        assert grants == "1", grants
+    status, _ = env.call("DELETE", "/console/session", token=token)
+    assert status == 204
+    assert env.call("GET", "/users", token=token)[0] == 401
+    if env.version == "13":
+        assert env.prosody_shell(check) == "none"
+    # Prosody changes the password: the old one is refused, the new one signs in.
+    env.prosodyctl("passwd", "signme@localhost", stdin="new secret\nnew secret\n")
+    assert sign_in(env, "signme", "Pässwörd one")[0] == 401
+    assert sign_in(env, "signme", "new secret")[0] == 201
+
+
+def test_13_console_disables_a_user_in_chromium_and_prosody_ends_the_session(env):
+    """The console in Chromium: an admin signs in with a password, opens a user who is
+    online (the live path lists the session), disables them; Prosody 13 ends the session."""
+    only13(env)
+    if env.engine != "sqlite":
+        pytest.skip("the browser run once, on SQLite")
+    docs = ROOT / "tests" / "docs"
+    if not (docs / "node_modules" / "playwright-core").exists():
+        pytest.fail("tests/docs/node_modules is missing: `make test` installs it (test-docs)")
+    env.prosodyctl("register", "chief", "localhost", "chief pw")
+    make_admin(env, "chief")
+    env.prosodyctl("register", "online1", "localhost", "pw")
+    stream = xmpp.Stream(env.c2s).login("online1", "pw")
+    out = subprocess.run(["node", "console-disable.mjs"], cwd=docs, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "BASE": env.url, "USERNAME": "chief", "PASSWORD": "chief pw",
+                              "TARGET": "online1"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    err = stream_error_within(stream, 2.0)
+    assert err is not None, "Prosody did not end the disabled account's session"
+    assert not xmpp.can_login(env.c2s, "online1", "pw")
