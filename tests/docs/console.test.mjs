@@ -129,6 +129,11 @@ test("console: sign in, users, invites with QR, groups, audit, hosts, sign out",
       page.on("requestfinished", (r) => console.log(`finished ${Date.now() % 100000} ${r.method()} ${r.url()}`));
     }
 
+    // The first load's budget: page, script and style sheet under 300 KB.
+    let bytes = 0;
+    for (const f of ["", "app.js", "app.css"]) bytes += (await (await fetch(`${base}/console/${f}`)).arrayBuffer()).byteLength;
+    assert.ok(bytes < 300 * 1024, `the console's first load is ${bytes} bytes`);
+
     await page.goto(`${base}/console/`);
     await page.waitForSelector("#signin");
     await page.screenshot({ path: join(shots, "console-signin.png") });
