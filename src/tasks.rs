@@ -37,7 +37,11 @@ pub enum InviteCommand {
         json: bool,
     },
     /// Revoke an invite
-    Revoke { id: String },
+    Revoke {
+        /// Ids are util.id's base64url: one may start with `-`
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,9 +61,19 @@ pub enum GroupCommand {
         json: bool,
     },
     /// Add a user to a group
-    Add { group: String, user: String },
+    Add {
+        /// The group's id (base64url: it may start with `-`)
+        #[arg(allow_hyphen_values = true)]
+        group: String,
+        user: String,
+    },
     /// Remove a user from a group
-    Remove { group: String, user: String },
+    Remove {
+        /// The group's id (base64url: it may start with `-`)
+        #[arg(allow_hyphen_values = true)]
+        group: String,
+        user: String,
+    },
 }
 
 /// Runs an async domain call from the command line.
