@@ -173,7 +173,7 @@ fn head_options_cors_and_no_store() {
     assert_eq!(r.status, 204);
     assert_eq!(r.header("access-control-allow-origin"), Some(origin));
     assert_eq!(r.header("access-control-allow-methods"), Some("DELETE, GET, PATCH, PUT, HEAD, OPTIONS"));
-    assert_eq!(r.header("access-control-allow-headers"), Some("Authorization, Content-Type"));
+    assert_eq!(r.header("access-control-allow-headers"), Some("Authorization, Content-Type, X-Prosody-Host"));
     assert_eq!(r.header("access-control-max-age"), Some("600"));
     let r = opts("/users/bob", &[("Origin", "https://evil.example"), ("Access-Control-Request-Method", "PATCH")]);
     common::check_invariants("OPTIONS", "/users/bob", &r);
