@@ -235,6 +235,21 @@ test("console: sign in, users, invites with QR, groups, audit, hosts, sign out",
     assert.equal(await page.locator('tr[data-user="bob"]').count(), 0);
     assert.match(await page.innerText("header"), /boss@b\.example/);
 
+    // A token revoked elsewhere (or expired): the next call signs the page out.
+    const bToken = [...tokens].find(([, h]) => h === "b.example")[0];
+    const revoked = await fetch(`${base}/console/session`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${bToken}`, "X-Prosody-Host": "b.example" },
+    });
+    assert.equal(revoked.status, 204);
+    await page.click('nav a[href="#groups"]');
+    await page.waitForSelector("#signin");
+    assert.match(await page.innerText(".notice"), /session ended/);
+    await page.fill("#signin input[name=username]", "boss");
+    await page.fill("#signin input[name=password]", "boss password");
+    await page.click("#signin button[type=submit]");
+    await page.waitForSelector("nav a");
+
     // Nothing kept where it outlives the page; no token in the URL.
     const kept = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
     assert.deepEqual(kept, [0, 0, ""]);
@@ -248,7 +263,7 @@ test("console: sign in, users, invites with QR, groups, audit, hosts, sign out",
     await page.click("#signout");
     await page.waitForSelector("#signin");
     tokens.delete(setup);
-    assert.equal(tokens.size, 2, "one token per host");
+    assert.equal(tokens.size, 3, "a token per sign-in: a.example's, b.example's twice");
     for (const [t, host] of tokens) {
       const r = await fetch(`${base}/users`, { headers: { Authorization: `Bearer ${t}`, "X-Prosody-Host": host } });
       assert.equal(r.status, 401, `a signed-out token of ${host} still works`);

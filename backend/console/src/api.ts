@@ -48,6 +48,12 @@ export function setSession(s: Session | undefined): void {
   else sessions.delete(host);
 }
 
+/** Called when the server refuses this host's token (expired, revoked): the page signs out. */
+let onRefused: () => void = () => {};
+export function whenRefused(f: () => void): void {
+  onRefused = f;
+}
+
 function config(token?: string): Configuration {
   // `Host` cannot be set from a page: X-Prosody-Host names the VirtualHost instead.
   const headers: Record<string, string> = {};
@@ -56,6 +62,20 @@ function config(token?: string): Configuration {
     basePath,
     headers,
     accessToken: token === undefined ? undefined : async () => token,
+    middleware:
+      token === undefined
+        ? []
+        : [
+            {
+              post: async ({ response }) => {
+                if (response.status === 401 && session()?.token === token) {
+                  setSession(undefined);
+                  onRefused();
+                }
+                return response;
+              },
+            },
+          ],
   });
 }
 

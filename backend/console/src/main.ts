@@ -2,7 +2,7 @@
 // sign-out, and the five pages. The page to show is the URL's fragment (`#users`);
 // the token never goes into the URL or any storage.
 
-import { api, currentHost, explain, hosts, session, setHost, setSession, statusOf } from "./api";
+import { api, currentHost, explain, hosts, session, setHost, setSession, statusOf, whenRefused } from "./api";
 import { auditView } from "./audit";
 import { field, fill, h } from "./dom";
 import { groupsView } from "./groups";
@@ -141,14 +141,20 @@ function render(): void {
   );
   notice.clear();
   const alive = () => gen === generation;
-  if (page === "users") usersView(main, notice);
-  else if (page === "invites") invitesView(main, notice);
-  else if (page === "groups") groupsView(main, notice);
-  else if (page === "audit") auditView(main, notice);
-  else serverView(main, notice, alive);
+  const say = notice.scoped(alive);
+  if (page === "users") usersView(main, say);
+  else if (page === "invites") invitesView(main, say);
+  else if (page === "groups") groupsView(main, say);
+  else if (page === "audit") auditView(main, say);
+  else serverView(main, say, alive);
 }
 
 window.addEventListener("hashchange", render);
+// A token the server no longer takes (its hour is up, or it was revoked elsewhere).
+whenRefused(() => {
+  render();
+  notice.error("The session ended (the token expired or was revoked): sign in again.");
+});
 document.body.append(
   h("a", { href: "#main", class: "skip" }, "Skip to content"),
   header,

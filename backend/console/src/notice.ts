@@ -16,4 +16,14 @@ export class Notice {
     this.el.className = "notice";
     fill(this.el);
   }
+  /** The same line for one page's life: what it says after the page is gone (a late
+   * answer) is dropped. */
+  scoped(alive: () => boolean): Notice {
+    const parent = this;
+    const scoped = Object.create(parent) as Notice;
+    scoped.ok = (t: string) => void (alive() && parent.ok(t));
+    scoped.error = (t: string) => void (alive() && parent.error(t));
+    scoped.clear = () => void (alive() && parent.clear());
+    return scoped;
+  }
 }
