@@ -13,7 +13,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 BIN := target/debug/prosody-admin
 SPEC := api-spec/openapi.yaml
 
-.PHONY: all tools pg lua generate build run check test image console test-console lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
+.PHONY: all tools pg lua generate build run check test image console test-console chromium lint lint-spec test-rust test-contract test-ts test-docs test-interop bench bench-smoke bench-tools clients clean docs-assets deb test-deb
 
 all: build
 
@@ -182,9 +182,11 @@ tests/docs/node_modules/.stamp: tests/docs/package.json tests/docs/package-lock.
 	cd tests/docs && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test-docs: tests/docs/node_modules/.stamp $(BIN)
+chromium:
 	command -v chromium >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+
+test-docs: tests/docs/node_modules/.stamp chromium $(BIN)
 	cd tests/docs && PROSODY_ADMIN_BIN=$(CURDIR)/$(BIN) npm test --silent
 
 # Refreshes the vendored Swagger UI from the npm package pinned in tests/docs.
@@ -202,12 +204,12 @@ bench-tools:
 	command -v wrk >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk >/dev/null; }
 
-bench: bench-tools pg
+bench: bench-tools pg tests/docs/node_modules/.stamp chromium
 	tests/interop/install-prosody.sh
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py
 
-bench-smoke: bench-tools pg
+bench-smoke: bench-tools pg tests/docs/node_modules/.stamp chromium
 	tests/interop/install-prosody.sh
 	$(CARGO) build --locked --release -p prosody-admin -p bare-hyper
 	python3 bench/run.py --smoke

@@ -455,6 +455,9 @@ fn serve(
         let scheme = if tls.is_some() { "https" } else { "http" };
         // Tests and scripts wait for this line (stdout).
         println!("prosody-admin listening on {scheme}://{addr}{}", http::BASE_PATH);
+        if server.sites().first().is_some_and(|s| s.backend.settings().console) {
+            println!("prosody-admin console at {scheme}://{addr}{}/console/", http::BASE_PATH);
+        }
         let _ = std::io::stdout().flush();
         let app = http::App::new(server, config.http.clone());
         conn::serve(listener, tls, app, config.http, conn::shutdown_signal(), Duration::from_secs(10))
