@@ -191,6 +191,7 @@ class Setup:
         self.prosodyctl("register", "admin", "localhost", "adminpw")
         self.token = self.cli("token", "create", "--user", "admin")
         extra = ["--prosody-metrics-url", f"http://127.0.0.1:{self.http}/metrics"] if self.http else []
+        self.api_args = extra
         self.api, self.url = self.start_api(extra)
         self.extra_apis = []
 
@@ -205,6 +206,14 @@ class Setup:
             if m:
                 return api, m.group(1)
         raise RuntimeError(f"prosody-admin exited with {api.wait()}")
+
+    def fresh_api(self):
+        """A second prosody-admin like the first, with its own failed-authentication
+        count: for a test that must see its own 401s, not those earlier tests of the
+        module made from the same address (10 a minute put it on hold); its URL."""
+        api, url = self.start_api(self.api_args)
+        self.extra_apis.append(api)
+        return url
 
     def start_live_api(self):
         """A second prosody-admin with the live path (component) configured; its URL."""

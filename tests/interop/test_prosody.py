@@ -844,9 +844,9 @@ def test_live_sessions_ended_by_an_administrator(env):
 
 # --- The web console's sign-in --------------------------------------------------------
 
-def sign_in(env, user, password):
+def sign_in(url, user, password):
     """POST /console/session, as the console sends it (no token); (status, body)."""
-    req = urllib.request.Request(env.url + "/console/session", method="POST",
+    req = urllib.request.Request(url + "/console/session", method="POST",
                                  data=json.dumps({"username": user, "password": password}).encode(),
                                  headers={"Content-Type": "application/json"})
     try:
@@ -866,17 +866,18 @@ def test_console_password_sign_in(env):
     SASLprep'd), on every engine and both versions: wrong password 401, a non-admin 403,
     an admin gets a token in the database's format, which Prosody 13 itself validates;
     sign-out revokes it there too; a password Prosody changes is the one that counts."""
+    url = env.fresh_api()
     env.prosodyctl("register", "signme", "localhost", "Pässwörd\u00a0one")
     env.prosodyctl("register", "plainsign", "localhost", "plain pw")
-    assert sign_in(env, "signme", "wrong")[0] == 401
-    assert sign_in(env, "plainsign", "plain pw")[0] == 403
-    assert sign_in(env, "signme", "Pässwörd one")[0] == 403  # right (SASLprep: NBSP is a space), not admin yet
+    assert sign_in(url, "signme", "wrong")[0] == 401
+    assert sign_in(url, "plainsign", "plain pw")[0] == 403
+    assert sign_in(url, "signme", "Pässwörd one")[0] == 403  # right (SASLprep: NBSP is a space), not admin yet
     make_admin(env, "signme")
-    status, session = sign_in(env, "signme", "Pässwörd one")
+    status, session = sign_in(url, "signme", "Pässwörd one")
     assert status == 201, session
     token = session["token"]
     assert session["jid"] == "signme@localhost"
-    assert env.call("GET", "/users", token=token)[0] == 200
+    assert env.call("GET", "/users", token=token, url=url)[0] == 200
     check = ('local tm = prosody.hosts["localhost"].modules.tokenauth; '
              f'local info = tm.get_token_info("{token}"); return info and info.role or "none"')
     if env.version == "13":
@@ -885,15 +886,15 @@ def test_console_password_sign_in(env):
         grants = env.prosody_shell('local tm = prosody.hosts["localhost"].modules.tokenauth; local n = 0; '
                                    'for _ in pairs(tm.get_user_grants("signme") or {}) do n = n + 1 end; return n')
         assert grants == "1", grants
-    status, _ = env.call("DELETE", "/console/session", token=token)
+    status, _ = env.call("DELETE", "/console/session", token=token, url=url)
     assert status == 204
-    assert env.call("GET", "/users", token=token)[0] == 401
+    assert env.call("GET", "/users", token=token, url=url)[0] == 401
     if env.version == "13":
         assert env.prosody_shell(check) == "none"
     # Prosody changes the password: the old one is refused, the new one signs in.
     env.prosodyctl("passwd", "signme@localhost", stdin="new secret\nnew secret\n")
-    assert sign_in(env, "signme", "Pässwörd one")[0] == 401
-    assert sign_in(env, "signme", "new secret")[0] == 201
+    assert sign_in(url, "signme", "Pässwörd one")[0] == 401
+    assert sign_in(url, "signme", "new secret")[0] == 201
 
 
 def test_13_console_disables_a_user_in_chromium_and_prosody_ends_the_session(env):
@@ -910,7 +911,7 @@ def test_13_console_disables_a_user_in_chromium_and_prosody_ends_the_session(env
     env.prosodyctl("register", "online1", "localhost", "pw")
     stream = xmpp.Stream(env.c2s).login("online1", "pw")
     out = subprocess.run(["node", "console-disable.mjs"], cwd=docs, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "BASE": env.url, "USERNAME": "chief", "PASSWORD": "chief pw",
+                         env={**os.environ, "BASE": env.fresh_api(), "USERNAME": "chief", "PASSWORD": "chief pw",
                               "TARGET": "online1"})
     assert out.returncode == 0, out.stdout + out.stderr
     err = stream_error_within(stream, 2.0)
