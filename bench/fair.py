@@ -169,10 +169,15 @@ def measure(tmp, bin_, start, wrk_cmd, engine, regs, msgs, load_secs, extra=()):
             conns = 10 if "fixed" in label else 16
             load = subprocess.Popen(wrk_cmd(conns, load_secs, path, b.token, base + "/admin_api/groups"),
                                     stdout=subprocess.PIPE, text=True)
-            time.sleep(1)  # the load is steady before Prosody's work starts
-            t0, c0 = time.monotonic(), cpu_seconds(b.api.pid) + cpu_seconds(load.pid)
-            figures = b.work(regs, msgs)
-            cores = (cpu_seconds(b.api.pid) + cpu_seconds(load.pid) - c0) / (time.monotonic() - t0)
+            try:
+                time.sleep(1)  # the load is steady before Prosody's work starts
+                t0, c0 = time.monotonic(), cpu_seconds(b.api.pid) + cpu_seconds(load.pid)
+                figures = b.work(regs, msgs)
+                cores = (cpu_seconds(b.api.pid) + cpu_seconds(load.pid) - c0) / (time.monotonic() - t0)
+            except BaseException:
+                load.kill()  # no wrk left running when Prosody's work fails
+                load.wait()
+                raise
             load.send_signal(signal.SIGINT)  # wrk stops and prints what it did
             out, _ = load.communicate(timeout=60)
             rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

@@ -44,6 +44,8 @@ pub(super) struct Cache {
     /// kept true by the watch's events and our own commits (no `stat` per read); else it
     /// is checked against the directory's mtime.
     pub(super) dirs: Cached<DirNames>,
+    /// Lists' last item positions (`Conn::last_position`), with their file's identity.
+    pub(super) tails: Mutex<std::collections::HashMap<PathBuf, (FileId, i64)>>,
     pub(super) watched: std::sync::atomic::AtomicBool,
     /// Moves with every change the index hears of: a directory read while it moved may
     /// have missed one, and is not kept.
@@ -77,6 +79,30 @@ impl Cache {
             } else {
                 names.list.remove(&u);
             }
+        }
+    }
+
+    /// Keeps a list's last position, for the file `id` names.
+    pub(super) fn keep_tail(&self, path: &Path, id: FileId, pos: i64) {
+        if let Ok(mut t) = self.tails.lock() {
+            if t.len() >= CACHED_FILES {
+                t.clear();
+            }
+            t.insert(path.to_path_buf(), (id, pos));
+        }
+    }
+
+    /// We appended to a list that was `before` and is now `after` with nothing else
+    /// written in between: a last position known for `before` moves on to `after` (the
+    /// appended items' own, if they have one). Otherwise it stays unknown: the next
+    /// append reads the list.
+    pub(super) fn appended(&self, path: &Path, before: FileId, after: FileId, pos: Option<i64>) {
+        let known = match self.tails.lock() {
+            Ok(t) => t.get(path).filter(|(seen, _)| *seen == before).map(|(_, p)| *p),
+            Err(_) => return,
+        };
+        if let Some(p) = known {
+            self.keep_tail(path, after, pos.unwrap_or(p));
         }
     }
 

@@ -108,6 +108,24 @@ pub(super) fn parse_list(path: &Path, bytes: &[u8]) -> R<Vec<LuaValue>> {
 /// (never Prosody's `<file>~`), the owner and mode of the file replaced (or of the
 /// directory's files), synced, renamed over it.
 pub(super) fn replace(path: &Path, bytes: &[u8]) -> R<()> {
+    let staged = stage(path, bytes)?;
+    staged.sync()?;
+    staged.install()
+}
+
+/// A whole new file written under its temporary name, not yet synced nor in place: a
+/// commit stages all its files, syncs them together, then renames each over its file
+/// (see `Transaction::commit`). Dropped uninstalled, the temporary file goes.
+pub(super) struct Staged {
+    file: std::fs::File,
+    tmp: PathBuf,
+    path: PathBuf,
+    installed: bool,
+}
+
+/// Writes `bytes` under a unique temporary name beside `path`, with the owner and mode
+/// of the file it will replace (or of the directory's files).
+pub(super) fn stage(path: &Path, bytes: &[u8]) -> R<Staged> {
     let dir = path.parent().ok_or_else(|| err(format!("{}: no directory", path.display())))?;
     create_dir(dir)?;
     let like = like(path, dir);
@@ -118,20 +136,51 @@ pub(super) fn replace(path: &Path, bytes: &[u8]) -> R<()> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o640).open(&tmp)?;
-        f.write_all(bytes)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .open(&tmp)
+        .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    // From here the temporary file is the Staged's: dropped, it goes.
+    let mut staged = Staged { file, tmp, path: path.to_path_buf(), installed: false };
+    let written = (|| -> std::io::Result<()> {
+        staged.file.write_all(bytes)?;
         if let Some(m) = &like {
-            let _ = std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()));
-            f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o777))?;
+            let _ = std::os::unix::fs::fchown(&staged.file, Some(m.uid()), Some(m.gid()));
+            staged.file.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o777))?;
         }
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(format!("{}: {e}", path.display()))
-    })
+        Ok(())
+    })();
+    written.map_err(|e| err(format!("{}: {e}", path.display())))?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Makes the bytes durable (before the rename makes them the file).
+    pub(super) fn sync(&self) -> R<()> {
+        self.file.sync_all().map_err(|e| err(format!("{}: {e}", self.path.display())))
+    }
+
+    /// The file it will replace.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames it over its file.
+    pub(super) fn install(mut self) -> R<()> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| err(format!("{}: {e}", self.path.display())))?;
+        self.installed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.installed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// The metadata new files copy: the file's own, else another file of its directory.
@@ -172,26 +221,28 @@ pub(super) fn remove(path: &Path) -> R<()> {
 
 /// Appends items to a `.list` in one `O_APPEND` write, then their end offsets to 13's
 /// `.lidx` when it matches the list as it was (else it is removed: Prosody rebuilds it).
-pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
+/// The list's identity before and after, when nothing else was written to it between
+/// (None for a new list).
+pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<Option<(FileId, FileId)>> {
     if std::fs::symlink_metadata(list).is_err() {
         // A new list: written whole, as Prosody creates one.
-        return replace(list, bytes);
+        replace(list, bytes)?;
+        return Ok(None);
     }
     let lidx = list.with_extension("lidx");
     let mut f = open_append(list)?;
-    let before = f.metadata().map_err(|e| err(format!("{}: {e}", list.display())))?.len();
+    let meta = |f: &std::fs::File| f.metadata().map_err(|e| err(format!("{}: {e}", list.display())));
+    let was = FileId::of(&meta(&f)?);
     f.write_all(bytes).map_err(|e| err(format!("{}: {e}", list.display())))?;
     f.sync_data().map_err(|e| err(format!("{}: {e}", list.display())))?;
-    if let Some(idx) = read(&lidx)? {
-        let words: Vec<u64> = idx.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
-        let fits = idx.len() % 8 == 0 && words.first() == Some(&LIDX_MAGIC) && {
-            let last = if words.len() > 1 { words[words.len() - 1] } else { 0 };
-            last == before
-        };
+    let now = FileId::of(&meta(&f)?);
+    // O_APPEND: another writer's bytes between the two looks would show in the size.
+    let alone = now.size == was.size + bytes.len() as u64;
+    if let Some(fits) = lidx_ends_at(&lidx, was.size)? {
         if fits {
             let mut more = Vec::new();
             for end in ends {
-                more.extend_from_slice(&(before + *end as u64).to_le_bytes());
+                more.extend_from_slice(&(was.size + *end as u64).to_le_bytes());
             }
             let mut i = open_append(&lidx)?;
             i.write_all(&more).map_err(|e| err(format!("{}: {e}", lidx.display())))?;
@@ -199,5 +250,36 @@ pub(super) fn append_items(list: &Path, bytes: &[u8], ends: &[usize]) -> R<()> {
             remove(&lidx)?;
         }
     }
-    Ok(())
+    Ok(alone.then_some((was, now)))
+}
+
+/// Whether 13's `.lidx` index (magic, then each item's end offset) ends at `offset`;
+/// None when there is none. Reads its first and last words only: the index grows with
+/// the list.
+fn lidx_ends_at(lidx: &Path, offset: u64) -> R<Option<bool>> {
+    use std::os::unix::fs::FileExt as _;
+    let e = |e: std::io::Error| err(format!("{}: {e}", lidx.display()));
+    let f = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW).open(lidx) {
+        Ok(f) => f,
+        Err(x) if absent(&x) => return Ok(None),
+        Err(x) => return Err(e(x)),
+    };
+    let meta = f.metadata().map_err(e)?;
+    if !meta.is_file() {
+        return Err(err(format!("{}: not a regular file", lidx.display())));
+    }
+    let len = meta.len();
+    if len < 8 || len % 8 != 0 {
+        return Ok(Some(false));
+    }
+    let word = |at: u64| -> R<u64> {
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, at).map_err(e)?;
+        Ok(u64::from_le_bytes(b))
+    };
+    if word(0)? != LIDX_MAGIC {
+        return Ok(Some(false));
+    }
+    let last = if len > 8 { word(len - 8)? } else { 0 };
+    Ok(Some(last == offset))
 }

@@ -397,4 +397,36 @@ mod tests {
             );
         }
     }
+    #[test]
+    fn archive_positions_follow_our_appends_and_anyone_elses() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(dir.path(), None).unwrap();
+        let at = At { host: "localhost", store: "prosody_admin_audit" };
+        let list = dir.path().join("localhost/prosody_admin_audit.list");
+        let mut w = e.writer().unwrap();
+        let v = Value::String("x".into());
+        let mut append = |keys: &[&str]| -> Vec<i64> {
+            w.begin().unwrap();
+            let got = keys.iter().map(|k| w.rows().archive_append(at, "", k, 1, "", &v).unwrap()).collect();
+            w.end(true).unwrap();
+            got
+        };
+        assert_eq!(append(&["a"]), [1]);
+        assert_eq!(append(&["b"]), [2]);
+        assert_eq!(append(&["c", "d"]), [3, 4], "several in one transaction");
+        // Another writer appends an item of its own with a position further on: the
+        // position kept for the file we last wrote is not used for this one.
+        let text = std::fs::read_to_string(&list).unwrap();
+        let first = format!("item({}", text.split("item(").nth(1).unwrap());
+        assert!(first.contains("[\"pos\"] = 1;"), "{first}");
+        let mut f = std::fs::OpenOptions::new().append(true).open(&list).unwrap();
+        f.write_all(first.replace("[\"pos\"] = 1;", "[\"pos\"] = 41;").as_bytes()).unwrap();
+        drop(f);
+        assert_eq!(append(&["e"]), [42]);
+        assert_eq!(append(&["f"]), [43]);
+        // Rewritten whole by someone else (a rename: a new file), with fewer items.
+        std::fs::write(dir.path().join("tmp.list"), first.replace("[\"pos\"] = 1;", "[\"pos\"] = 7;")).unwrap();
+        std::fs::rename(dir.path().join("tmp.list"), &list).unwrap();
+        assert_eq!(append(&["g"]), [8]);
+    }
 }

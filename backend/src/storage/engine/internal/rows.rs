@@ -155,7 +155,7 @@ impl Rows for Conn {
 
     fn archive_append(&self, at: At, user: &str, key: &str, when: i64, with: &str, v: &Value) -> R<i64> {
         // Positions stay with their items (a cursor outlives retention's deletions).
-        let last = self.items(at, user)?.iter().rev().find_map(|i| read_item(i).and_then(|s| s.pos)).unwrap_or(0);
+        let last = self.last_position(at, user)?;
         self.append_item(at, user, &item(key, when, with, v, Some(last + 1)))?;
         Ok(last + 1)
     }

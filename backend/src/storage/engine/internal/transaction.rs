@@ -116,6 +116,49 @@ impl Conn {
         Ok(())
     }
 
+    /// The position of a list's last item that has one (0 if none): the next append's
+    /// is one more. Kept per list with the identity of its file, and moved on by our own
+    /// appends, so that an append does not parse the whole list: the audit log grows by
+    /// one item per write, and parsing it on each made every audited write cost more than
+    /// the last (BENCHMARKS.md, "Prosody's fair share").
+    pub(super) fn last_position(&self, at: At, user: &str) -> R<i64> {
+        fn last(items: &[LuaValue]) -> Option<i64> {
+            items.iter().rev().find_map(|i| read_item(i).and_then(|s| s.pos))
+        }
+        let path = self.paths.file(at, user, "list");
+        match self.pending(&path)? {
+            // Rewritten in this transaction: its items are in memory.
+            Some((Some(_), _)) => return Ok(last(&self.items(at, user)?).unwrap_or(0)),
+            Some((None, more)) => {
+                if let Some(p) = last(&more) {
+                    return Ok(p);
+                }
+            }
+            None => {}
+        }
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if absent(&e) => return Ok(0),
+            Err(e) => return Err(err(format!("{}: {e}", path.display()))),
+        };
+        let id = FileId::of(&meta);
+        if let Some((seen, pos)) = self.cache.tails.lock().map_err(|_| err("cache poisoned"))?.get(&path) {
+            if *seen == id {
+                return Ok(*pos);
+            }
+        }
+        let items = cached(&self.cache.lists, &path, || match read(&path)? {
+            None => Ok(Vec::new()),
+            Some(b) => parse_list(&path, &b),
+        })?;
+        let pos = items.as_deref().and_then(|i| last(i)).unwrap_or(0);
+        // Kept only if the file is still the one `id` names (what was parsed may be newer).
+        if std::fs::metadata(&path).map(|m| FileId::of(&m) == id).unwrap_or(false) {
+            self.cache.keep_tail(&path, id, pos);
+        }
+        Ok(pos)
+    }
+
     /// The `.dat` users of a store directory, decoded, sorted.
     pub(super) fn users(&self, at: At) -> R<Vec<String>> {
         let dir = self.paths.store_dir(at);
@@ -213,22 +256,45 @@ impl Conn {
             appendable(path)?;
             appendable(&path.with_extension("lidx"))?;
         }
+        // Every new file is written, then all are synced, then each renamed over its
+        // file: the syncs (which wait on the disk) come before any rename, and the
+        // renames (the metadata Prosody's own writes to the same directories share)
+        // together after them, rather than sync, rename, sync, rename. Each file is still
+        // whole or not there, whatever is killed when; a batch killed between two
+        // renames has some of its files, as before.
+        let mut staged = Vec::new();
+        let mut tables = Vec::new();
+        let mut gone = Vec::new();
         for (path, content) in o.files {
             match content {
                 Pending::Table(t) => {
-                    replace(&path, &dat_file(&LuaValue::Table(t.clone())).map_err(err)?)?;
-                    self.prime(&self.cache.tables, &path, t);
+                    staged.push(stage(&path, &dat_file(&LuaValue::Table(t.clone())).map_err(err)?)?);
+                    tables.push((path, t));
                 }
                 Pending::Items(items) => {
                     let mut bytes = Vec::new();
                     for i in &items {
                         bytes.extend(list_item(i).map_err(err)?);
                     }
-                    replace(&path, &bytes)?;
+                    staged.push(stage(&path, &bytes)?);
                 }
-                Pending::Gone => remove(&path)?,
+                Pending::Gone => gone.push(path),
             }
+        }
+        for s in &staged {
+            s.sync()?;
+        }
+        for s in staged {
+            let path = s.path().to_path_buf();
+            s.install()?;
             // The index need not wait for the event.
+            self.cache.seen(&path);
+        }
+        for (path, t) in tables {
+            self.prime(&self.cache.tables, &path, t);
+        }
+        for path in gone {
+            remove(&path)?;
             self.cache.seen(&path);
         }
         for (path, items) in &o.appends {
@@ -237,8 +303,12 @@ impl Conn {
                 bytes.extend(list_item(i).map_err(err)?);
                 ends.push(bytes.len());
             }
-            append_items(path, &bytes, &ends)?;
+            let ids = append_items(path, &bytes, &ends)?;
             self.cache.seen(path);
+            if let Some((before, after)) = ids {
+                let pos = items.iter().rev().find_map(|i| read_item(i).and_then(|s| s.pos));
+                self.cache.appended(path, before, after, pos);
+            }
         }
         Ok(())
     }
