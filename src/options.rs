@@ -734,8 +734,9 @@ options! {
     Server Serve auth_failure_limit: Positive<u32> = "10";
     /// Seconds over which failed authentications are counted (and the longest wait)
     Server Serve auth_failure_window: Seconds = "60";
-    /// The most of the time the writer holds a SQLite database while Prosody writes to it
-    /// too (0 to 1; 1: never rest): after each batch it rests in proportion, so that
+    /// The most of the time the writer holds a SQLite database, or writes Prosody's flat
+    /// files, while Prosody writes to them too (0 to 1; 1: never rest): after each batch
+    /// it rests in proportion, so that
     /// Prosody's own writes keep their turns under a flood of ours; alone it runs flat
     /// out (see BENCHMARKS.md, "Prosody's fair share")
     Server Serve write_share: Share = "0.25";

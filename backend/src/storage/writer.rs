@@ -155,11 +155,11 @@ fn run(
             write.tell(failed);
         }
         // The rest that bounds our share of the database (none at 1.0), while someone
-        // else writes to it (Prosody: seen by SQLite's data_version). Alone, the writer
-        // runs flat out. Engines that cannot tell never rest: on flat files there is no
-        // lock to share (BENCHMARKS.md: resting did not give Prosody its throughput
-        // back there; the disk is what both use). The answers are out: only the next
-        // batch waits, and it grows meanwhile.
+        // else writes to it (Prosody: seen by SQLite's data_version; on flat files, by
+        // the data directory's watch, a change this process did not make). Alone, the
+        // writer runs flat out; an engine that cannot tell (PostgreSQL, an unwatched
+        // directory) never rests. The answers are out: only the next batch waits, and
+        // it grows meanwhile.
         let now = std::time::Instant::now();
         if conn.others_wrote() == Some(true) {
             polite_until = Some(now + POLITE_FOR);

@@ -50,6 +50,44 @@ pub(super) struct Cache {
     /// Moves with every change the index hears of: a directory read while it moved may
     /// have missed one, and is not kept.
     pub(super) epoch: AtomicU64,
+    /// Changes the watch heard of that this process did not make (Prosody's writes):
+    /// what tells the writer to rest between batches (`Writer::others_wrote`).
+    pub(super) others: AtomicU64,
+}
+
+/// How long a path this process wrote stays ours to the watch: its events arrive after
+/// the write, within milliseconds.
+const OURS_FOR: Duration = Duration::from_secs(5);
+
+/// The paths this process's commits wrote lately (files, their directories, `.lidx`),
+/// process-wide: every engine on a data directory (one per host) shares the disk.
+static OURS: Mutex<Option<std::collections::HashMap<PathBuf, std::time::Instant>>> = Mutex::new(None);
+
+/// Notes that this process is about to write `paths`.
+pub(super) fn ours(paths: impl IntoIterator<Item = PathBuf>) {
+    let Ok(mut m) = OURS.lock() else { return };
+    let m = m.get_or_insert_with(Default::default);
+    let now = std::time::Instant::now();
+    if m.len() > 4096 {
+        m.retain(|_, at| now.duration_since(*at) < OURS_FOR);
+    }
+    for p in paths {
+        if let Some(dir) = p.parent() {
+            m.insert(dir.to_path_buf(), now);
+        }
+        m.insert(p, now);
+    }
+}
+
+/// Whether an event's path is one this process wrote lately: a temporary file of ours
+/// (`.<name>.tmp.<our pid>.<n>`), or a path noted by [`ours`].
+pub(super) fn is_ours(path: &Path) -> bool {
+    let tmp = format!(".tmp.{}.", std::process::id());
+    if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.') && n.to_string_lossy().contains(&tmp)) {
+        return true;
+    }
+    let Ok(m) = OURS.lock() else { return false };
+    m.as_ref().and_then(|m| m.get(path)).is_some_and(|at| at.elapsed() < OURS_FOR)
 }
 
 impl Cache {

@@ -163,6 +163,7 @@ impl Engine for Internal {
                 cache: self.cache.clone(),
             },
             saved: Mutex::new(Vec::new()),
+            others_seen: self.cache.others.load(Ordering::Acquire),
         }))
     }
 
@@ -180,6 +181,10 @@ impl Engine for Internal {
                 Ok(e) if !e.need_rescan() && !e.paths.is_empty() => {
                     for p in &e.paths {
                         cache.seen(p);
+                    }
+                    // A rename of ours names our temporary file and its target.
+                    if !e.paths.iter().any(|p| is_ours(p)) {
+                        cache.others.fetch_add(1, Ordering::AcqRel);
                     }
                 }
                 Ok(_) => cache.forget_dirs(),
@@ -283,9 +288,22 @@ impl Engine for Internal {
 struct Writer {
     conn: Conn,
     saved: Mutex<Vec<Overlay>>,
+    /// The watch's count of others' changes, as of the last `others_wrote`.
+    others_seen: u64,
 }
 
 impl WriteConn for Writer {
+    /// Known while the data directory is watched: a change this process did not make
+    /// (Prosody creating an account, appending a message) since the last call.
+    fn others_wrote(&mut self) -> Option<bool> {
+        if !self.conn.cache.watched.load(Ordering::Acquire) {
+            return None;
+        }
+        let now = self.conn.cache.others.load(Ordering::Acquire);
+        let before = std::mem::replace(&mut self.others_seen, now);
+        Some(now != before)
+    }
+
     fn begin(&mut self) -> R<()> {
         *self.conn.overlay()? = Overlay::default();
         Ok(())
@@ -428,5 +446,39 @@ mod tests {
         std::fs::write(dir.path().join("tmp.list"), first.replace("[\"pos\"] = 1;", "[\"pos\"] = 7;")).unwrap();
         std::fs::rename(dir.path().join("tmp.list"), &list).unwrap();
         assert_eq!(append(&["g"]), [8]);
+    }
+    #[test]
+    fn the_writer_hears_of_prosodys_writes_not_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("localhost/accounts")).unwrap();
+        let e = open(dir.path(), None).unwrap();
+        let generation = std::sync::Arc::new(AtomicU64::new(0));
+        e.watch(Generation(std::sync::Arc::downgrade(&generation)), Duration::from_secs(1)).unwrap();
+        let mut w = e.writer().unwrap();
+        let settle = || std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(w.others_wrote(), Some(false));
+        // Our own commits: a whole file, an append (audit), a removal.
+        let at = At { host: "localhost", store: "accounts" };
+        let audit = At { host: "localhost", store: "prosody_admin_audit" };
+        let v = Value::String("x".into());
+        for i in 0..3 {
+            w.begin().unwrap();
+            w.rows().kv_set(at, "ours", "salt", &Value::String(format!("s{i}"))).unwrap();
+            w.rows().archive_append(audit, "", &format!("k{i}"), 1, "", &v).unwrap();
+            w.end(true).unwrap();
+        }
+        settle();
+        assert!(generation.load(Ordering::Acquire) > 0, "the watch heard our writes");
+        assert_eq!(w.others_wrote(), Some(false), "our own writes are not someone else's");
+        // Prosody creates an account as util.datamanager does: `<file>~`, then a rename.
+        let tmp = dir.path().join("localhost/accounts/theirs.dat~");
+        std::fs::write(&tmp, "return {};\n").unwrap();
+        std::fs::rename(&tmp, dir.path().join("localhost/accounts/theirs.dat")).unwrap();
+        settle();
+        assert_eq!(w.others_wrote(), Some(true));
+        assert_eq!(w.others_wrote(), Some(false), "heard once");
+        // Not watched (the CLI): it cannot tell.
+        let unwatched = open(dir.path(), None).unwrap();
+        assert_eq!(unwatched.writer().unwrap().others_wrote(), None);
     }
 }

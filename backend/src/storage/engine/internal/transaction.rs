@@ -256,6 +256,8 @@ impl Conn {
             appendable(path)?;
             appendable(&path.with_extension("lidx"))?;
         }
+        // The watch is to know these changes for ours (not Prosody's).
+        ours(o.files.keys().cloned().chain(o.appends.keys().flat_map(|p| [p.clone(), p.with_extension("lidx")])));
         // Every new file is written, then all are synced, then each renamed over its
         // file: the syncs (which wait on the disk) come before any rename, and the
         // renames (the metadata Prosody's own writes to the same directories share)
