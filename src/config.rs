@@ -78,8 +78,8 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
     /// Where a request whose `Host` names no served host goes (`http_default_host`).
     pub default_host: Option<String>,
-    /// The writer's share of each database's time (`write_share`).
-    pub write_share: f64,
+    /// The writer's share of each database's time (`write_share`); None: the engine's.
+    pub write_share: Option<f64>,
 }
 
 impl Config {
@@ -137,7 +137,7 @@ impl Config {
             settings: hosts[0].settings.clone(),
             hosts,
             default_host,
-            write_share: o.write_share.0,
+            write_share: o.write_share.map(|s| s.0),
         })
     }
 

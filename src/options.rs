@@ -736,10 +736,9 @@ options! {
     Server Serve auth_failure_window: Seconds = "60";
     /// The most of the time the writer holds a SQLite database, or writes Prosody's flat
     /// files, while Prosody writes to them too (0 to 1; 1: never rest): after each batch
-    /// it rests in proportion, so that
-    /// Prosody's own writes keep their turns under a flood of ours; alone it runs flat
-    /// out (see BENCHMARKS.md, "Prosody's fair share")
-    Server Serve write_share: Share = "0.25";
+    /// it rests in proportion, so that Prosody's own writes keep their turns under a
+    /// flood of ours; alone it runs flat out (see BENCHMARKS.md, "Prosody's fair share")
+    Server Serve write_share: Option<Share> = (none "0.1 on SQLite, 0.25 on flat files");
     /// Audit retention: entries older than this go (`90d`, `12h`, `30m`, `3600s` or
     /// seconds), pruned as writes go
     Server Serve audit_max_age: Option<Age> = (none "kept");

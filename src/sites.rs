@@ -191,7 +191,7 @@ pub struct Server {
     /// The databases open now (a reload reuses the ones its hosts still name).
     databases: Mutex<Databases>,
     version: Option<ProsodyVersion>,
-    write_share: f64,
+    write_share: Option<f64>,
 }
 
 /// How often the service looks for commits by other processes (Prosody, the CLI): the

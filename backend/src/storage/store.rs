@@ -99,7 +99,8 @@ impl Store {
     /// 2 s): after each batch it rests in proportion to the batch's time, so that Prosody's
     /// own writes keep their turns under a flood of ours. Alone it never rests; a lone
     /// write is never delayed (its answer goes before the rest).
-    pub fn set_write_share(&self, share: f64) {
+    pub fn set_write_share(&self, share: Option<f64>) {
+        let share = share.unwrap_or_else(|| self.engine.default_write_share());
         let millionths = (share.clamp(0.01, 1.0) * f64::from(writer::FULL_SHARE)).round() as u32;
         self.share.store(millionths, Ordering::Relaxed);
     }

@@ -327,6 +327,12 @@ pub(super) trait Engine: Send + Sync {
     /// Whether the database can be opened and read now, with a fresh connection (what a
     /// restart, or Prosody, would do): readiness. Blocking.
     fn probe(&self) -> R<()>;
+    /// The writer's share of the data while Prosody writes it too, unless configured
+    /// (`write_share`): what bench/fair.py measured to keep Prosody's own throughput
+    /// within 20 % beside a flood of ours. Engines that cannot tell never rest.
+    fn default_write_share(&self) -> f64 {
+        1.0
+    }
 
     /// Reads every stored item as this engine reads it: (items read, those it cannot
     /// read, with why). The SQL engines' rows are checked by their database; files are

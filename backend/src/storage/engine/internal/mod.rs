@@ -224,6 +224,11 @@ impl Engine for Internal {
         Ok(())
     }
 
+    /// no lock: both share the disk; at 0.25 Prosody lost under 10 % (BENCHMARKS.md, "Prosody's fair share").
+    fn default_write_share(&self) -> f64 {
+        0.25
+    }
+
     fn probe(&self) -> R<()> {
         std::fs::read_dir(&self.paths.data).map(|_| ()).map_err(|e| err(format!("{}: {e}", self.paths.data.display())))
     }
