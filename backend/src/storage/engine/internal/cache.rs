@@ -83,7 +83,7 @@ pub(super) fn ours(paths: impl IntoIterator<Item = PathBuf>) {
 /// (`.<name>.tmp.<our pid>.<n>`), or a path noted by [`ours`].
 pub(super) fn is_ours(path: &Path) -> bool {
     let tmp = format!(".tmp.{}.", std::process::id());
-    if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.') && n.to_string_lossy().contains(&tmp)) {
+    if path.file_name().map(|n| n.to_string_lossy()).is_some_and(|n| n.starts_with('.') && n.contains(&tmp)) {
         return true;
     }
     let Ok(m) = OURS.lock() else { return false };

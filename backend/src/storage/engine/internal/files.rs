@@ -114,8 +114,8 @@ pub(super) fn replace(path: &Path, bytes: &[u8]) -> R<()> {
 }
 
 /// A whole new file written under its temporary name, not yet synced nor in place: a
-/// commit stages all its files, syncs them together, then renames each over its file
-/// (see `Transaction::commit`). Dropped uninstalled, the temporary file goes.
+/// commit stages all its files, syncs them, then renames each over its file (see
+/// `Conn::commit`). Dropped uninstalled, the temporary file goes.
 pub(super) struct Staged {
     file: std::fs::File,
     tmp: PathBuf,

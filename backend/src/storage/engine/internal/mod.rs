@@ -224,7 +224,8 @@ impl Engine for Internal {
         Ok(())
     }
 
-    /// no lock: both share the disk; at 0.25 Prosody lost under 10 % (BENCHMARKS.md, "Prosody's fair share").
+    /// No lock is shared, the disk is: at 0.25 Prosody lost under 10 % beside our writes
+    /// (BENCHMARKS.md, "Prosody's fair share").
     fn default_write_share(&self) -> f64 {
         0.25
     }

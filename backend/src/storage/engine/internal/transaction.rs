@@ -54,11 +54,15 @@ impl Conn {
     }
 
     pub(super) fn disk_items(&self, path: &Path) -> R<Vec<LuaValue>> {
-        let t = cached(&self.cache.lists, path, || match read(path)? {
+        Ok(self.disk_list(path)?.map(|t| (*t).clone()).unwrap_or_default())
+    }
+
+    /// A `.list` as on disk, parsed once while the file is unchanged (shared, not copied).
+    fn disk_list(&self, path: &Path) -> R<Option<std::sync::Arc<Vec<LuaValue>>>> {
+        cached(&self.cache.lists, path, || match read(path)? {
             None => Ok(Vec::new()),
             Some(b) => parse_list(path, &b),
-        })?;
-        Ok(t.map(|t| (*t).clone()).unwrap_or_default())
+        })
     }
 
     pub(super) fn table(&self, at: At, user: &str) -> R<Vec<(LuaValue, LuaValue)>> {
@@ -122,15 +126,12 @@ impl Conn {
     /// one item per write, and parsing it on each made every audited write cost more than
     /// the last (BENCHMARKS.md, "Prosody's fair share").
     pub(super) fn last_position(&self, at: At, user: &str) -> R<i64> {
-        fn last(items: &[LuaValue]) -> Option<i64> {
-            items.iter().rev().find_map(|i| read_item(i).and_then(|s| s.pos))
-        }
         let path = self.paths.file(at, user, "list");
         match self.pending(&path)? {
             // Rewritten in this transaction: its items are in memory.
-            Some((Some(_), _)) => return Ok(last(&self.items(at, user)?).unwrap_or(0)),
+            Some((Some(_), _)) => return Ok(last_pos(&self.items(at, user)?).unwrap_or(0)),
             Some((None, more)) => {
-                if let Some(p) = last(&more) {
+                if let Some(p) = last_pos(&more) {
                     return Ok(p);
                 }
             }
@@ -147,11 +148,7 @@ impl Conn {
                 return Ok(*pos);
             }
         }
-        let items = cached(&self.cache.lists, &path, || match read(&path)? {
-            None => Ok(Vec::new()),
-            Some(b) => parse_list(&path, &b),
-        })?;
-        let pos = items.as_deref().and_then(|i| last(i)).unwrap_or(0);
+        let pos = self.disk_list(&path)?.and_then(|i| last_pos(&i)).unwrap_or(0);
         // Kept only if the file is still the one `id` names (what was parsed may be newer).
         if std::fs::metadata(&path).map(|m| FileId::of(&m) == id).unwrap_or(false) {
             self.cache.keep_tail(&path, id, pos);
@@ -257,7 +254,9 @@ impl Conn {
             appendable(&path.with_extension("lidx"))?;
         }
         // The watch is to know these changes for ours (not Prosody's).
-        ours(o.files.keys().cloned().chain(o.appends.keys().flat_map(|p| [p.clone(), p.with_extension("lidx")])));
+        if self.cache.watched.load(Ordering::Acquire) {
+            ours(o.files.keys().cloned().chain(o.appends.keys().flat_map(|p| [p.clone(), p.with_extension("lidx")])));
+        }
         // Every new file is written, then all are synced, then each renamed over its
         // file: the syncs (which wait on the disk) come before any rename, and the
         // renames (the metadata Prosody's own writes to the same directories share)
@@ -308,8 +307,7 @@ impl Conn {
             let ids = append_items(path, &bytes, &ends)?;
             self.cache.seen(path);
             if let Some((before, after)) = ids {
-                let pos = items.iter().rev().find_map(|i| read_item(i).and_then(|s| s.pos));
-                self.cache.appended(path, before, after, pos);
+                self.cache.appended(path, before, after, last_pos(items));
             }
         }
         Ok(())

@@ -188,6 +188,20 @@ pub(super) struct Stored {
     pub(super) pos: Option<i64>,
 }
 
+/// An item's position, if we numbered it (read without decoding its value).
+pub(super) fn item_pos(v: &LuaValue) -> Option<i64> {
+    match v.get("pos") {
+        Some(LuaValue::Int(i)) => Some(*i),
+        Some(LuaValue::Float(f)) => Some(*f as i64),
+        _ => None,
+    }
+}
+
+/// The position of the last item of `items` that has one.
+pub(super) fn last_pos(items: &[LuaValue]) -> Option<i64> {
+    items.iter().rev().find_map(item_pos)
+}
+
 pub(super) fn read_item(v: &LuaValue) -> Option<Stored> {
     let text = |k: &str| match v.get(k) {
         Some(LuaValue::Str(s)) => Some(String::from_utf8_lossy(s).into_owned()),
@@ -207,6 +221,6 @@ pub(super) fn read_item(v: &LuaValue) -> Option<Stored> {
         when: int("when").unwrap_or(0),
         with: text("with").unwrap_or_default(),
         value,
-        pos: int("pos"),
+        pos: item_pos(v),
     })
 }

@@ -233,7 +233,9 @@ impl Engine for Sqlite {
         Ok(())
     }
 
-    /// Prosody waits for the write lock by sleeping (the busy handler); at 0.25 its registrations lost 18-28 % (BENCHMARKS.md, "Prosody's fair share").
+    /// Prosody waits for the write lock by sleeping (the busy handler): at 0.25 its
+    /// registrations lost 18-28 % beside our writes, at 0.1 within 15 % (BENCHMARKS.md,
+    /// "Prosody's fair share").
     fn default_write_share(&self) -> f64 {
         0.1
     }
