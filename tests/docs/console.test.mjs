@@ -186,6 +186,8 @@ test("console: sign in, users, invites with QR, groups, audit, hosts, sign out",
 
     // A group with a member.
     await page.click('nav a[href="#groups"]');
+    // The invites page has a group_name field too: wait for the groups page to replace it.
+    await page.waitForSelector('h2:has-text("Groups")');
     await page.fill("input[name=group_name]", "Team <b>red</b>");
     await page.click('button:has-text("Create group")');
     await page.waitForSelector("[data-detail] input[name=member]");
